@@ -1,0 +1,208 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { BackendError, ConfigurationError } from "../errors.js";
+import type { Step, StrategyState } from "../strategies/strategy.js";
+import { decodeState, encodeState } from "./state-codec.js";
+import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "./types.js";
+
+/** Options every backend takes. */
+export interface ThrottleBackendOptions {
+  /** Prefix of every key this backend writes; letters, digits, `_`, `-` and `.`. */
+  namespace: string;
+  /** Keep the namespace's data on `close()`. @default false */
+  persistent?: boolean;
+  /** The longest a throttle waits for one backend call before `onError` decides. @default 1000 */
+  timeoutMs?: number;
+  /** Lifetime of the locks the default decision path takes, in ms. @default 5000 */
+  lockTtlMs?: number;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/** Checks a namespace or throttle uid: it becomes part of storage keys, so it is kept plain. */
+export function checkName(kind: string, name: unknown): string {
+  if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
+    throw new ConfigurationError(
+      `Invalid ${kind} ${JSON.stringify(name)}: use 1 to 128 letters, digits, "_", "-" or ".".`,
+    );
+  }
+  return name;
+}
+
+const installed = new AsyncLocalStorage<ThrottleBackend>();
+
+/**
+ * Storage for throttles. A custom backend implements the primitives (`get`, `set`, `delete`,
+ * `increment`, `decrement`, `incrementWithTtl`, `lock`, `reset`) and inherits correct,
+ * atomic decisions for every strategy through `lock` + read/modify/write. Backends with a
+ * better atomic primitive (a script, a CAS loop, a single thread) override {@link decide} and
+ * {@link decideAll}.
+ *
+ * Keys given to the primitives are relative; implementations prefix them with the namespace.
+ * Times are milliseconds.
+ */
+export abstract class ThrottleBackend {
+  readonly namespace: string;
+  readonly persistent: boolean;
+  readonly timeoutMs: number;
+  protected readonly lockTtlMs: number;
+  private readonly owners = new Map<string, WeakRef<object>>();
+  private initialization: Promise<void> | undefined;
+  private initialized = false;
+
+  constructor(options: ThrottleBackendOptions) {
+    this.namespace = checkName("namespace", options.namespace);
+    this.persistent = options.persistent ?? false;
+    this.timeoutMs = options.timeoutMs ?? 1000;
+    this.lockTtlMs = options.lockTtlMs ?? 5000;
+    if (!(this.timeoutMs > 0) || !(this.lockTtlMs > 0)) {
+      throw new ConfigurationError(
+        "timeoutMs and lockTtlMs must be positive numbers of milliseconds.",
+      );
+    }
+  }
+
+  /** The value at `key`, or `null`. */
+  abstract get(key: string): Promise<string | null>;
+  /** Stores `value` at `key`, expiring after `ttlMs` when given. */
+  abstract set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Removes `key`. */
+  abstract delete(key: string): Promise<void>;
+  /** Adds `amount` to the integer at `key` (0 when missing) and returns the result, atomically. */
+  abstract increment(key: string, amount?: number): Promise<number>;
+  /** Subtracts `amount` from the integer at `key` (0 when missing), atomically. */
+  abstract decrement(key: string, amount?: number): Promise<number>;
+  /** Like {@link increment}; a key it creates expires after `ttlMs`. */
+  abstract incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number>;
+  /** Takes the named lock; it always expires (after `ttlMs`) so a crashed holder cannot keep it. */
+  abstract lock(name: string, options?: LockOptions): Promise<Lock>;
+  /** Removes everything in this backend's namespace. */
+  abstract reset(): Promise<void>;
+
+  /** Connects, loads scripts, checks the server. Called once before the first decision. */
+  async initialize(): Promise<void> {}
+
+  /**
+   * `undefined` once {@link initialize} has succeeded, else the promise of it (started once;
+   * after a failure the next call tries again).
+   */
+  ready(): Promise<void> | undefined {
+    if (this.initialized) return undefined;
+    this.initialization ??= this.initialize().then(
+      () => {
+        this.initialized = true;
+      },
+      (error: unknown) => {
+        this.initialization = undefined;
+        throw error;
+      },
+    );
+    return this.initialization;
+  }
+
+  /** Releases resources; clears the namespace first unless `persistent`. */
+  async close(): Promise<void> {
+    if (!this.persistent) await this.reset();
+  }
+
+  /** The deciding clock, in ms. Wall time by default, so processes sharing a store agree. */
+  now(): number {
+    return Date.now();
+  }
+
+  /**
+   * Decides one request atomically. May answer synchronously (the in-memory backend does).
+   * In `"consume"` mode an admitted request's state is stored; rejections store nothing.
+   */
+  decide(request: DecisionRequest, mode: DecisionMode): Step | Promise<Step> {
+    return this.decideWithLocks([request], mode).then((steps) => steps[0] as Step);
+  }
+
+  /**
+   * Decides several requests (one per throttle, for one connection) all or nothing: the
+   * admitted states are stored only if every request is admitted.
+   */
+  decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Step[] | Promise<Step[]> {
+    return this.decideWithLocks(requests, mode);
+  }
+
+  /** Forgets one client's state in one throttle. */
+  async clear(uid: string, identity: string): Promise<void> {
+    await this.delete(this.stateKey(uid, identity));
+  }
+
+  /** The relative key of a client's state: the identity comes last, after a plain uid. */
+  protected stateKey(uid: string, identity: string): string {
+    return `${uid}:${identity}`;
+  }
+
+  /**
+   * Runs `fn` with this backend installed: throttles without a backend of their own use it for
+   * everything `fn` does, sync or async (AsyncLocalStorage). Wrap a server's handler, or call
+   * it from a middleware: `app.use((req, res, next) => backend.run(next))`.
+   */
+  run<T>(fn: () => T): T {
+    return installed.run(this, fn);
+  }
+
+  /** The backend installed by the innermost {@link run} around the caller, if any. */
+  static current(): ThrottleBackend | undefined {
+    return installed.getStore();
+  }
+
+  /**
+   * Records that `owner` uses `uid` here.
+   * @throws {ConfigurationError} when another live throttle already uses that uid on this backend.
+   */
+  claim(uid: string, owner: object): void {
+    const existing = this.owners.get(uid)?.deref();
+    if (existing === owner) return;
+    if (existing !== undefined) {
+      throw new ConfigurationError(
+        `Two throttles use uid "${uid}" on backend "${this.namespace}"; they would share counters. Give each throttle its own uid.`,
+      );
+    }
+    this.owners.set(uid, new WeakRef(owner));
+  }
+
+  private async decideWithLocks(
+    requests: readonly DecisionRequest[],
+    mode: DecisionMode,
+  ): Promise<Step[]> {
+    const keys = requests.map((r) => this.stateKey(r.uid, r.identity));
+    // Taken in sorted order, so two groups over the same keys cannot deadlock.
+    const distinct = [...new Set(keys)].sort();
+    const locks: Lock[] = [];
+    try {
+      for (const key of distinct) {
+        locks.push(await this.lock(`lock:${key}`, { ttlMs: this.lockTtlMs }));
+      }
+      const states = new Map<string, StrategyState | undefined>();
+      for (const key of distinct) states.set(key, decodeState(await this.get(key)));
+      const now = this.now();
+      const steps = requests.map((request, i) => {
+        const key = keys[i] as string;
+        const step = request.strategy.apply(states.get(key), now, request.cost, request.rate);
+        if (step.allowed) states.set(key, step.state);
+        return step;
+      });
+      if (mode === "consume" && steps.every((step) => step.allowed)) {
+        for (const key of distinct) {
+          const state = states.get(key);
+          if (state === undefined || state.length === 0) continue;
+          const ttlMs = Math.ceil((state[0] as number) - now);
+          if (ttlMs > 0) await this.set(key, encodeState(state), ttlMs);
+          else await this.delete(key);
+        }
+      }
+      return steps;
+    } catch (error) {
+      throw error instanceof BackendError
+        ? error
+        : new BackendError(`Backend "${this.namespace}" failed: ${String(error)}`, {
+            cause: error,
+          });
+    } finally {
+      for (const lock of locks.reverse()) await lock.release().catch(() => false);
+    }
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * The in-memory backend: no dependency, one process.
+ *
+ * @module
+ */
+export { InMemoryBackend, type InMemoryBackendOptions } from "./backend.js";

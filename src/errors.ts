@@ -1,0 +1,115 @@
+/**
+ * Every error Traffik raises. All are `instanceof TraffikError` and carry a stable `code`.
+ *
+ * @module
+ */
+
+/** The base of every error Traffik raises. `code` is stable across versions; match on it. */
+export class TraffikError extends Error {
+  readonly code: string;
+
+  constructor(message: string, code = "ERR_TRAFFIK", options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The original library's name for {@link TraffikError}. */
+export { TraffikError as TraffikException };
+
+/** A rate, strategy, throttle or backend was configured with a value that cannot work. */
+export class ConfigurationError extends TraffikError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "ERR_TRAFFIK_CONFIGURATION", options);
+  }
+}
+
+/**
+ * The connection carries nothing to identify its client by (no socket address), and the
+ * throttle's identifier supplied nothing either.
+ */
+export class AnonymousConnection extends TraffikError {
+  constructor(
+    message = "Cannot identify the client: the connection has no remote address. Pass an `identifier` that returns one.",
+  ) {
+    super(message, "ERR_TRAFFIK_ANONYMOUS_CONNECTION");
+  }
+}
+
+/**
+ * A cost that no strategy state could ever admit, or that is not a whole number of at least 0.
+ * Retrying cannot help, so this is not a {@link ConnectionThrottled}.
+ */
+export class InvalidCost extends TraffikError {
+  /** The cost that was asked for. */
+  readonly cost: unknown;
+  /** The largest cost the throttle's strategy can admit, when that was the problem. */
+  readonly capacity: number | undefined;
+
+  constructor(message: string, cost: unknown, capacity?: number) {
+    super(
+      message,
+      capacity === undefined ? "ERR_TRAFFIK_INVALID_COST" : "ERR_TRAFFIK_COST_EXCEEDS_CAPACITY",
+    );
+    this.cost = cost;
+    this.capacity = capacity;
+  }
+}
+
+/** What {@link ConnectionThrottled} is built from. */
+export interface ConnectionThrottledInit {
+  /** How long the client should wait, in milliseconds. */
+  waitMs: number;
+  /** A sentence for the client. Defaults to "Too many requests. Retry in N seconds." */
+  detail?: string;
+  /** Extra response headers; `Retry-After` is always set from `waitMs`. */
+  headers?: Readonly<Record<string, string>>;
+  /** The HTTP status. Defaults to 429. */
+  status?: number;
+}
+
+/**
+ * A client went over a limit. Frameworks turn it into a response: `status` (429), the
+ * `headers` (always with `Retry-After`) and a body built from `detail` and `retryAfter`.
+ */
+export class ConnectionThrottled extends TraffikError {
+  /** The HTTP status to answer with: 429 unless the throttle was told otherwise. */
+  readonly status: number;
+  /** Whole seconds to wait, rounded up, as sent in `Retry-After`. At least 1. */
+  readonly retryAfter: number;
+  /** The exact wait in milliseconds (whole, rounded up). */
+  readonly waitMs: number;
+  /** A sentence for the client. */
+  readonly detail: string;
+  /** Headers to send: `Retry-After` and the throttle's extra headers. */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(init: ConnectionThrottledInit) {
+    const waitMs = Math.max(0, Math.ceil(init.waitMs));
+    const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
+    const detail =
+      init.detail ??
+      `Too many requests. Retry in ${retryAfter} second${retryAfter === 1 ? "" : "s"}.`;
+    super(detail, "ERR_TRAFFIK_THROTTLED");
+    this.status = init.status ?? 429;
+    this.retryAfter = retryAfter;
+    this.waitMs = waitMs;
+    this.detail = detail;
+    this.headers = Object.freeze({ ...init.headers, "Retry-After": String(retryAfter) });
+  }
+}
+
+/** A backend operation failed or timed out. `cause` holds what the backend threw. */
+export class BackendError extends TraffikError {
+  constructor(message: string, options?: ErrorOptions & { code?: string }) {
+    super(message, options?.code ?? "ERR_TRAFFIK_BACKEND", options);
+  }
+}
+
+/** A backend could not connect to its server (at `initialize()` or later). */
+export class BackendConnectionError extends BackendError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, code: "ERR_TRAFFIK_BACKEND_CONNECTION" });
+  }
+}

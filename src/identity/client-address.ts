@@ -1,0 +1,121 @@
+import { isIP } from "node:net";
+import { ConfigurationError } from "../errors.js";
+import {
+  type AddressBytes,
+  addressBytes,
+  canonicalAddress,
+  ipv6Network,
+  samePrefix,
+} from "./ip.js";
+
+/** The slice of a Node `IncomingMessage` (and of the requests of frameworks built on it) read here. */
+export interface AddressableConnection {
+  readonly socket?: { readonly remoteAddress?: string | undefined } | null | undefined;
+  readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>> | undefined;
+}
+
+/** Options of {@link clientAddress}. */
+export interface ClientAddressOptions {
+  /**
+   * Proxies whose forwarding header is believed: addresses or CIDR ranges
+   * (`"10.0.0.0/8"`, `"::1"`). None by default, so a client cannot pick its own address.
+   */
+  trustedProxies?: readonly string[];
+  /** The header your trusted proxies write. @default "x-forwarded-for" */
+  proxyHeader?: "x-forwarded-for" | "forwarded";
+  /**
+   * IPv6 clients are grouped by network prefix of this many bits, since one subscriber
+   * usually holds a whole /56 or /64 and could rotate through it. @default 56
+   */
+  ipv6Subnet?: number;
+}
+
+/** At most this many forwarding hops are examined, whatever the header holds. */
+const MAX_HOPS = 32;
+
+interface TrustedRange {
+  readonly bytes: AddressBytes;
+  readonly prefixBits: number;
+}
+
+/**
+ * Builds a function that finds a connection's client address: the socket's peer, or, when the
+ * peer is a trusted proxy, the nearest untrusted hop of the forwarding header read from the
+ * right. IPv4-mapped IPv6 is folded to IPv4; IPv6 is reduced to its network at `ipv6Subnet`.
+ * Returns `undefined` when the connection has no address.
+ *
+ * @throws {ConfigurationError} for a malformed proxy address or subnet.
+ */
+export function clientAddress(
+  options: ClientAddressOptions = {},
+): (connection: AddressableConnection) => string | undefined {
+  const ipv6Subnet = options.ipv6Subnet ?? 56;
+  if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 1 || ipv6Subnet > 128) {
+    throw new ConfigurationError(
+      `ipv6Subnet must be a whole number from 1 to 128, got ${ipv6Subnet}.`,
+    );
+  }
+  const trusted = (options.trustedProxies ?? []).map(parseRange);
+  const headerName = options.proxyHeader ?? "x-forwarded-for";
+  const readHop = headerName === "forwarded" ? forwardedFor : (entry: string) => entry.trim();
+
+  const finish = (address: string): string =>
+    address.includes(":") && ipv6Subnet < 128 ? ipv6Network(address, ipv6Subnet) : address;
+  const isTrusted = (address: string): boolean => {
+    const bytes = addressBytes(address);
+    return (
+      bytes !== undefined &&
+      trusted.some((range) => samePrefix(bytes, range.bytes, range.prefixBits))
+    );
+  };
+
+  return function resolveClientAddress(connection) {
+    const peer = connection.socket?.remoteAddress;
+    if (typeof peer !== "string" || peer === "") return undefined;
+    let address = canonicalAddress(peer);
+    if (trusted.length === 0 || !isTrusted(address)) return finish(address);
+
+    const raw = connection.headers?.[headerName];
+    const header = typeof raw === "string" ? raw : Array.isArray(raw) ? raw.join(",") : "";
+    let end = header.length;
+    for (let hop = 0; hop < MAX_HOPS && end > 0; hop++) {
+      const start = header.lastIndexOf(",", end - 1);
+      const candidate = readHop(header.slice(start + 1, end));
+      end = start;
+      // A malformed hop was not written by a trusted proxy: stop at the last good address.
+      if (candidate === undefined || isIP(candidate) === 0) break;
+      address = canonicalAddress(candidate);
+      if (!isTrusted(address)) break;
+    }
+    return finish(address);
+  };
+}
+
+function parseRange(range: string): TrustedRange {
+  const [address = "", bits] = range.split("/");
+  const bytes = addressBytes(canonicalAddress(address.trim()));
+  const isV4 = isIP(address.trim()) === 4;
+  const maxBits = isV4 ? 32 : 128;
+  const prefix = bits === undefined ? maxBits : Number(bits);
+  if (bytes === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > maxBits) {
+    throw new ConfigurationError(
+      `Invalid trusted proxy ${JSON.stringify(range)}: expected an IP address or CIDR range.`,
+    );
+  }
+  // IPv4 ranges are held in the IPv4-mapped space, 96 bits in.
+  return { bytes, prefixBits: isV4 ? 96 + prefix : prefix };
+}
+
+/** The address in one `Forwarded` element's `for=` parameter, without quotes, brackets or port. */
+function forwardedFor(element: string): string | undefined {
+  for (const pair of element.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq === -1 || pair.slice(0, eq).trim().toLowerCase() !== "for") continue;
+    let value = pair.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value.startsWith("[")) return value.slice(1, value.indexOf("]"));
+    const colon = value.indexOf(":");
+    return colon !== -1 && value.indexOf(":", colon + 1) === -1 ? value.slice(0, colon) : value;
+  }
+  return undefined;
+}

@@ -1,0 +1,143 @@
+import { ConfigurationError } from "./errors.js";
+
+/** The parts of a window, added together: `{ minutes: 5, seconds: 30 }` is 330 000 ms. */
+export interface RateInit {
+  /** How many units (requests, or cost) the window admits. A whole number of at least 1. */
+  limit: number;
+  milliseconds?: number;
+  seconds?: number;
+  minutes?: number;
+  hours?: number;
+  days?: number;
+}
+
+const MS_PER_UNIT: Readonly<Record<string, number>> = {
+  ms: 1,
+  millisecond: 1,
+  milliseconds: 1,
+  s: 1_000,
+  sec: 1_000,
+  secs: 1_000,
+  second: 1_000,
+  seconds: 1_000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  hrs: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
+};
+
+// "100/m", "5/10s", "2 per second", "10/30 seconds": limit, separator, optional count, unit.
+const RATE_PATTERN = /^\s*(\d+)\s*(?:\/|\s+per\s+)\s*(\d+)?\s*([a-z]+)\s*$/i;
+
+// Parsed rates are immutable, so a parse is cached; the cap keeps hostile inputs from growing it.
+const parsed = new Map<string, Rate>();
+const PARSE_CACHE_SIZE = 256;
+
+function fail(input: unknown, why: string): never {
+  throw new ConfigurationError(`Invalid rate ${JSON.stringify(input)}: ${why}.`);
+}
+
+/**
+ * A limit per window: `limit` units every `windowMs` milliseconds. Immutable.
+ *
+ * @example
+ * Rate.parse("100/m");                    // 100 per minute
+ * Rate.parse("5/10s");                    // 5 per 10 seconds
+ * new Rate({ limit: 100, minutes: 5, seconds: 30 }); // 100 per 330 000 ms
+ */
+export class Rate {
+  /** Units admitted per window. */
+  readonly limit: number;
+  /** The window, in whole milliseconds. */
+  readonly windowMs: number;
+
+  /** @throws {ConfigurationError} when the limit or the window is not a positive whole number. */
+  constructor(init: RateInit) {
+    const { limit, milliseconds = 0, seconds = 0, minutes = 0, hours = 0, days = 0 } = init;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      fail(init, "the limit must be a whole number from 1 to Number.MAX_SAFE_INTEGER");
+    }
+    const parts = [milliseconds, seconds, minutes, hours, days];
+    if (!parts.every((part) => Number.isFinite(part) && part >= 0)) {
+      fail(init, "every part of the window must be a finite number of at least 0");
+    }
+    const windowMs =
+      milliseconds + seconds * 1_000 + minutes * 60_000 + hours * 3_600_000 + days * 86_400_000;
+    if (!Number.isSafeInteger(windowMs) || windowMs < 1) {
+      fail(
+        init,
+        "the window must be a whole number of milliseconds, at least 1 and at most 2^53 - 1",
+      );
+    }
+    this.limit = limit;
+    this.windowMs = windowMs;
+    Object.freeze(this);
+  }
+
+  /**
+   * Parses `"<limit>/<count><unit>"` or `"<limit> per <count> <unit>"`; the count defaults to 1.
+   * Units: ms, s/sec/second(s), m/min/minute(s), h/hr/hour(s), d/day(s).
+   *
+   * @throws {ConfigurationError} quoting the input, for anything else.
+   */
+  static parse(input: string): Rate {
+    const cached = parsed.get(input);
+    if (cached) return cached;
+    if (typeof input !== "string") fail(input, 'expected a string such as "100/m"');
+    const match = RATE_PATTERN.exec(input);
+    if (!match)
+      fail(input, 'expected "<limit>/<period>" such as "100/m", "5/10s" or "2 per second"');
+    const [, limitText = "", countText, unitText = ""] = match;
+    const unitMs = MS_PER_UNIT[unitText.toLowerCase()];
+    if (unitMs === undefined) {
+      fail(input, `unknown unit "${unitText}" (use ms, s, m, h or d)`);
+    }
+    const limit = Number(limitText);
+    const count = countText === undefined ? 1 : Number(countText);
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      fail(input, "the limit must be a whole number from 1 to Number.MAX_SAFE_INTEGER");
+    }
+    const windowMs = count * unitMs;
+    if (!Number.isSafeInteger(windowMs) || windowMs < 1) {
+      fail(input, "the window must be at least 1 ms and at most 2^53 - 1 ms");
+    }
+    const rate = new Rate({ limit, milliseconds: windowMs });
+    if (parsed.size >= PARSE_CACHE_SIZE) parsed.clear();
+    parsed.set(input, rate);
+    return rate;
+  }
+
+  /** A `Rate` as is, or a string parsed with {@link Rate.parse}. */
+  static from(rate: Rate | string): Rate {
+    if (rate instanceof Rate) return rate;
+    if (typeof rate === "string") return Rate.parse(rate);
+    return fail(rate, 'expected a Rate or a string such as "100/m"');
+  }
+
+  /** Milliseconds between two units at the steady rate: `windowMs / limit`. */
+  get intervalMs(): number {
+    return this.windowMs / this.limit;
+  }
+
+  /** Compact form, such as `"100/1m"` or `"5/10s"`; {@link Rate.parse} reads it back. */
+  toString(): string {
+    for (const [unit, ms] of [
+      ["d", 86_400_000],
+      ["h", 3_600_000],
+      ["m", 60_000],
+      ["s", 1_000],
+    ] as const) {
+      if (this.windowMs % ms === 0) return `${this.limit}/${this.windowMs / ms}${unit}`;
+    }
+    return `${this.limit}/${this.windowMs}ms`;
+  }
+}

@@ -1,0 +1,46 @@
+import type { Rate } from "../rate.js";
+import {
+  beyondCapacity,
+  isLive,
+  rejected,
+  type Step,
+  type Strategy,
+  type StrategyState,
+} from "./strategy.js";
+
+/**
+ * Fixed window: counts units in windows of `rate.windowMs` that start at a client's first
+ * request; the count starts again when the window ends.
+ *
+ * - Admits at most `limit` units per window (up to twice that across a window boundary).
+ * - State, 2 numbers: `[windowEnd, count]` (16 bytes of numbers per client).
+ * - Wait: a rejected request waits until the window ends, `windowEnd - now`.
+ * - Rejected requests are not counted, so a client that keeps retrying is not punished.
+ */
+export class FixedWindowStrategy implements Strategy {
+  readonly name = "fixed-window";
+
+  capacity(rate: Rate): number {
+    return rate.limit;
+  }
+
+  apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
+    const { limit, windowMs } = rate;
+    if (cost > limit) return beyondCapacity(state, now);
+    const live = isLive(state, 2, now);
+    const windowEnd = live ? (state[0] as number) : now + windowMs;
+    const count = live ? (state[1] as number) : 0;
+    const resetAfterMs = windowEnd - now;
+    if (count + cost > limit) {
+      return rejected(live ? state : [windowEnd, count], limit - count, resetAfterMs, resetAfterMs);
+    }
+    return {
+      state: [windowEnd, count + cost],
+      allowed: true,
+      remaining: limit - count - cost,
+      retryAfterMs: 0,
+      resetAfterMs,
+      delayMs: 0,
+    };
+  }
+}

@@ -1,0 +1,84 @@
+import type { Rate } from "../rate.js";
+
+/**
+ * The state a strategy keeps for one client: a short array of plain numbers, so every backend
+ * can store it (a Map entry, a Redis value, a Memcached item) and every language can compute
+ * with it. By contract `state[0]` is the time (on the deciding clock, in ms) from which the state
+ * is equivalent to no state at all; backends use it as the key's expiry.
+ */
+export type StrategyState = readonly number[];
+
+/** One decision of a strategy: the state to store (when allowed) and what to tell the caller. */
+export interface Step {
+  /** The state after this request; `state[0]` is when it expires. Unchanged when rejected. */
+  readonly state: StrategyState;
+  /** Whether the request is admitted. */
+  readonly allowed: boolean;
+  /** Whole units that could still be admitted right after this decision. */
+  readonly remaining: number;
+  /**
+   * When rejected: milliseconds after which the same request is admitted if nothing else
+   * arrives. `Infinity` when the cost exceeds what the strategy can ever admit. 0 when allowed.
+   */
+  readonly retryAfterMs: number;
+  /** Milliseconds until the client's full quota is back (the state expires). */
+  readonly resetAfterMs: number;
+  /** When allowed by a queueing strategy: milliseconds the request must wait before it starts. */
+  readonly delayMs: number;
+}
+
+/**
+ * A rate-limiting algorithm as a value: a pure, deterministic function over a small numeric
+ * state. It does no I/O and has no clock; `now` is given. Backends make it atomic.
+ */
+export interface Strategy {
+  /** A stable identifier ("fixed-window", "gcra", ...) naming the algorithm and its parameters. */
+  readonly name: string;
+  /** The largest cost this strategy can ever admit at `rate`; larger costs are rejected at once. */
+  capacity(rate: Rate): number;
+  /**
+   * Decides one request of `cost` units at time `now` (ms). `state` is what the last admitted
+   * request left, or `undefined`; a malformed or expired state counts as none.
+   */
+  apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step;
+}
+
+/**
+ * Floating-point slack for comparisons of continuous quantities (tokens, levels, times), so a
+ * client that waits exactly the `retryAfterMs` it was given is admitted despite rounding.
+ */
+export const EPSILON = 1e-9;
+
+/** Whether `state` is a usable state of `length` numbers that has not expired at `now`. */
+export function isLive(
+  state: StrategyState | undefined,
+  length: number,
+  now: number,
+): state is StrategyState {
+  if (state === undefined || state.length !== length) return false;
+  for (let i = 0; i < length; i++) {
+    if (!Number.isFinite(state[i])) return false;
+  }
+  return (state[0] as number) > now;
+}
+
+/** A rejection that leaves `state` as it was. */
+export function rejected(
+  state: StrategyState,
+  remaining: number,
+  retryAfterMs: number,
+  resetAfterMs: number,
+): Step {
+  return { state, allowed: false, remaining, retryAfterMs, resetAfterMs, delayMs: 0 };
+}
+
+/** The answer for a cost above the strategy's capacity: never admissible, state untouched. */
+export function beyondCapacity(state: StrategyState | undefined, now: number): Step {
+  const expiresAt = state?.[0] ?? now;
+  return rejected(state ?? [], 0, Number.POSITIVE_INFINITY, Math.max(0, expiresAt - now));
+}
+
+/** `Math.floor` that forgives rounding just below a whole number, never below 0. */
+export function wholeUnits(value: number): number {
+  return Math.max(0, Math.floor(value + EPSILON));
+}

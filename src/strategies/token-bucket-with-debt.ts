@@ -1,0 +1,45 @@
+import type { Rate } from "../rate.js";
+import { wholeNumberOption } from "./options.js";
+import { beyondCapacity, type Step, type Strategy, type StrategyState } from "./strategy.js";
+import { tokenBucketStep } from "./token-bucket-math.js";
+
+/** Options of {@link TokenBucketWithDebtStrategy}. */
+export interface TokenBucketWithDebtOptions {
+  /** Tokens the bucket holds when full. @default rate.limit */
+  burstSize?: number;
+  /** Tokens a client may borrow beyond an empty bucket. @default rate.limit */
+  maxDebt?: number;
+}
+
+/**
+ * Token bucket with debt: like {@link TokenBucketStrategy}, but a client may take up to `maxDebt`
+ * tokens it does not have yet, and then repays them out of the refill before it is admitted
+ * again. Good for rare large requests that must not fail outright.
+ *
+ * - Admits at most `burstSize + maxDebt + limit * t / windowMs` units in any interval of length t.
+ * - State, 3 numbers: `[fullAt, tokens, updatedAt]`; `tokens` goes down to `-maxDebt`.
+ * - Wait: the time to refill until `tokens + maxDebt` covers the cost.
+ */
+export class TokenBucketWithDebtStrategy implements Strategy {
+  readonly name: string;
+  readonly burstSize: number | undefined;
+  readonly maxDebt: number | undefined;
+
+  constructor(options: TokenBucketWithDebtOptions = {}) {
+    const strategy = "TokenBucketWithDebtStrategy";
+    this.burstSize = wholeNumberOption(strategy, "burstSize", options.burstSize, 1);
+    this.maxDebt = wholeNumberOption(strategy, "maxDebt", options.maxDebt, 0);
+    this.name = `token-bucket-debt:${this.burstSize ?? "limit"}:${this.maxDebt ?? "limit"}`;
+  }
+
+  capacity(rate: Rate): number {
+    return (this.burstSize ?? rate.limit) + (this.maxDebt ?? rate.limit);
+  }
+
+  apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
+    if (cost > this.capacity(rate)) return beyondCapacity(state, now);
+    const burst = this.burstSize ?? rate.limit;
+    const maxDebt = this.maxDebt ?? rate.limit;
+    return tokenBucketStep(state, now, cost, burst, maxDebt, rate.limit / rate.windowMs);
+  }
+}

@@ -1,0 +1,39 @@
+import type { Rate } from "../rate.js";
+import { wholeNumberOption } from "./options.js";
+import { beyondCapacity, type Step, type Strategy, type StrategyState } from "./strategy.js";
+import { tokenBucketStep } from "./token-bucket-math.js";
+
+/** Options of {@link TokenBucketStrategy}. */
+export interface TokenBucketOptions {
+  /** Tokens the bucket holds: the largest burst admitted at once. @default rate.limit */
+  burstSize?: number;
+}
+
+/**
+ * Token bucket: a bucket of `burstSize` tokens, full at first, refilled continuously at
+ * `limit` tokens per `windowMs`; a request takes `cost` tokens or is rejected.
+ *
+ * - Admits bursts up to `burstSize`, and at most `burstSize + limit * t / windowMs` units in any
+ *   interval of length t.
+ * - State, 3 numbers: `[fullAt, tokens, updatedAt]`.
+ * - Wait: the time to refill the missing tokens, `(cost - tokens) * windowMs / limit`.
+ */
+export class TokenBucketStrategy implements Strategy {
+  readonly name: string;
+  readonly burstSize: number | undefined;
+
+  constructor(options: TokenBucketOptions = {}) {
+    this.burstSize = wholeNumberOption("TokenBucketStrategy", "burstSize", options.burstSize, 1);
+    this.name = `token-bucket:${this.burstSize ?? "limit"}`;
+  }
+
+  capacity(rate: Rate): number {
+    return this.burstSize ?? rate.limit;
+  }
+
+  apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
+    const burst = this.capacity(rate);
+    if (cost > burst) return beyondCapacity(state, now);
+    return tokenBucketStep(state, now, cost, burst, 0, rate.limit / rate.windowMs);
+  }
+}

@@ -1,0 +1,88 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ThrottleBackend } from "../backends/base.js";
+import type { DecisionRequest } from "../backends/types.js";
+import { ConfigurationError } from "../errors.js";
+import { isPromiseLike, withTimeout } from "../internal/with-timeout.js";
+import type { Step } from "../strategies/strategy.js";
+import { UNLIMITED } from "../unlimited.js";
+import type { BaseThrottle } from "./base.js";
+import type { Decision } from "./decision.js";
+
+/**
+ * Applies several throttles to one connection all or nothing: either every throttle admits the
+ * request and each counts it, or none counts anything. Decisions come back in the order given.
+ * Exempt throttles (`UNLIMITED`) take no part. The throttles must share one backend, which
+ * decides the group atomically.
+ *
+ * @throws {ConfigurationError} when the throttles resolve to different backends.
+ */
+export async function tryHitAll<C>(
+  throttles: readonly BaseThrottle<C>[],
+  connection: C,
+  options?: { signal?: AbortSignal },
+): Promise<Decision[]> {
+  const prepared = await Promise.all(
+    throttles.map((throttle) => throttle.prepare(connection, undefined)),
+  );
+  const decisions = throttles.map((throttle) => throttle.exempt);
+  const members: { throttle: BaseThrottle<C>; index: number; request: DecisionRequest }[] = [];
+  let backend: ThrottleBackend | undefined;
+  prepared.forEach((entry, index) => {
+    if (entry === UNLIMITED) return;
+    if (backend !== undefined && entry.backend !== backend) {
+      throw new ConfigurationError("Throttles applied all or nothing must share one backend.");
+    }
+    backend = entry.backend;
+    members.push({ throttle: throttles[index] as BaseThrottle<C>, index, request: entry.request });
+  });
+  if (backend === undefined) return decisions;
+
+  let steps: Step[];
+  try {
+    const answer = backend.decideAll(
+      members.map((member) => member.request),
+      "consume",
+    );
+    steps = isPromiseLike(answer)
+      ? await withTimeout(
+          Promise.resolve(answer),
+          backend.timeoutMs,
+          `Backend "${backend.namespace}"`,
+        )
+      : answer;
+  } catch (error) {
+    // Each throttle's own onError speaks for it; any "raise" raises.
+    for (const { throttle, index } of members) {
+      decisions[index] = await throttle.decideOnError(error, connection);
+    }
+    return decisions;
+  }
+  members.forEach(({ throttle, index }, i) => {
+    decisions[index] = throttle.toDecision(steps[i] as Step);
+  });
+  const delayMs = decisions.every((d) => d.allowed)
+    ? Math.max(...decisions.map((d) => d.delayMs))
+    : 0;
+  if (delayMs > 0) await sleep(delayMs, undefined, { signal: options?.signal, ref: false });
+  return decisions;
+}
+
+/**
+ * {@link tryHitAll}, then, when any throttle rejects, the first rejecting throttle's
+ * `handleThrottled` with the longest wait among the rejections (so the client, retrying then,
+ * passes them all). By default that throws `ConnectionThrottled`.
+ */
+export async function hitAll<C>(
+  throttles: readonly BaseThrottle<C>[],
+  connection: C,
+  options?: { signal?: AbortSignal },
+): Promise<Decision[]> {
+  const decisions = await tryHitAll(throttles, connection, options);
+  const firstRejected = decisions.findIndex((d) => !d.allowed);
+  if (firstRejected !== -1) {
+    const waitMs = Math.max(...decisions.map((d) => d.retryAfterMs));
+    const decision = { ...(decisions[firstRejected] as Decision), retryAfterMs: waitMs };
+    await (throttles[firstRejected] as BaseThrottle<C>).rejectWith(connection, decision);
+  }
+  return decisions;
+}

@@ -1,0 +1,317 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { checkName, ThrottleBackend } from "../backends/base.js";
+import type { DecisionMode, DecisionRequest } from "../backends/types.js";
+import {
+  AnonymousConnection,
+  BackendError,
+  ConfigurationError,
+  ConnectionThrottled,
+  InvalidCost,
+  TraffikError,
+} from "../errors.js";
+import { type AddressableConnection, clientAddress } from "../identity/client-address.js";
+import { safeIdentity } from "../identity/safe-identity.js";
+import { isPromiseLike, withTimeout } from "../internal/with-timeout.js";
+import { Rate } from "../rate.js";
+import { FixedWindowStrategy } from "../strategies/fixed-window.js";
+import type { Step, Strategy } from "../strategies/strategy.js";
+import { UNLIMITED, type Unlimited } from "../unlimited.js";
+import type { Decision } from "./decision.js";
+import type {
+  ErrorAction,
+  ErrorHandler,
+  HitOptions,
+  Identifier,
+  ThrottledHandler,
+  ThrottleOptions,
+} from "./options.js";
+
+/** A request ready for a backend, with the backend that decides it. @internal */
+export interface PreparedRequest {
+  readonly backend: ThrottleBackend;
+  readonly request: DecisionRequest;
+}
+
+const defaultAddress = clientAddress();
+
+function identifyByAddress(connection: unknown): string {
+  const address = defaultAddress(connection as AddressableConnection);
+  if (address === undefined) throw new AnonymousConnection();
+  return address;
+}
+
+const FAILED_BACKEND_WAIT_MS = 1000;
+
+/**
+ * A throttle: identifies the client of a connection, asks the backend for a decision under its
+ * strategy and rate, and turns a rejection into `handleThrottled` (by default a thrown
+ * `ConnectionThrottled`). Subclass it for a new kind of connection; use {@link HTTPThrottle} or
+ * {@link WebSocketThrottle} otherwise.
+ */
+export abstract class BaseThrottle<C = unknown> {
+  readonly uid: string;
+  readonly rate: Rate;
+  readonly strategy: Strategy;
+  /** The largest cost the strategy can admit at this rate. */
+  readonly capacity: number;
+  readonly minWaitPeriod: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly dynamicBackend: boolean;
+  protected readonly identifier: Identifier<C>;
+  protected readonly handleThrottled: ThrottledHandler<C>;
+  private readonly cost: number | ((connection: C) => number | Promise<number>);
+  private readonly onError: ErrorAction | ErrorHandler<C>;
+  private backend: ThrottleBackend | undefined;
+  /** The decision for an exempt (`UNLIMITED`) connection. @internal */
+  readonly exempt: Decision;
+  private inOutage = false;
+
+  constructor(options: ThrottleOptions<C>) {
+    this.uid = checkName("throttle uid", options.uid);
+    this.rate = Rate.from(options.rate);
+    this.strategy = options.strategy ?? new FixedWindowStrategy();
+    this.capacity = this.strategy.capacity(this.rate);
+    this.minWaitPeriod = options.minWaitPeriod ?? 0;
+    if (!(this.minWaitPeriod >= 0) || !Number.isFinite(this.minWaitPeriod)) {
+      throw new ConfigurationError(
+        `Throttle "${this.uid}": minWaitPeriod must be a finite number of ms, at least 0.`,
+      );
+    }
+    this.headers = Object.freeze({ ...options.headers });
+    this.dynamicBackend = options.dynamicBackend ?? false;
+    this.identifier = options.identifier ?? identifyByAddress;
+    this.handleThrottled = options.handleThrottled ?? this.defaultHandleThrottled;
+    this.cost = options.cost ?? 1;
+    if (typeof this.cost === "number") this.checkCost(this.cost);
+    this.onError = options.onError ?? "allow";
+    if (options.backend !== undefined) {
+      if (this.dynamicBackend) {
+        throw new ConfigurationError(
+          `Throttle "${this.uid}": give either \`backend\` or \`dynamicBackend: true\`, not both.`,
+        );
+      }
+      options.backend.claim(this.uid, this);
+      this.backend = options.backend;
+    }
+    this.exempt = Object.freeze({
+      allowed: true,
+      uid: this.uid,
+      rate: this.rate,
+      limit: this.rate.limit,
+      remaining: this.rate.limit,
+      retryAfterMs: 0,
+      resetAfterMs: 0,
+      delayMs: 0,
+      source: "exempt",
+    });
+  }
+
+  /**
+   * Counts the connection's request. Resolves to the decision when admitted (after any
+   * queueing delay); when throttled, calls `handleThrottled`, which by default throws
+   * `ConnectionThrottled`. The original's `await throttle(request)`.
+   */
+  async hit(connection: C, options?: HitOptions): Promise<Decision> {
+    const decision = await this.tryHit(connection, options);
+    if (!decision.allowed)
+      await this.handleThrottled(connection, decision.retryAfterMs, this, decision);
+    return decision;
+  }
+
+  /** Like {@link hit}, but a throttled request resolves to its decision instead of throwing. */
+  async tryHit(connection: C, options?: HitOptions): Promise<Decision> {
+    let decision = this.decideFor(connection, options?.cost, "consume");
+    if (isPromiseLike(decision)) decision = await decision;
+    if (decision.delayMs > 0)
+      await sleep(decision.delayMs, undefined, { signal: options?.signal, ref: false });
+    return decision;
+  }
+
+  /** The decision a request would get now, without counting it. */
+  async peek(connection: C, options?: Pick<HitOptions, "cost">): Promise<Decision> {
+    return this.decideFor(connection, options?.cost, "peek");
+  }
+
+  /** Forgets the connection's client in this throttle: its full quota is back. */
+  async reset(connection: C): Promise<void> {
+    const prepared = await this.prepare(connection, 0);
+    if (prepared !== UNLIMITED) await prepared.backend.clear(this.uid, prepared.request.identity);
+  }
+
+  /**
+   * The backend this throttle uses now.
+   * @throws {ConfigurationError} when none was given or installed.
+   */
+  resolveBackend(): ThrottleBackend {
+    if (this.backend !== undefined && !this.dynamicBackend) return this.backend;
+    const installed = ThrottleBackend.current();
+    if (installed === undefined) {
+      throw new ConfigurationError(
+        `Throttle "${this.uid}" has no backend: pass \`backend\` to it, or run the app inside \`backend.run(...)\`.`,
+      );
+    }
+    installed.claim(this.uid, this);
+    if (!this.dynamicBackend) this.backend = installed;
+    return installed;
+  }
+
+  /** Identifies the connection and checks the cost: the request for a backend. @internal */
+  prepare(
+    connection: C,
+    cost: number | undefined,
+  ): PreparedRequest | Unlimited | Promise<PreparedRequest | Unlimited> {
+    const backend = this.resolveBackend();
+    const initializing = backend.ready();
+    const ready =
+      initializing &&
+      withTimeout(initializing, backend.timeoutMs, `Backend "${backend.namespace}" initialization`);
+    const identity = this.identifier(connection);
+    const units = cost ?? (typeof this.cost === "number" ? this.cost : this.cost(connection));
+    if (ready === undefined && !isPromiseLike(identity) && !isPromiseLike(units)) {
+      return this.prepared(backend, identity, units);
+    }
+    return Promise.all([identity, units, ready]).then(([id, n]) =>
+      this.prepared(backend, id as string | Unlimited, n),
+    );
+  }
+
+  /** The decision for a backend's answer. @internal */
+  toDecision(step: Step): Decision {
+    if (this.inOutage) this.inOutage = false;
+    const allowed = step.allowed;
+    return {
+      allowed,
+      uid: this.uid,
+      rate: this.rate,
+      limit: this.rate.limit,
+      remaining: step.remaining,
+      retryAfterMs: allowed ? 0 : Math.max(1, Math.ceil(step.retryAfterMs), this.minWaitPeriod),
+      resetAfterMs: Math.ceil(step.resetAfterMs),
+      delayMs: Math.ceil(step.delayMs),
+      source: "backend",
+    };
+  }
+
+  /** Applies `onError` to a backend failure. @internal */
+  async decideOnError(error: unknown, connection: C): Promise<Decision> {
+    if (error instanceof TraffikError && !(error instanceof BackendError)) throw error;
+    const failure =
+      error instanceof BackendError
+        ? error
+        : new BackendError(`Backend failed: ${String(error)}`, { cause: error });
+    const action =
+      typeof this.onError === "function"
+        ? await this.onError(failure, { connection, throttle: this })
+        : this.onError;
+    if (action === "raise") throw failure;
+    const allowed = action !== "throttle";
+    if (allowed && !this.inOutage) {
+      this.inOutage = true;
+      process.emitWarning(
+        `Throttle "${this.uid}" admits requests while its backend fails: ${failure.message}`,
+        {
+          code: "TRAFFIK_BACKEND_OUTAGE",
+        },
+      );
+    }
+    return {
+      ...this.exempt,
+      allowed,
+      remaining: allowed ? this.rate.limit : 0,
+      retryAfterMs: allowed ? 0 : Math.max(this.minWaitPeriod, FAILED_BACKEND_WAIT_MS),
+      source: "error",
+    };
+  }
+
+  /** Runs `handleThrottled` for a rejected decision. @internal */
+  async rejectWith(connection: C, decision: Decision): Promise<void> {
+    await this.handleThrottled(connection, decision.retryAfterMs, this, decision);
+  }
+
+  /** Builds what the default handler throws; subclasses may word it for their connections. */
+  protected throttledError(waitMs: number): ConnectionThrottled {
+    return new ConnectionThrottled({ waitMs, headers: this.headers });
+  }
+
+  private readonly defaultHandleThrottled: ThrottledHandler<C> = (_connection, waitMs) => {
+    throw this.throttledError(waitMs);
+  };
+
+  private decideFor(
+    connection: C,
+    cost: number | undefined,
+    mode: DecisionMode,
+  ): Decision | Promise<Decision> {
+    const prepared = this.prepare(connection, cost);
+    if (isPromiseLike(prepared)) {
+      return prepared.then(
+        (ready) => this.decidePrepared(ready, mode, connection),
+        (error: unknown) => {
+          if (error instanceof BackendError) return this.decideOnError(error, connection);
+          throw error;
+        },
+      );
+    }
+    return this.decidePrepared(prepared, mode, connection);
+  }
+
+  private decidePrepared(
+    prepared: PreparedRequest | Unlimited,
+    mode: DecisionMode,
+    connection: C,
+  ): Decision | Promise<Decision> {
+    if (prepared === UNLIMITED) return this.exempt;
+    const { backend, request } = prepared;
+    let step: Step | Promise<Step>;
+    try {
+      step = backend.decide(request, request.cost === 0 ? "peek" : mode);
+    } catch (error) {
+      return this.decideOnError(error, connection);
+    }
+    if (!isPromiseLike(step)) return this.toDecision(step);
+    return withTimeout(step, backend.timeoutMs, `Backend "${backend.namespace}"`).then(
+      (answer) => this.toDecision(answer),
+      (error: unknown) => this.decideOnError(error, connection),
+    );
+  }
+
+  private prepared(
+    backend: ThrottleBackend,
+    identity: string | Unlimited,
+    cost: number,
+  ): PreparedRequest | Unlimited {
+    if (identity === UNLIMITED) return UNLIMITED;
+    if (typeof identity !== "string") {
+      throw new ConfigurationError(
+        `Throttle "${this.uid}": the identifier returned ${typeof identity}; it must return a string or UNLIMITED.`,
+      );
+    }
+    if (identity === "")
+      throw new AnonymousConnection("The identifier returned an empty identity.");
+    this.checkCost(cost);
+    const request = {
+      uid: this.uid,
+      identity: safeIdentity(identity),
+      strategy: this.strategy,
+      rate: this.rate,
+      cost,
+    };
+    return { backend, request };
+  }
+
+  private checkCost(cost: number): void {
+    if (!Number.isSafeInteger(cost) || cost < 0) {
+      throw new InvalidCost(
+        `Throttle "${this.uid}": a cost must be a whole number of at least 0, got ${String(cost)}.`,
+        cost,
+      );
+    }
+    if (cost > this.capacity) {
+      throw new InvalidCost(
+        `Throttle "${this.uid}": a cost of ${cost} can never be admitted; ${this.strategy.name} at ${this.rate} admits at most ${this.capacity} at once.`,
+        cost,
+        this.capacity,
+      );
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type { Rate } from "../rate.js";
+
+/**
+ * The outcome of asking a throttle about one connection: everything needed to answer the
+ * client or render rate-limit headers.
+ */
+export interface Decision {
+  /** Whether the request is admitted. */
+  readonly allowed: boolean;
+  /** The throttle's `uid`: the name of the policy this decision came from. */
+  readonly uid: string;
+  /** The throttle's rate. */
+  readonly rate: Rate;
+  /** Units per window (`rate.limit`). */
+  readonly limit: number;
+  /** Whole units the client could still use right now. */
+  readonly remaining: number;
+  /** When rejected: whole ms to wait before retrying (at least `minWaitPeriod`); else 0. */
+  readonly retryAfterMs: number;
+  /** Whole ms until the client's full quota is back. */
+  readonly resetAfterMs: number;
+  /** When admitted by a queueing strategy: whole ms the request waited (or must wait) to start. */
+  readonly delayMs: number;
+  /**
+   * Where the decision came from: the backend, an exemption (`UNLIMITED`), or the `onError`
+   * policy because the backend failed.
+   */
+  readonly source: "backend" | "exempt" | "error";
+}

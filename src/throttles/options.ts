@@ -1,0 +1,65 @@
+import type { ThrottleBackend } from "../backends/base.js";
+import type { BackendError } from "../errors.js";
+import type { Rate } from "../rate.js";
+import type { Strategy } from "../strategies/strategy.js";
+import type { Unlimited } from "../unlimited.js";
+import type { BaseThrottle } from "./base.js";
+import type { Decision } from "./decision.js";
+
+/** Names the client a connection belongs to; `UNLIMITED` exempts the connection. */
+export type Identifier<C> = (connection: C) => string | Unlimited | Promise<string | Unlimited>;
+
+/** Called when a connection is throttled. The default throws `ConnectionThrottled`. */
+export type ThrottledHandler<C> = (
+  connection: C,
+  waitMs: number,
+  throttle: BaseThrottle<C>,
+  decision: Decision,
+) => unknown;
+
+/** What to do when the backend fails or times out. */
+export type ErrorAction = "allow" | "throttle" | "raise";
+
+/** Chooses an {@link ErrorAction} for one failure. */
+export type ErrorHandler<C> = (
+  error: BackendError,
+  context: { connection: C; throttle: BaseThrottle<C> },
+) => ErrorAction | Promise<ErrorAction>;
+
+/** Options of every throttle. */
+export interface ThrottleOptions<C> {
+  /** Names the throttle and its key space; unique per backend. Letters, digits, `_`, `-`, `.`. */
+  uid: string;
+  /** `"100/m"`, `"5/10s"`, or a {@link Rate}. */
+  rate: Rate | string;
+  /** Names the client. @default the client address (see `clientAddress`) */
+  identifier?: Identifier<C>;
+  /** Called for a throttled connection. @default throws `ConnectionThrottled` */
+  handleThrottled?: ThrottledHandler<C>;
+  /** The algorithm. @default new FixedWindowStrategy() */
+  strategy?: Strategy;
+  /** Where counters live. @default the backend installed by `backend.run()` */
+  backend?: ThrottleBackend;
+  /** Look up the installed backend at every call instead of once (multi-tenant apps). @default false */
+  dynamicBackend?: boolean;
+  /** The shortest wait a throttled client is told, in ms. Admitted requests are unaffected. @default 0 */
+  minWaitPeriod?: number;
+  /** Extra headers for the throttled response. */
+  headers?: Readonly<Record<string, string>>;
+  /** Units each request takes: a whole number, or a function of the connection. @default 1 */
+  cost?: number | ((connection: C) => number | Promise<number>);
+  /**
+   * When the backend fails or times out: `"allow"` admits (warning once per outage),
+   * `"throttle"` rejects with a wait of `minWaitPeriod` or 1 s, `"raise"` throws the
+   * `BackendError`, a function chooses per failure. @default "allow"
+   */
+  onError?: ErrorAction | ErrorHandler<C>;
+}
+
+/** Options of one call. */
+export interface HitOptions {
+  /** Units this request takes, instead of the throttle's `cost`. */
+  cost?: number;
+  /** Gives up a queueing delay (leaky bucket with queue) when aborted; the call then rejects. */
+  signal?: AbortSignal;
+}

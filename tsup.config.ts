@@ -1,0 +1,18 @@
+import { defineConfig } from "tsup";
+
+// One entry per public subpath; keep in step with "exports" in package.json
+// (test/package/exports.test.ts fails when they drift apart).
+export default defineConfig({
+  entry: {
+    index: "src/index.ts",
+    errors: "src/errors.ts",
+    "strategies/index": "src/strategies/index.ts",
+    "backends/inmemory/index": "src/backends/inmemory/index.ts",
+  },
+  format: ["esm", "cjs"],
+  dts: true,
+  clean: true,
+  target: "node20",
+  splitting: true,
+  sourcemap: true,
+});
