@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigurationError, Rate } from "../src/index.js";
+
+describe("Rate.parse", () => {
+  const valid: [string, number, number][] = [
+    ["100/m", 100, 60_000],
+    ["5/10s", 5, 10_000],
+    ["1000/500ms", 1000, 500],
+    ["10000/d", 10_000, 86_400_000],
+    ["2 per second", 2, 1_000],
+    ["10/30 seconds", 10, 30_000],
+    ["3/2hr", 3, 7_200_000],
+    ["7/minute", 7, 60_000],
+    ["1/30days", 1, 2_592_000_000],
+    ["4/SEC", 4, 1_000],
+  ];
+  for (const [input, limit, windowMs] of valid) {
+    it(`reads ${JSON.stringify(input)}`, () => {
+      const rate = Rate.parse(input);
+      assert.equal(rate.limit, limit);
+      assert.equal(rate.windowMs, windowMs);
+      assert.deepEqual(Rate.parse(rate.toString()), rate);
+    });
+  }
+
+  const invalid = ["", "10", "0/s", "-1/s", "1.5/s", "10/0s", "10/fortnight", "abc/s", "10/1.5s", "9007199254740992/s", "1/9007199254740992d", "10 / s / s"];
+  for (const input of invalid) {
+    it(`rejects ${JSON.stringify(input)} with a ConfigurationError quoting it`, () => {
+      assert.throws(
+        () => Rate.parse(input),
+        (error: unknown) => error instanceof ConfigurationError && error.message.includes(JSON.stringify(input)),
+      );
+    });
+  }
+});
+
+describe("new Rate", () => {
+  it("adds the parts of the window", () => {
+    assert.equal(new Rate({ limit: 100, minutes: 5, seconds: 30 }).windowMs, 330_000);
+    assert.equal(new Rate({ limit: 1, days: 1, hours: 1 }).windowMs, 90_000_000);
+  });
+
+  it("rejects impossible limits and windows", () => {
+    for (const init of [
+      { limit: 0, seconds: 1 },
+      { limit: 1.5, seconds: 1 },
+      { limit: 1 },
+      { limit: 1, seconds: -1 },
+      { limit: 1, milliseconds: 0.5 },
+      { limit: 1, days: Number.MAX_SAFE_INTEGER },
+      { limit: Number.MAX_SAFE_INTEGER + 1, seconds: 1 },
+      { limit: 1, seconds: Number.NaN },
+    ]) {
+      assert.throws(() => new Rate(init), ConfigurationError, JSON.stringify(init));
+    }
+  });
+
+  it("is immutable", () => {
+    const rate = Rate.parse("1/s");
+    assert.throws(() => {
+      (rate as { limit: number }).limit = 5;
+    }, TypeError);
+  });
+});
