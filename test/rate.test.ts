@@ -24,12 +24,26 @@ describe("Rate.parse", () => {
     });
   }
 
-  const invalid = ["", "10", "0/s", "-1/s", "1.5/s", "10/0s", "10/fortnight", "abc/s", "10/1.5s", "9007199254740992/s", "1/9007199254740992d", "10 / s / s"];
+  const invalid = [
+    "",
+    "10",
+    "0/s",
+    "-1/s",
+    "1.5/s",
+    "10/0s",
+    "10/fortnight",
+    "abc/s",
+    "10/1.5s",
+    "9007199254740992/s",
+    "1/9007199254740992d",
+    "10 / s / s",
+  ];
   for (const input of invalid) {
     it(`rejects ${JSON.stringify(input)} with a ConfigurationError quoting it`, () => {
       assert.throws(
         () => Rate.parse(input),
-        (error: unknown) => error instanceof ConfigurationError && error.message.includes(JSON.stringify(input)),
+        (error: unknown) =>
+          error instanceof ConfigurationError && error.message.includes(JSON.stringify(input)),
       );
     });
   }

@@ -63,7 +63,7 @@ export async function tryHitAll<C>(
   const delayMs = decisions.every((d) => d.allowed)
     ? Math.max(...decisions.map((d) => d.delayMs))
     : 0;
-  if (delayMs > 0) await sleep(delayMs, undefined, { signal: options?.signal, ref: false });
+  if (delayMs > 0) await sleep(delayMs, undefined, { signal: options?.signal });
   return decisions;
 }
 

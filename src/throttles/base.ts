@@ -122,8 +122,7 @@ export abstract class BaseThrottle<C = unknown> {
   async tryHit(connection: C, options?: HitOptions): Promise<Decision> {
     let decision = this.decideFor(connection, options?.cost, "consume");
     if (isPromiseLike(decision)) decision = await decision;
-    if (decision.delayMs > 0)
-      await sleep(decision.delayMs, undefined, { signal: options?.signal, ref: false });
+    if (decision.delayMs > 0) await sleep(decision.delayMs, undefined, { signal: options?.signal });
     return decision;
   }
 

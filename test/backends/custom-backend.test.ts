@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { HTTPThrottle, type Lock, type LockOptions, Rate, ThrottleBackend, tryHitAll } from "../../src/index.js";
+import {
+  HTTPThrottle,
+  type Lock,
+  type LockOptions,
+  Rate,
+  ThrottleBackend,
+  tryHitAll,
+} from "../../src/index.js";
 import { allStrategies } from "../strategies/harness.js";
 
 /**
@@ -24,7 +31,10 @@ class MapBackend extends ThrottleBackend {
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     await yieldToLoop();
-    this.data.set(this.key(key), { value, expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs });
+    this.data.set(this.key(key), {
+      value,
+      expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs,
+    });
   }
 
   async delete(key: string): Promise<void> {
@@ -44,7 +54,8 @@ class MapBackend extends ThrottleBackend {
   async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
     const existed = (await this.get(key)) !== null;
     const next = await this.increment(key, amount);
-    if (!existed) this.data.set(this.key(key), { value: String(next), expiresAt: Date.now() + ttlMs });
+    if (!existed)
+      this.data.set(this.key(key), { value: String(next), expiresAt: Date.now() + ttlMs });
     return next;
   }
 
@@ -77,16 +88,30 @@ describe("a custom backend built from the primitives alone", () => {
     it(`${strategy.name}: 60 concurrent requests admit exactly the capacity`, async () => {
       const backend = new MapBackend({ namespace: "custom" });
       const request = { uid: "api", identity: "client", strategy, rate, cost: 1 };
-      const steps = await Promise.all(Array.from({ length: 60 }, () => backend.decide(request, "consume")));
+      const steps = await Promise.all(
+        Array.from({ length: 60 }, () => backend.decide(request, "consume")),
+      );
       assert.equal(steps.filter((s) => s.allowed).length, strategy.capacity(rate));
     });
   }
 
   it("serves throttles, all-or-nothing groups and client resets", async () => {
     const backend = new MapBackend({ namespace: "custom" });
-    const perSecond = new HTTPThrottle<string>({ uid: "s", rate: "5/h", backend, identifier: (c) => c });
-    const perHour = new HTTPThrottle<string>({ uid: "h", rate: "3/h", backend, identifier: (c) => c });
-    const groups = await Promise.all(Array.from({ length: 10 }, () => tryHitAll([perSecond, perHour], "x")));
+    const perSecond = new HTTPThrottle<string>({
+      uid: "s",
+      rate: "5/h",
+      backend,
+      identifier: (c) => c,
+    });
+    const perHour = new HTTPThrottle<string>({
+      uid: "h",
+      rate: "3/h",
+      backend,
+      identifier: (c) => c,
+    });
+    const groups = await Promise.all(
+      Array.from({ length: 10 }, () => tryHitAll([perSecond, perHour], "x")),
+    );
     assert.equal(groups.filter((g) => g.every((d) => d.allowed)).length, 3);
     // 5 - 3 admitted - 1 for the peeked request itself: the rejected groups consumed nothing.
     assert.equal((await perSecond.peek("x")).remaining, 1);

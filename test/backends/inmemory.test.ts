@@ -11,7 +11,13 @@ function clock(start = 0) {
 
 const rate = Rate.parse("2/s");
 const fixed = new FixedWindowStrategy();
-const request = (identity: string, uid = "u") => ({ uid, identity, strategy: fixed, rate, cost: 1 });
+const request = (identity: string, uid = "u") => ({
+  uid,
+  identity,
+  strategy: fixed,
+  rate,
+  cost: 1,
+});
 
 describe("InMemoryBackend", () => {
   it("decides synchronously and stores only admitted requests", () => {
@@ -34,8 +40,14 @@ describe("InMemoryBackend", () => {
     const backend = new InMemoryBackend({ namespace: "t" });
     const loose = { ...request("a", "loose"), rate: Rate.parse("10/s") };
     const tight = { ...request("a", "tight"), rate: Rate.parse("1/s") };
-    assert.deepEqual(backend.decideAll([loose, tight], "consume").map((s) => s.allowed), [true, true]);
-    assert.deepEqual(backend.decideAll([loose, tight], "consume").map((s) => s.allowed), [true, false]);
+    assert.deepEqual(
+      backend.decideAll([loose, tight], "consume").map((s) => s.allowed),
+      [true, true],
+    );
+    assert.deepEqual(
+      backend.decideAll([loose, tight], "consume").map((s) => s.allowed),
+      [true, false],
+    );
     // The rejected group left "loose" as it was: 9 remain, not 8.
     assert.equal(backend.decide(loose, "peek").remaining, 8);
   });
@@ -43,7 +55,10 @@ describe("InMemoryBackend", () => {
   it("sees earlier members of a group when a throttle repeats in it", () => {
     const backend = new InMemoryBackend({ namespace: "t" });
     const steps = backend.decideAll([request("a"), request("a"), request("a")], "consume");
-    assert.deepEqual(steps.map((s) => s.allowed), [true, true, false]);
+    assert.deepEqual(
+      steps.map((s) => s.allowed),
+      [true, true, false],
+    );
     assert.equal(backend.size, 0);
   });
 

@@ -51,7 +51,11 @@ export const rateArb = fc
 /** Random traces: bursts (gap 0), fractional gaps and long pauses; costs from 0 to 4. */
 export const traceArb = fc.array(
   fc.record({
-    gapMs: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 50, noNaN: true }), fc.integer({ min: 0, max: 20_000 })),
+    gapMs: fc.oneof(
+      fc.constant(0),
+      fc.double({ min: 0, max: 50, noNaN: true }),
+      fc.integer({ min: 0, max: 20_000 }),
+    ),
     cost: fc.integer({ min: 0, max: 4 }),
   }),
   { maxLength: 120 },

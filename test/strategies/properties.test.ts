@@ -30,7 +30,10 @@ function checkBurstBound(admitted: readonly Admitted[], rate: Rate, burst: numbe
       const from = (admitted[i] as Admitted).at;
       const to = (admitted[j] as Admitted).at;
       const bound = burst + ((to - from) * rate.limit) / rate.windowMs;
-      assert.ok(unitsBetween(admitted, from, to) <= bound + SLACK, `more than ${bound} in [${from}, ${to}]`);
+      assert.ok(
+        unitsBetween(admitted, from, to) <= bound + SLACK,
+        `more than ${bound} in [${from}, ${to}]`,
+      );
     }
   }
 }
@@ -91,7 +94,11 @@ describe("strategy bounds over random arrival traces", () => {
   const burstStrategies: [string, (limit: number) => number, () => Strategy][] = [
     ["token bucket", (limit) => limit, () => new TokenBucketStrategy()],
     ["token bucket (burstSize 3)", () => 3, () => new TokenBucketStrategy({ burstSize: 3 })],
-    ["token bucket with debt (maxDebt 2)", (limit) => limit + 2, () => new TokenBucketWithDebtStrategy({ maxDebt: 2 })],
+    [
+      "token bucket with debt (maxDebt 2)",
+      (limit) => limit + 2,
+      () => new TokenBucketWithDebtStrategy({ maxDebt: 2 }),
+    ],
     ["GCRA", (limit) => limit, () => new GCRAStrategy()],
     ["GCRA (burst 2)", () => 2, () => new GCRAStrategy({ burst: 2 })],
     ["leaky bucket", (limit) => limit, () => new LeakyBucketStrategy()],
@@ -120,7 +127,9 @@ describe("strategy bounds over random arrival traces", () => {
           const gap = current.at + current.step.delayMs - (previous.at + previous.step.delayMs);
           assert.ok(gap >= previous.cost * interval - SLACK * interval, `starts ${gap} ms apart`);
           // Nobody waits longer than the queue holds.
-          assert.ok(current.step.delayMs <= (queueSize - current.cost + 1) * interval + SLACK * interval);
+          assert.ok(
+            current.step.delayMs <= (queueSize - current.cost + 1) * interval + SLACK * interval,
+          );
         }
       }),
       RUNS,
@@ -189,7 +198,11 @@ describe("every strategy", () => {
 
     it(`${strategy.name}: malformed state counts as none`, () => {
       const rate = { limit: 3, windowMs: 1000, intervalMs: 333 } as Rate;
-      for (const junk of [[Number.NaN], [1, 2, 3, 4, 5, 6, 7, 8], [Number.POSITIVE_INFINITY, 1, 1, 1]]) {
+      for (const junk of [
+        [Number.NaN],
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        [Number.POSITIVE_INFINITY, 1, 1, 1],
+      ]) {
         const step = strategy.apply(junk, 0, 1, rate);
         assert.equal(step.allowed, true);
       }

@@ -1,0 +1,313 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { InMemoryBackend } from "../../src/backends/inmemory/index.js";
+import {
+  AnonymousConnection,
+  BackendError,
+  ConfigurationError,
+  ConnectionThrottled,
+  HTTPThrottle,
+  hitAll,
+  InvalidCost,
+  type Lock,
+  type Step,
+  ThrottleBackend,
+  TraffikError,
+  TraffikException,
+  UNLIMITED,
+  WebSocketThrottle,
+} from "../../src/index.js";
+import { LeakyBucketWithQueueStrategy } from "../../src/strategies/index.js";
+
+const req = (remoteAddress = "192.0.2.1", headers: Record<string, string> = {}) => ({
+  socket: { remoteAddress },
+  headers,
+});
+
+function timeline() {
+  let now = 0;
+  return { clock: () => now, advance: (ms: number) => (now += ms) };
+}
+
+/** A backend whose every decision fails, or never answers. */
+class BrokenBackend extends ThrottleBackend {
+  constructor(private readonly mode: "throw" | "hang") {
+    super({ namespace: "broken", timeoutMs: 50 });
+  }
+  override decide(): Promise<Step> {
+    return this.mode === "hang"
+      ? new Promise<Step>(() => {})
+      : Promise.reject(new Error("connection refused"));
+  }
+  get = async () => null;
+  set = async () => {};
+  delete = async () => {};
+  increment = async () => 0;
+  decrement = async () => 0;
+  incrementWithTtl = async () => 0;
+  lock = async (): Promise<Lock> => ({ release: async () => true });
+  reset = async () => {};
+}
+
+describe("HTTPThrottle", () => {
+  it("admits up to the limit, then throws ConnectionThrottled with Retry-After", async () => {
+    const time = timeline();
+    const backend = new InMemoryBackend({ namespace: "t", clock: time.clock });
+    const throttle = new HTTPThrottle({
+      uid: "api",
+      rate: "2/10s",
+      backend,
+      headers: { "X-Policy": "api" },
+    });
+    await throttle.hit(req());
+    await throttle.hit(req());
+    time.advance(1500);
+    const error = await throttle.hit(req()).catch((e: unknown) => e);
+    assert.ok(error instanceof ConnectionThrottled && error instanceof TraffikError);
+    assert.equal(error.status, 429);
+    assert.equal(error.waitMs, 8500);
+    assert.equal(error.retryAfter, 9);
+    assert.deepEqual(error.headers, { "X-Policy": "api", "Retry-After": "9" });
+    assert.match(error.detail, /Retry in 9 seconds/);
+    assert.equal(
+      (await throttle.hit(req("192.0.2.2"))).allowed,
+      true,
+      "other clients are unaffected",
+    );
+    time.advance(8500);
+    assert.equal((await throttle.hit(req())).allowed, true);
+  });
+
+  it("tryHit returns the decision instead of throwing; peek consumes nothing; reset forgets", async () => {
+    const backend = new InMemoryBackend({ namespace: "t" });
+    const throttle = new HTTPThrottle({ uid: "api", rate: "2/m", backend });
+    assert.equal((await throttle.peek(req())).remaining, 1);
+    assert.equal((await throttle.peek(req())).remaining, 1);
+    await throttle.tryHit(req());
+    await throttle.tryHit(req());
+    const rejected = await throttle.tryHit(req());
+    assert.equal(rejected.allowed, false);
+    assert.equal(rejected.limit, 2);
+    assert.equal(rejected.uid, "api");
+    assert.ok(rejected.retryAfterMs > 59_000);
+    await throttle.reset(req());
+    assert.equal((await throttle.tryHit(req())).allowed, true);
+  });
+
+  it("raises the wait of throttled requests only to minWaitPeriod", async () => {
+    const backend = new InMemoryBackend({ namespace: "t" });
+    const throttle = new HTTPThrottle({ uid: "api", rate: "1/s", backend, minWaitPeriod: 5000 });
+    const first = await throttle.hit(req());
+    assert.equal(first.retryAfterMs, 0);
+    await assert.rejects(
+      throttle.hit(req()),
+      (e: ConnectionThrottled) => e.waitMs === 5000 && e.retryAfter === 5,
+    );
+  });
+
+  it("exempts connections whose identifier returns UNLIMITED", async () => {
+    const backend = new InMemoryBackend({ namespace: "t" });
+    const throttle = new HTTPThrottle({
+      uid: "api",
+      rate: "1/h",
+      backend,
+      identifier: (r) => (r.headers?.["x-role"] === "admin" ? UNLIMITED : "user"),
+    });
+    for (let i = 0; i < 5; i++)
+      assert.equal((await throttle.hit(req("1.1.1.1", { "x-role": "admin" }))).source, "exempt");
+    await throttle.hit(req());
+    await assert.rejects(throttle.hit(req()), ConnectionThrottled);
+    assert.equal(backend.size, 1);
+  });
+
+  it("needs an address or an identifier", async () => {
+    const throttle = new HTTPThrottle({
+      uid: "api",
+      rate: "1/s",
+      backend: new InMemoryBackend({ namespace: "t" }),
+    });
+    await assert.rejects(throttle.hit({ socket: {}, headers: {} }), AnonymousConnection);
+    const bad = new HTTPThrottle<object>({
+      uid: "bad",
+      rate: "1/s",
+      backend: new InMemoryBackend({ namespace: "t" }),
+      identifier: () => 42 as unknown as string,
+    });
+    await assert.rejects(bad.hit({}), ConfigurationError);
+  });
+
+  it("stores oversized identities as a fixed-size hash", async () => {
+    const backend = new InMemoryBackend({ namespace: "t" });
+    const throttle = new HTTPThrottle<string>({
+      uid: "api",
+      rate: "1/h",
+      backend,
+      identifier: (s) => s,
+    });
+    const huge = "x".repeat(100_000);
+    await throttle.hit(huge);
+    await assert.rejects(throttle.hit(huge), ConnectionThrottled);
+    await throttle.hit(`${huge}y`);
+    assert.equal(backend.size, 2);
+  });
+
+  it("takes a cost per request, and rejects bad costs with InvalidCost", async () => {
+    const backend = new InMemoryBackend({ namespace: "t" });
+    const throttle = new HTTPThrottle({
+      uid: "api",
+      rate: "10/h",
+      backend,
+      cost: (r) => Number(r.headers?.["x-items"] ?? 1),
+    });
+    assert.equal((await throttle.hit(req("1.1.1.1", { "x-items": "7" }))).remaining, 3);
+    assert.equal((await throttle.hit(req("1.1.1.1"), { cost: 3 })).remaining, 0);
+    for (const cost of [-1, 1.5, Number.NaN]) {
+      await assert.rejects(
+        throttle.hit(req(), { cost }),
+        (e: InvalidCost) => e.code === "ERR_TRAFFIK_INVALID_COST",
+      );
+    }
+    await assert.rejects(
+      throttle.hit(req(), { cost: 11 }),
+      (e: InvalidCost) =>
+        e.code === "ERR_TRAFFIK_COST_EXCEEDS_CAPACITY" &&
+        e.capacity === 10 &&
+        /never be admitted/.test(e.message),
+    );
+    assert.throws(() => new HTTPThrottle({ uid: "x", rate: "1/s", cost: -2 }), InvalidCost);
+    assert.equal(
+      (await throttle.hit(req("9.9.9.9"), { cost: 0 })).remaining,
+      10,
+      "cost 0 counts nothing",
+    );
+  });
+
+  it("resolves its backend: its own, else the one installed by run(), once or at every call", async () => {
+    const a = new InMemoryBackend({ namespace: "a" });
+    const b = new InMemoryBackend({ namespace: "b" });
+    const bound = new HTTPThrottle({ uid: "bound", rate: "1/h" });
+    const dynamic = new HTTPThrottle({ uid: "dyn", rate: "1/h", dynamicBackend: true });
+    await assert.rejects(bound.hit(req()), (e: ConfigurationError) =>
+      /backend\.run/.test(e.message),
+    );
+    await a.run(() => bound.hit(req()));
+    // Bound once, it stays on the first backend.
+    await b.run(() => assert.rejects(bound.hit(req()), ConnectionThrottled));
+    await a.run(() => dynamic.hit(req()));
+    await b.run(() => dynamic.hit(req()));
+    assert.equal(a.size, 2);
+    assert.equal(b.size, 1);
+  });
+
+  it("refuses two throttles with one uid on one backend", async () => {
+    const backend = new InMemoryBackend({ namespace: "t" });
+    new HTTPThrottle({ uid: "same", rate: "1/s", backend });
+    assert.throws(
+      () => new HTTPThrottle({ uid: "same", rate: "1/s", backend }),
+      ConfigurationError,
+    );
+    assert.throws(() => new HTTPThrottle({ uid: "has space", rate: "1/s" }), ConfigurationError);
+  });
+
+  it("onError decides when the backend fails or hangs, within the timeout", async () => {
+    for (const mode of ["throw", "hang"] as const) {
+      const backend = new BrokenBackend(mode);
+      const allow = new HTTPThrottle({ uid: "allow", rate: "1/s", backend });
+      const started = performance.now();
+      const allowed = await allow.hit(req());
+      assert.ok(performance.now() - started < 1000);
+      assert.deepEqual([allowed.allowed, allowed.source], [true, "error"]);
+      const closed = new HTTPThrottle({ uid: "closed", rate: "1/s", backend, onError: "throttle" });
+      await assert.rejects(closed.hit(req()), (e: ConnectionThrottled) => e.retryAfter === 1);
+      const raise = new HTTPThrottle({ uid: "raise", rate: "1/s", backend, onError: "raise" });
+      await assert.rejects(
+        raise.hit(req()),
+        (e: BackendError) =>
+          (e instanceof TraffikException && e.cause !== undefined) || mode === "hang",
+      );
+      const seen: BackendError[] = [];
+      const custom = new HTTPThrottle({
+        uid: "custom",
+        rate: "1/s",
+        backend,
+        onError: (error) => {
+          seen.push(error);
+          return "throttle";
+        },
+      });
+      assert.equal((await custom.tryHit(req())).allowed, false);
+      assert.ok(seen[0] instanceof BackendError);
+    }
+  });
+
+  it("awaits a queueing delay, and gives it up when aborted", async () => {
+    const backend = new InMemoryBackend({ namespace: "t" });
+    const throttle = new HTTPThrottle({
+      uid: "q",
+      rate: "20/s",
+      backend,
+      strategy: new LeakyBucketWithQueueStrategy({ queueSize: 5 }),
+    });
+    await throttle.hit(req());
+    const started = performance.now();
+    const delayed = await throttle.hit(req());
+    assert.ok(delayed.delayMs >= 45);
+    assert.ok(performance.now() - started >= 40);
+    const controller = new AbortController();
+    const pending = throttle.hit(req(), { signal: controller.signal });
+    controller.abort();
+    await assert.rejects(pending, { name: "AbortError" });
+  });
+});
+
+describe("hitAll", () => {
+  it("applies several throttles all or nothing and reports the longest wait", async () => {
+    const time = timeline();
+    const backend = new InMemoryBackend({ namespace: "t", clock: time.clock });
+    const burst = new HTTPThrottle({ uid: "burst", rate: "2/s", backend });
+    const sustained = new HTTPThrottle({ uid: "sustained", rate: "3/m", backend });
+    await hitAll([burst, sustained], req());
+    await hitAll([burst, sustained], req());
+    const error = await hitAll([burst, sustained], req()).catch((e: ConnectionThrottled) => e);
+    assert.ok(error instanceof ConnectionThrottled);
+    assert.equal(error.waitMs, 1000);
+    time.advance(1000);
+    await hitAll([burst, sustained], req());
+    const second = await hitAll([burst, sustained], req()).catch((e: ConnectionThrottled) => e);
+    assert.ok(second instanceof ConnectionThrottled);
+    assert.equal(second.waitMs, 59_000, "the longest wait among the rejections");
+    assert.equal(
+      (await burst.peek(req())).remaining,
+      0,
+      "burst kept its one admitted unit, no more",
+    );
+  });
+
+  it("requires one backend", async () => {
+    const one = new HTTPThrottle({
+      uid: "one",
+      rate: "1/s",
+      backend: new InMemoryBackend({ namespace: "a" }),
+    });
+    const two = new HTTPThrottle({
+      uid: "two",
+      rate: "1/s",
+      backend: new InMemoryBackend({ namespace: "b" }),
+    });
+    await assert.rejects(hitAll([one, two], req()), ConfigurationError);
+  });
+});
+
+describe("WebSocketThrottle", () => {
+  it("speaks of messages", async () => {
+    const throttle = new WebSocketThrottle({
+      uid: "ws",
+      rate: "1/s",
+      backend: new InMemoryBackend({ namespace: "t" }),
+    });
+    await throttle.hit(req());
+    await assert.rejects(throttle.hit(req()), (e: ConnectionThrottled) =>
+      /Too many messages/.test(e.detail),
+    );
+  });
+});
