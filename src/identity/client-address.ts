@@ -72,6 +72,8 @@ export function clientAddress(
   return function resolveClientAddress(connection) {
     const peer = connection.socket?.remoteAddress;
     if (typeof peer !== "string" || peer === "") return undefined;
+    // The common case, a plain IPv4 peer and no proxy to trust, needs no parsing.
+    if (trusted.length === 0 && peer.indexOf(":") === -1) return peer;
     let address = canonicalAddress(peer);
     if (trusted.length === 0 || !isTrusted(address)) return finish(address);
 

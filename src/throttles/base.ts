@@ -112,9 +112,13 @@ export abstract class BaseThrottle<C = unknown> {
    * `ConnectionThrottled`. The original's `await throttle(request)`.
    */
   async hit(connection: C, options?: HitOptions): Promise<Decision> {
-    const decision = await this.tryHit(connection, options);
-    if (!decision.allowed)
+    let decision = this.decideFor(connection, options?.cost, "consume");
+    if (isPromiseLike(decision)) decision = await decision;
+    if (!decision.allowed) {
       await this.handleThrottled(connection, decision.retryAfterMs, this, decision);
+    } else if (decision.delayMs > 0) {
+      await sleep(decision.delayMs, undefined, { signal: options?.signal });
+    }
     return decision;
   }
 

@@ -1,0 +1,52 @@
+/**
+ * A node:http server behind two throttles on the in-memory backend, then a client that sends
+ * it a burst of requests and prints what came back. Run it with `npm start`.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ConnectionThrottled, HTTPThrottle, hitAll } from "traffik";
+import { InMemoryBackend } from "traffik/backends/inmemory";
+import { TokenBucketStrategy } from "traffik/strategies";
+
+const backend = new InMemoryBackend({ namespace: "demo" });
+const burst = new HTTPThrottle({
+  uid: "burst",
+  rate: "2/s",
+  strategy: new TokenBucketStrategy({ burstSize: 3 }),
+});
+const perMinute = new HTTPThrottle({ uid: "per-minute", rate: "5/m" });
+
+const server = createServer((req, res) =>
+  backend.run(async () => {
+    try {
+      const decisions = await hitAll([burst, perMinute], req);
+      const remaining = Math.min(...decisions.map((d) => d.remaining));
+      res.writeHead(200, { "content-type": "application/json", "x-remaining": String(remaining) });
+      res.end(JSON.stringify({ message: "Hello" }));
+    } catch (error) {
+      if (!(error instanceof ConnectionThrottled)) throw error;
+      res.writeHead(error.status, { ...error.headers, "content-type": "application/json" });
+      res.end(JSON.stringify({ detail: error.detail, retryAfter: error.retryAfter }));
+    }
+  }),
+);
+
+server.listen(0, "127.0.0.1", async () => {
+  const { port } = server.address() as AddressInfo;
+  console.log(
+    `Listening on http://127.0.0.1:${port}; sending 8 requests at once, then 1 after 1.5 s`,
+  );
+  const send = async (n: number) => {
+    const response = await fetch(`http://127.0.0.1:${port}/`);
+    const retry = response.headers.get("retry-after");
+    const note = retry
+      ? `Retry-After: ${retry}`
+      : `remaining: ${response.headers.get("x-remaining")}`;
+    console.log(`request ${n}: ${response.status} ${note} ${await response.text()}`);
+  };
+  for (let n = 1; n <= 8; n++) await send(n);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await send(9);
+  server.close();
+  await backend.close();
+});
