@@ -4,12 +4,16 @@
  *
  *   npm run bench
  *
+ * Each contender runs in a fresh child process (so no contender's JIT or garbage shapes
+ * another's), the contenders alternate over several rounds, and the median round is reported.
  * Every contender makes awaited decisions over the same 10 000 keys, with limits high enough
- * that every decision admits (so no contender pays for building rejections).
+ * that every decision admits.
  */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { MemoryStore } from "express-rate-limit";
 import { RateLimiterMemory } from "rate-limiter-flexible";
-import { HTTPThrottle } from "traffik";
+import { HTTPThrottle, Rate, type Strategy } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import {
   FixedWindowStrategy,
@@ -25,107 +29,138 @@ import {
 const KEYS = 10_000;
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 1_000_000);
 const HEAP_KEYS = Number(process.env.BENCH_HEAP_KEYS ?? 1_000_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LIMIT = 1_000_000_000;
 
-const addresses = Array.from(
-  { length: KEYS },
-  (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-);
-const requests = addresses.map((remoteAddress) => ({ socket: { remoteAddress }, headers: {} }));
+const strategies: Record<string, () => Strategy> = {
+  "fixed-window": () => new FixedWindowStrategy(),
+  "sliding-window-counter": () => new SlidingWindowCounterStrategy(),
+  "sliding-window-log": () => new SlidingWindowLogStrategy(),
+  "token-bucket": () => new TokenBucketStrategy(),
+  "token-bucket-with-debt": () => new TokenBucketWithDebtStrategy(),
+  "leaky-bucket": () => new LeakyBucketStrategy(),
+  "leaky-bucket-with-queue": () => new LeakyBucketWithQueueStrategy(),
+  gcra: () => new GCRAStrategy(),
+};
 
-async function perSecond(decide: (i: number) => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 50_000; i++) await decide(i % KEYS); // warm up
+/** A contender: a function deciding for key number i, built fresh in its child process. */
+function contender(name: string): (i: number) => Promise<unknown> {
+  const addresses = Array.from({ length: KEYS }, (_, i) => `10.0.${(i >> 8) & 255}.${i & 255}`);
+  if (name === "rlf") {
+    const limiter = new RateLimiterMemory({ points: LIMIT, duration: 60 });
+    return (i) => limiter.consume(addresses[i] as string);
+  }
+  if (name === "erl") {
+    const store = new MemoryStore();
+    store.init({ windowMs: 60_000 } as never);
+    return (i) => store.increment(addresses[i] as string);
+  }
+  const backend = new InMemoryBackend({ namespace: "bench" });
+  if (name === "traffik-bare") {
+    const strategy = new FixedWindowStrategy();
+    const rate = new Rate({ limit: LIMIT, minutes: 1 });
+    const requests = addresses.map((identity) => ({
+      uid: "bare",
+      identity,
+      strategy,
+      rate,
+      cost: 1,
+    }));
+    return async (i) => backend.decide(requests[i] as (typeof requests)[number], "consume");
+  }
+  const make = strategies[name.replace("traffik:", "")] as () => Strategy;
+  const throttle = new HTTPThrottle({
+    uid: "bench",
+    rate: `${LIMIT}/m`,
+    strategy: make(),
+    backend,
+  });
+  const connections = addresses.map((remoteAddress) => ({
+    socket: { remoteAddress },
+    headers: {},
+  }));
+  return (i) => throttle.hit(connections[i] as (typeof connections)[number]);
+}
+
+/** Child: decisions per second of one contender, after a warm-up. */
+async function measureRate(name: string): Promise<number> {
+  const decide = contender(name);
+  for (let i = 0; i < 300_000; i++) await decide(i % KEYS);
   const started = process.hrtime.bigint();
   for (let i = 0; i < DECISIONS; i++) await decide(i % KEYS);
   return DECISIONS / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
+/** Child: heap bytes per tracked key with HEAP_KEYS distinct keys (fixed window). */
+async function measureHeap(name: string): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc as () => void;
+  const keys = Array.from({ length: HEAP_KEYS }, (_, i) => `client-${i}`);
+  let track: (key: string) => unknown;
+  if (name === "rlf") {
+    const limiter = new RateLimiterMemory({ points: 10, duration: 600 });
+    track = (key) => limiter.consume(key);
+  } else if (name === "erl") {
+    const store = new MemoryStore();
+    store.init({ windowMs: 600_000 } as never);
+    track = (key) => store.increment(key);
+  } else {
+    const backend = new InMemoryBackend({ namespace: "heap", maxKeys: HEAP_KEYS });
+    const strategy = new FixedWindowStrategy();
+    const rate = new Rate({ limit: 10, minutes: 10 });
+    track = (identity) =>
+      backend.decide({ uid: "heap", identity, strategy, rate, cost: 1 }, "consume");
+  }
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (const key of keys) await track(key);
+  gc();
+  return (process.memoryUsage().heapUsed - before) / HEAP_KEYS;
+}
+
+const child = process.argv[2];
+if (child !== undefined) {
+  const [kind, name] = child.split("=") as [string, string];
+  console.log(kind === "heap" ? await measureHeap(name) : await measureRate(name));
+  process.exit(0);
+}
+
+const self = fileURLToPath(import.meta.url);
+const run = (arg: string): number =>
+  Number(
+    execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", self, arg], {
+      encoding: "utf8",
+    }).trim(),
+  );
+const median = (values: number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const format = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(0)} k/s`;
 
-const rlf = new RateLimiterMemory({ points: LIMIT, duration: 60 });
-const rlfRate = await perSecond((i) => rlf.consume(addresses[i] as string));
-const erl = new MemoryStore();
-erl.init({ windowMs: 60_000 } as never);
-const erlRate = await perSecond((i) => erl.increment(addresses[i] as string));
-console.log(`rate-limiter-flexible RateLimiterMemory.consume   ${format(rlfRate)}`);
-console.log(`express-rate-limit MemoryStore.increment          ${format(erlRate)}`);
-console.log("");
+const names = ["rlf", "erl", "traffik-bare", ...Object.keys(strategies).map((s) => `traffik:${s}`)];
+const rates = new Map<string, number[]>(names.map((name) => [name, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? names : [...names].reverse();
+  for (const name of order) rates.get(name)?.push(run(`rate=${name}`));
+}
+const rlf = median(rates.get("rlf") as number[]);
+const erl = median(rates.get("erl") as number[]);
 console.log(
-  "Traffik HTTPThrottle.hit (identify, decide, await)    decisions/s   vs RLF   vs ERL store",
+  `Awaited in-memory decisions over ${KEYS} keys, median of ${ROUNDS} alternating rounds of ${DECISIONS}:`,
 );
-
-const strategies = [
-  new FixedWindowStrategy(),
-  new SlidingWindowCounterStrategy(),
-  new SlidingWindowLogStrategy(),
-  new TokenBucketStrategy(),
-  new TokenBucketWithDebtStrategy(),
-  new LeakyBucketStrategy(),
-  new LeakyBucketWithQueueStrategy(),
-  new GCRAStrategy(),
-];
-for (const strategy of strategies) {
-  const backend = new InMemoryBackend({ namespace: "bench" });
-  const throttle = new HTTPThrottle({ uid: "bench", rate: `${LIMIT}/m`, strategy, backend });
-  const rate = await perSecond((i) => throttle.hit(requests[i] as (typeof requests)[number]));
+console.log(`  rate-limiter-flexible RateLimiterMemory.consume   ${format(rlf)}`);
+console.log(`  express-rate-limit MemoryStore.increment          ${format(erl)}`);
+const bare = median(rates.get("traffik-bare") as number[]);
+console.log(
+  `  Traffik InMemoryBackend.decide, fixed window      ${format(bare)}   ${(bare / erl).toFixed(2)}x ERL store`,
+);
+console.log("  Traffik HTTPThrottle.hit (identify + decide):");
+for (const name of Object.keys(strategies)) {
+  const rate = median(rates.get(`traffik:${name}`) as number[]);
   console.log(
-    `  ${strategy.name.padEnd(30)} ${format(rate).padStart(22)}   ${(rate / rlfRate).toFixed(2)}x   ${(rate / erlRate).toFixed(2)}x`,
-  );
-  await backend.close();
-}
-
-{
-  const backend = new InMemoryBackend({ namespace: "bench" });
-  const strategy = new FixedWindowStrategy();
-  const throttle = new HTTPThrottle({ uid: "bare", rate: `${LIMIT}/m`, backend });
-  const decisionRequests = addresses.map((identity) => ({
-    uid: "bare",
-    identity,
-    strategy,
-    rate: throttle.rate,
-    cost: 1,
-  }));
-  const rate = await perSecond(async (i) =>
-    backend.decide(decisionRequests[i] as (typeof decisionRequests)[number], "consume"),
-  );
-  console.log(
-    `Traffik InMemoryBackend.decide (fixed window, bare)  ${format(rate)}   ${(rate / rlfRate).toFixed(2)}x   ${(rate / erlRate).toFixed(2)}x`,
+    `    ${name.padEnd(26)} ${format(rate).padStart(10)}   ${(rate / rlf).toFixed(2)}x RLF   ${(rate / erl).toFixed(2)}x ERL store`,
   );
 }
-
-// Heap per tracked key, at HEAP_KEYS keys: the same key strings for everyone.
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) {
-  console.log("\n(heap per key skipped: run with node --expose-gc, as `npm run bench` does)");
-} else {
-  const heapPerKey = async (track: (key: string) => unknown): Promise<number> => {
-    const keys = Array.from({ length: HEAP_KEYS }, (_, i) => `client-${i}`);
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    for (const key of keys) await track(key);
-    gc();
-    return (process.memoryUsage().heapUsed - before) / HEAP_KEYS;
-  };
-  const rlfHeap = await heapPerKey((key) =>
-    new RateLimiterMemory({ points: 10, duration: 600 }).consume(key),
-  );
-  console.log("");
-  const rlfShared = new RateLimiterMemory({ points: 10, duration: 600 });
-  const rlfBytes = await heapPerKey((key) => rlfShared.consume(key));
-  void rlfHeap;
-  const erlStore = new MemoryStore();
-  erlStore.init({ windowMs: 600_000 } as never);
-  const erlBytes = await heapPerKey((key) => erlStore.increment(key));
-  const backend = new InMemoryBackend({ namespace: "heap", maxKeys: HEAP_KEYS });
-  const strategy = new FixedWindowStrategy();
-  const rate = { limit: 10, windowMs: 600_000 } as HTTPThrottle["rate"];
-  const ourBytes = await heapPerKey((identity) =>
-    backend.decide({ uid: "heap", identity, strategy, rate, cost: 1 }, "consume"),
-  );
-  console.log(`Heap bytes per tracked key at ${HEAP_KEYS} keys (fixed window):`);
-  console.log(
-    `  rate-limiter-flexible ${rlfBytes.toFixed(0)} B, express-rate-limit ${erlBytes.toFixed(0)} B, Traffik ${ourBytes.toFixed(0)} B`,
-  );
-}
-process.exit(0);
+const heap = ["rlf", "erl", "traffik"].map((name) => run(`heap=${name}`).toFixed(0));
+console.log(
+  `Heap bytes per tracked key at ${HEAP_KEYS} keys (fixed window): rate-limiter-flexible ${heap[0]} B, express-rate-limit ${heap[1]} B, Traffik ${heap[2]} B`,
+);

@@ -7,13 +7,17 @@ import {
   type StrategyState,
 } from "./strategy.js";
 
+/** Entries start after the header `[expiresAt, used]`. */
+const FIRST_ENTRY = 2;
+
 /**
  * Sliding window log: remembers when each admitted request arrived and what it cost, and admits
  * a request when the units admitted in the last `windowMs`, plus its cost, stay within `limit`.
  *
  * - Exact: at most `limit` units in every window of length `windowMs`, wherever it is placed.
- * - State, `1 + 2n` numbers: `[expiresAt, t1, cost1, t2, cost2, ...]` for the n admitted
- *   requests still inside the window (at most `limit` of them): memory grows with the limit.
+ * - State, `2 + 2n` numbers: `[expiresAt, used, t1, cost1, t2, cost2, ...]` for the n admitted
+ *   requests still inside the window (at most `limit` of them), oldest first; `used` is the sum
+ *   of their costs. Memory and time per decision grow with the requests in the window.
  * - Wait: until enough of the oldest entries leave the window to make room for the cost.
  */
 export class SlidingWindowLogStrategy implements Strategy {
@@ -26,34 +30,45 @@ export class SlidingWindowLogStrategy implements Strategy {
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
     const { limit, windowMs } = rate;
     if (cost > limit) return beyondCapacity(state, now);
-    const entries = liveEntries(state, now, windowMs);
-    let used = 0;
-    for (let i = 1; i < entries.length; i += 2) used += entries[i] as number;
-    const newest = entries.length > 0 ? (entries[entries.length - 2] as number) : now - windowMs;
+    const live = isLiveLog(state, now);
+    const length = live ? state.length : FIRST_ENTRY;
+    // Entries are oldest first: skip those that have left the window.
+    let first = FIRST_ENTRY;
+    let used = live ? (state[1] as number) : 0;
+    while (first < length && (state?.[first] as number) + windowMs <= now) {
+      used -= state?.[first + 1] as number;
+      first += 2;
+    }
+    const newest = first < length ? (state?.[length - 2] as number) : now - windowMs;
 
     if (used + cost > limit) {
       const mustFree = used + cost - limit;
       let freed = 0;
       let retryAfterMs = 0;
-      for (let i = 0; i < entries.length; i += 2) {
-        freed += entries[i + 1] as number;
+      for (let i = first; i < length; i += 2) {
+        freed += state?.[i + 1] as number;
         if (freed >= mustFree) {
-          retryAfterMs = (entries[i] as number) + windowMs - now;
+          retryAfterMs = (state?.[i] as number) + windowMs - now;
           break;
         }
       }
       return rejected(state ?? [], limit - used, retryAfterMs, newest + windowMs - now);
     }
+    // The live entries, copied natively, behind a fresh header.
+    const next = live ? state.slice(first - FIRST_ENTRY) : [0, 0];
     if (cost > 0) {
-      if (entries.length > 0 && newest === now)
-        entries[entries.length - 1] = (entries.at(-1) as number) + cost;
-      else entries.push(now, cost);
+      if (first < length && newest === now) next[next.length - 1] = (next.at(-1) as number) + cost;
+      else next.push(now, cost);
     }
-    const expiresAt = entries.length > 0 ? (entries[entries.length - 2] as number) + windowMs : now;
+    used += cost;
+    const expiresAt =
+      next.length > FIRST_ENTRY ? (next[next.length - 2] as number) + windowMs : now;
+    next[0] = expiresAt;
+    next[1] = used;
     return {
-      state: [expiresAt, ...entries],
+      state: next,
       allowed: true,
-      remaining: limit - used - cost,
+      remaining: limit - used,
       retryAfterMs: 0,
       resetAfterMs: expiresAt - now,
       delayMs: 0,
@@ -61,17 +76,13 @@ export class SlidingWindowLogStrategy implements Strategy {
   }
 }
 
-/** The `[t, cost]` pairs of `state` still inside the window at `now`, oldest first. */
-function liveEntries(state: StrategyState | undefined, now: number, windowMs: number): number[] {
-  const entries: number[] = [];
-  if (state === undefined || state.length % 2 !== 1 || !((state[0] as number) > now)) {
-    return entries;
-  }
-  for (let i = 1; i < state.length; i += 2) {
-    const at = state[i] as number;
-    const cost = state[i + 1] as number;
-    if (!Number.isFinite(at) || !Number.isFinite(cost) || cost < 0) return [];
-    if (at + windowMs > now) entries.push(at, cost);
-  }
-  return entries;
+/** A log of even length whose header is finite and not yet expired. */
+function isLiveLog(state: StrategyState | undefined, now: number): state is StrategyState {
+  return (
+    state !== undefined &&
+    state.length >= FIRST_ENTRY &&
+    state.length % 2 === 0 &&
+    (state[0] as number) > now &&
+    Number.isFinite(state[1])
+  );
 }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ThrottleBackend } from "../backends/base.js";
 import type { DecisionRequest } from "../backends/types.js";
 import { ConfigurationError } from "../errors.js";
-import { isPromiseLike, withTimeout } from "../internal/with-timeout.js";
+import { withTimeout } from "../internal/with-timeout.js";
 import type { Step } from "../strategies/strategy.js";
 import { UNLIMITED } from "../unlimited.js";
 import type { BaseThrottle } from "./base.js";
@@ -33,7 +33,7 @@ export async function tryHitAll<C>(
       throw new ConfigurationError("Throttles applied all or nothing must share one backend.");
     }
     backend = entry.backend;
-    members.push({ throttle: throttles[index] as BaseThrottle<C>, index, request: entry.request });
+    members.push({ throttle: throttles[index] as BaseThrottle<C>, index, request: entry });
   });
   if (backend === undefined) return decisions;
 
@@ -43,13 +43,10 @@ export async function tryHitAll<C>(
       members.map((member) => member.request),
       "consume",
     );
-    steps = isPromiseLike(answer)
-      ? await withTimeout(
-          Promise.resolve(answer),
-          backend.timeoutMs,
-          `Backend "${backend.namespace}"`,
-        )
-      : answer;
+    steps =
+      answer instanceof Promise
+        ? await withTimeout(answer, backend.timeoutMs, `Backend "${backend.namespace}"`)
+        : answer;
   } catch (error) {
     // Each throttle's own onError speaks for it; any "raise" raises.
     for (const { throttle, index } of members) {

@@ -11,7 +11,7 @@ import {
 } from "../errors.js";
 import { type AddressableConnection, clientAddress } from "../identity/client-address.js";
 import { safeIdentity } from "../identity/safe-identity.js";
-import { isPromiseLike, withTimeout } from "../internal/with-timeout.js";
+import { withTimeout } from "../internal/with-timeout.js";
 import { Rate } from "../rate.js";
 import { FixedWindowStrategy } from "../strategies/fixed-window.js";
 import type { Step, Strategy } from "../strategies/strategy.js";
@@ -27,9 +27,8 @@ import type {
 } from "./options.js";
 
 /** A request ready for a backend, with the backend that decides it. @internal */
-export interface PreparedRequest {
+export interface PreparedRequest extends DecisionRequest {
   readonly backend: ThrottleBackend;
-  readonly request: DecisionRequest;
 }
 
 const defaultAddress = clientAddress();
@@ -113,7 +112,7 @@ export abstract class BaseThrottle<C = unknown> {
    */
   async hit(connection: C, options?: HitOptions): Promise<Decision> {
     let decision = this.decideFor(connection, options?.cost, "consume");
-    if (isPromiseLike(decision)) decision = await decision;
+    if (decision instanceof Promise) decision = await decision;
     if (!decision.allowed) {
       await this.handleThrottled(connection, decision.retryAfterMs, this, decision);
     } else if (decision.delayMs > 0) {
@@ -125,7 +124,7 @@ export abstract class BaseThrottle<C = unknown> {
   /** Like {@link hit}, but a throttled request resolves to its decision instead of throwing. */
   async tryHit(connection: C, options?: HitOptions): Promise<Decision> {
     let decision = this.decideFor(connection, options?.cost, "consume");
-    if (isPromiseLike(decision)) decision = await decision;
+    if (decision instanceof Promise) decision = await decision;
     if (decision.delayMs > 0) await sleep(decision.delayMs, undefined, { signal: options?.signal });
     return decision;
   }
@@ -138,7 +137,7 @@ export abstract class BaseThrottle<C = unknown> {
   /** Forgets the connection's client in this throttle: its full quota is back. */
   async reset(connection: C): Promise<void> {
     const prepared = await this.prepare(connection, 0);
-    if (prepared !== UNLIMITED) await prepared.backend.clear(this.uid, prepared.request.identity);
+    if (prepared !== UNLIMITED) await prepared.backend.clear(this.uid, prepared.identity);
   }
 
   /**
@@ -170,7 +169,7 @@ export abstract class BaseThrottle<C = unknown> {
       withTimeout(initializing, backend.timeoutMs, `Backend "${backend.namespace}" initialization`);
     const identity = this.identifier(connection);
     const units = cost ?? (typeof this.cost === "number" ? this.cost : this.cost(connection));
-    if (ready === undefined && !isPromiseLike(identity) && !isPromiseLike(units)) {
+    if (ready === undefined && !(identity instanceof Promise) && !(units instanceof Promise)) {
       return this.prepared(backend, identity, units);
     }
     return Promise.all([identity, units, ready]).then(([id, n]) =>
@@ -246,7 +245,7 @@ export abstract class BaseThrottle<C = unknown> {
     mode: DecisionMode,
   ): Decision | Promise<Decision> {
     const prepared = this.prepare(connection, cost);
-    if (isPromiseLike(prepared)) {
+    if (prepared instanceof Promise) {
       return prepared.then(
         (ready) => this.decidePrepared(ready, mode, connection),
         (error: unknown) => {
@@ -264,14 +263,14 @@ export abstract class BaseThrottle<C = unknown> {
     connection: C,
   ): Decision | Promise<Decision> {
     if (prepared === UNLIMITED) return this.exempt;
-    const { backend, request } = prepared;
+    const backend = prepared.backend;
     let step: Step | Promise<Step>;
     try {
-      step = backend.decide(request, request.cost === 0 ? "peek" : mode);
+      step = backend.decide(prepared, prepared.cost === 0 ? "peek" : mode);
     } catch (error) {
       return this.decideOnError(error, connection);
     }
-    if (!isPromiseLike(step)) return this.toDecision(step);
+    if (!(step instanceof Promise)) return this.toDecision(step);
     return withTimeout(step, backend.timeoutMs, `Backend "${backend.namespace}"`).then(
       (answer) => this.toDecision(answer),
       (error: unknown) => this.decideOnError(error, connection),
@@ -292,14 +291,14 @@ export abstract class BaseThrottle<C = unknown> {
     if (identity === "")
       throw new AnonymousConnection("The identifier returned an empty identity.");
     this.checkCost(cost);
-    const request = {
+    return {
       uid: this.uid,
       identity: safeIdentity(identity),
       strategy: this.strategy,
       rate: this.rate,
       cost,
+      backend,
     };
-    return { backend, request };
   }
 
   private checkCost(cost: number): void {

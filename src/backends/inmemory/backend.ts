@@ -1,5 +1,5 @@
 import { BackendError, ConfigurationError } from "../../errors.js";
-import type { Step } from "../../strategies/strategy.js";
+import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
 import { LocalLocks } from "./locks.js";
@@ -45,6 +45,8 @@ export class InMemoryBackend extends ThrottleBackend {
   private readonly values = new Map<string, StoredValue>();
   private readonly locks = new LocalLocks();
   private stateCount = 0;
+  private lastUid: string | undefined;
+  private lastTable: StateTable | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private warnedFull = false;
 
@@ -74,8 +76,7 @@ export class InMemoryBackend extends ThrottleBackend {
     const table = this.table(request.uid);
     const state = table.states.get(request.identity);
     const step = request.strategy.apply(state, this.clock(), request.cost, request.rate);
-    if (mode === "consume" && step.allowed)
-      this.store(table, request.identity, step, state !== undefined);
+    if (mode === "consume" && step.allowed) this.store(table, request.identity, state, step.state);
     return step;
   }
 
@@ -101,7 +102,7 @@ export class InMemoryBackend extends ThrottleBackend {
     if (mode === "consume" && steps.every((step) => step.allowed)) {
       for (const [table, staged] of pending) {
         for (const [identity, step] of staged) {
-          this.store(table, identity, step, table.states.has(identity));
+          this.store(table, identity, table.states.get(identity), step.state);
         }
       }
     }
@@ -144,6 +145,7 @@ export class InMemoryBackend extends ThrottleBackend {
 
   async reset(): Promise<void> {
     this.tables.clear();
+    this.lastTable = undefined;
     this.values.clear();
     this.locks.clear();
     this.stateCount = 0;
@@ -170,21 +172,36 @@ export class InMemoryBackend extends ThrottleBackend {
   }
 
   private table(uid: string): StateTable {
+    // Most calls in a row come from one throttle.
+    if (uid === this.lastUid && this.lastTable !== undefined) return this.lastTable;
     let table = this.tables.get(uid);
     if (table === undefined) {
       table = new StateTable();
       this.tables.set(uid, table);
     }
+    this.lastUid = uid;
+    this.lastTable = table;
     return table;
   }
 
-  private store(table: StateTable, identity: string, step: Step, known: boolean): void {
-    if (!known) {
+  private store(
+    table: StateTable,
+    identity: string,
+    stored: number[] | undefined,
+    next: StrategyState,
+  ): void {
+    if (stored === undefined) {
       if (this.stateCount >= this.maxKeys) this.makeRoom(table);
       this.stateCount++;
       this.startSweeper();
+    } else {
+      // Updated in place: a long-lived array stays put instead of each decision promoting a
+      // new one to the old generation, which made garbage collection the hot path's main cost.
+      if (stored.length !== next.length) stored.length = next.length;
+      for (let i = 0; i < next.length; i++) stored[i] = next[i] as number;
+      return;
     }
-    table.states.set(identity, step.state);
+    table.states.set(identity, next as number[]);
   }
 
   private makeRoom(preferred: StateTable): void {

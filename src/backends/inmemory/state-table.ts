@@ -1,13 +1,11 @@
-import type { StrategyState } from "../../strategies/strategy.js";
-
 /**
  * One throttle's client states, keyed by identity, in creation order. Expired states are
  * removed lazily on access and by {@link sweep}, which resumes where its last call stopped so
  * each call does a bounded amount of work.
  */
 export class StateTable {
-  readonly states = new Map<string, StrategyState>();
-  private cursor: Iterator<[string, StrategyState]> | undefined;
+  readonly states = new Map<string, number[]>();
+  private cursor: Iterator<[string, number[]]> | undefined;
 
   /** Removes up to `budget` examined entries that expired by `now`; returns how many it examined. */
   sweep(now: number, budget: number, onRemove: () => void): number {
