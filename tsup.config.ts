@@ -8,6 +8,7 @@ export default defineConfig({
     errors: "src/errors.ts",
     "strategies/index": "src/strategies/index.ts",
     "backends/inmemory/index": "src/backends/inmemory/index.ts",
+    "backends/redis/index": "src/backends/redis/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

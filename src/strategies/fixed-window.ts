@@ -9,11 +9,12 @@ import {
 } from "./strategy.js";
 
 /**
- * Fixed window: counts units in windows of `rate.windowMs` that start at a client's first
- * request; the count starts again when the window ends.
+ * Fixed window: counts units in windows of `rate.windowMs` aligned to the clock (they end at
+ * multiples of `windowMs`); the count starts again when the window ends.
  *
  * - Admits at most `limit` units per window (up to twice that across a window boundary).
- * - State, 2 numbers: `[windowEnd, count]` (16 bytes of numbers per client).
+ * - State, 2 numbers: `[windowEnd, count]` (16 bytes of numbers per client). Aligned windows
+ *   let the Redis backend keep a bare counter per window, one command per decision.
  * - Wait: a rejected request waits until the window ends, `windowEnd - now`.
  * - Rejected requests are not counted, so a client that keeps retrying is not punished.
  */
@@ -28,7 +29,7 @@ export class FixedWindowStrategy implements Strategy {
     const { limit, windowMs } = rate;
     if (cost > limit) return beyondCapacity(state, now);
     const live = isLive(state, 2, now);
-    const windowEnd = live ? (state[0] as number) : now + windowMs;
+    const windowEnd = live ? (state[0] as number) : (Math.floor(now / windowMs) + 1) * windowMs;
     const count = live ? (state[1] as number) : 0;
     const resetAfterMs = windowEnd - now;
     if (count + cost > limit) {

@@ -48,6 +48,7 @@ const expected: Record<string, string[]> = {
     "InvalidCost",
   ],
   "traffik/backends/inmemory": ["InMemoryBackend"],
+  "traffik/backends/redis": ["RedisBackend"],
 };
 
 describe("the packed package", () => {

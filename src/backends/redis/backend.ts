@@ -1,0 +1,350 @@
+import { createHash, randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Cluster, Redis } from "ioredis";
+import { BackendConnectionError, BackendError, ConfigurationError } from "../../errors.js";
+import { withTimeout } from "../../internal/with-timeout.js";
+import type { Step } from "../../strategies/strategy.js";
+import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
+import { BlockCache } from "./block-cache.js";
+import { stateKey } from "./keys.js";
+import { DECIDE_LUA } from "./lua/decide.js";
+import { INCREMENT_WITH_TTL_LUA, RELEASE_LOCK_LUA } from "./lua/primitives.js";
+import { strategyArgs } from "./strategy-args.js";
+
+/** An ioredis client: a single node or a cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Options of {@link RedisBackend}. */
+export interface RedisBackendOptions extends Partial<ThrottleBackendOptions> {
+  /**
+   * A `redis://` or `rediss://` URL (the backend makes and owns the client), an ioredis `Redis`
+   * or `Cluster`, or a function returning one. For a client of your own, set
+   * `enableOfflineQueue: false` so that requests fail fast instead of queueing while Redis is down.
+   */
+  connection: string | RedisClient | (() => RedisClient | Promise<RedisClient>);
+  /** Keep the namespace's keys on `close()`; other processes may share them. @default true */
+  persistent?: boolean;
+  /**
+   * Answer requests from clients known to be throttled in-process until their wait is over,
+   * without a round trip. @default true
+   */
+  blockCache?: boolean;
+  /**
+   * For tests only: the deciding clock in ms. By default every decision reads the Redis server's
+   * `TIME`, so application servers with skewed clocks agree.
+   */
+  clock?: () => number;
+}
+
+const sha1 = (text: string): string => createHash("sha1").update(text).digest("hex");
+const DECIDE_SHA = sha1(DECIDE_LUA);
+const RELEASE_LOCK_SHA = sha1(RELEASE_LOCK_LUA);
+const INCREMENT_WITH_TTL_SHA = sha1(INCREMENT_WITH_TTL_LUA);
+
+const isNoScript = (error: unknown): boolean =>
+  error instanceof Error && error.message.startsWith("NOSCRIPT");
+
+/**
+ * Keeps counters in Redis (a single node or a Redis Cluster) through ioredis. Every decision,
+ * for every built-in strategy and for a group of throttles, is one `EVALSHA` of a script that
+ * mirrors the strategies exactly and reads the server's clock, so any number of processes
+ * admit exactly what one would.
+ */
+export class RedisBackend extends ThrottleBackend {
+  private readonly connection: RedisBackendOptions["connection"];
+  private readonly clock: (() => number) | undefined;
+  private readonly blocks: BlockCache | undefined;
+  private client: RedisClient | undefined;
+  private ownsClient = false;
+
+  /** @throws {ConfigurationError} for a malformed connection URL. */
+  constructor(options: RedisBackendOptions) {
+    super({
+      ...options,
+      namespace: options.namespace ?? "traffik",
+      persistent: options.persistent ?? true,
+    });
+    if (typeof options.connection === "string") checkUrl(options.connection);
+    else if (options.connection === undefined || options.connection === null) {
+      throw new ConfigurationError(
+        "RedisBackend needs a `connection`: a URL, an ioredis client, or a function returning one.",
+      );
+    }
+    this.connection = options.connection;
+    this.clock = options.clock;
+    this.blocks = options.blockCache === false ? undefined : new BlockCache();
+  }
+
+  /** The ioredis client, once initialized. */
+  get redis(): RedisClient | undefined {
+    return this.client;
+  }
+
+  /** @throws {BackendConnectionError} when Redis cannot be reached. */
+  override async initialize(): Promise<void> {
+    try {
+      this.client ??= await this.makeClient();
+      const client = this.client;
+      if (client.status === "wait")
+        await withTimeout(client.connect(), this.timeoutMs, "Redis connect");
+      await withTimeout(client.ping(), this.timeoutMs, "Redis PING");
+    } catch (error) {
+      throw new BackendConnectionError(
+        `Cannot reach Redis for backend "${this.namespace}": ${errorText(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.blocks?.clear();
+    if (this.client === undefined) return;
+    await super.close();
+    if (this.ownsClient) await this.client.quit().catch(() => this.client?.disconnect());
+    this.client = undefined;
+  }
+
+  override now(): number {
+    return this.clock?.() ?? Date.now();
+  }
+
+  override decide(request: DecisionRequest, mode: DecisionMode): Promise<Step> {
+    const args = strategyArgs(request.strategy);
+    if (args === undefined) return super.decide(request, mode) as Promise<Step>;
+    const key = this.key(stateKey(request.uid, request.identity));
+    const localNow = this.localNow();
+    const blockedFor = this.blocks?.waitFor(key, request.cost, localNow);
+    if (blockedFor !== undefined) return Promise.resolve(blockedStep(blockedFor));
+    return this.runDecide([key], mode, [[...args, request]]).then(([step]) => {
+      const decided = step as Step;
+      if (!decided.allowed && mode === "consume") {
+        this.blocks?.block(key, request.cost, decided.retryAfterMs, localNow);
+      }
+      return decided;
+    });
+  }
+
+  override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Promise<Step[]> {
+    const args = requests.map((request) => strategyArgs(request.strategy));
+    const keys = requests.map((r) => this.key(stateKey(r.uid, r.identity)));
+    // One script needs one slot on a cluster: one identity. Otherwise, locks decide.
+    const oneSlot = !this.client?.isCluster || new Set(requests.map((r) => r.identity)).size === 1;
+    if (args.some((a) => a === undefined) || !oneSlot)
+      return super.decideAll(requests, mode) as Promise<Step[]>;
+    const entries = requests.map(
+      (request, i) => [...(args[i] as [string, string, string]), request] as const,
+    );
+    return this.runDecide(keys, mode, entries);
+  }
+
+  override async clear(uid: string, identity: string): Promise<void> {
+    const key = this.key(stateKey(uid, identity));
+    this.blocks?.forget(key);
+    await (await this.connected()).del(key);
+  }
+
+  protected override stateKey(uid: string, identity: string): string {
+    return stateKey(uid, identity);
+  }
+
+  async get(key: string): Promise<string | null> {
+    return (await this.connected()).get(this.key(key));
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    const client = await this.connected();
+    if (ttlMs === undefined) await client.set(this.key(key), value);
+    else await client.set(this.key(key), value, "PX", Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async delete(key: string): Promise<void> {
+    await (await this.connected()).del(this.key(key));
+  }
+
+  async increment(key: string, amount = 1): Promise<number> {
+    return (await this.connected()).incrby(this.key(key), amount);
+  }
+
+  async decrement(key: string, amount = 1): Promise<number> {
+    return (await this.connected()).decrby(this.key(key), amount);
+  }
+
+  async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
+    const ttl = String(Math.max(1, Math.ceil(ttlMs)));
+    return Number(
+      await this.script(
+        INCREMENT_WITH_TTL_SHA,
+        INCREMENT_WITH_TTL_LUA,
+        [this.key(key)],
+        [String(amount), ttl],
+      ),
+    );
+  }
+
+  /**
+   * A lock with a random token and a TTL (`SET NX PX`): it cannot outlive a crashed holder, and
+   * only the holder's release (compare-and-delete in Lua) frees it. Blocking waits poll with a
+   * growing pause until `blockingTimeoutMs`.
+   */
+  async lock(name: string, options: LockOptions = {}): Promise<Lock> {
+    const client = await this.connected();
+    const ttlMs = Math.max(1, Math.ceil(options.ttlMs ?? this.lockTtlMs));
+    const blocking = options.blocking ?? true;
+    const deadline = performance.now() + (options.blockingTimeoutMs ?? ttlMs);
+    const key = this.key(`lock:${name}`);
+    const token = randomUUID();
+    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+      if ((await client.set(key, token, "PX", ttlMs, "NX")) === "OK") {
+        return {
+          release: async () =>
+            Number(await this.script(RELEASE_LOCK_SHA, RELEASE_LOCK_LUA, [key], [token])) === 1,
+        };
+      }
+      const left = deadline - performance.now();
+      if (!blocking || left <= 0) {
+        throw new BackendError(`Lock "${name}" is held by another caller.`, {
+          code: blocking ? "ERR_TRAFFIK_LOCK_TIMEOUT" : "ERR_TRAFFIK_LOCK_HELD",
+        });
+      }
+      await sleep(Math.min(pause, left));
+    }
+  }
+
+  /** Removes every key of the namespace with `SCAN` (never `KEYS`), on every cluster master. */
+  async reset(): Promise<void> {
+    const client = await this.connected();
+    this.blocks?.clear();
+    const nodes: Redis[] = client.isCluster
+      ? (client as Cluster).nodes("master")
+      : [client as Redis];
+    for (const node of nodes) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await node.scan(cursor, "MATCH", `${this.namespace}:*`, "COUNT", 1000);
+        cursor = next;
+        // One key per UNLINK: keys found on one cluster node may sit in different slots.
+        if (keys.length > 0) await Promise.all(keys.map((key) => node.unlink(key)));
+      } while (cursor !== "0");
+    }
+  }
+
+  private key(relative: string): string {
+    return `${this.namespace}:${relative}`;
+  }
+
+  private localNow(): number {
+    return this.clock?.() ?? performance.now();
+  }
+
+  private async connected(): Promise<RedisClient> {
+    const ready = this.ready();
+    if (ready !== undefined) await ready;
+    return this.client as RedisClient;
+  }
+
+  private async runDecide(
+    keys: readonly string[],
+    mode: DecisionMode,
+    entries: readonly (readonly [string, string, string, DecisionRequest])[],
+  ): Promise<Step[]> {
+    const args = [
+      mode === "consume" ? "c" : "p",
+      this.clock === undefined ? "" : String(this.clock()),
+    ];
+    for (const [code, first, second, request] of entries) {
+      args.push(
+        code,
+        String(request.cost),
+        String(request.rate.limit),
+        String(request.rate.windowMs),
+        first,
+        second,
+      );
+    }
+    const reply = (await this.script(DECIDE_SHA, DECIDE_LUA, keys, args)) as string[];
+    return entries.map((_, i) => stepFrom(reply, i * 5));
+  }
+
+  /** EVALSHA, falling back to EVAL (which caches the script) where the node lacks it. */
+  private async script(
+    sha: string,
+    source: string,
+    keys: readonly string[],
+    args: readonly string[],
+  ): Promise<unknown> {
+    const client = await this.connected();
+    try {
+      return await client.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return client.eval(source, keys.length, ...keys, ...args);
+    }
+  }
+
+  private async makeClient(): Promise<RedisClient> {
+    const connection = this.connection;
+    if (typeof connection === "function") return connection();
+    if (typeof connection !== "string") return connection;
+    const { Redis } = await import("ioredis");
+    const client = new Redis(connection, {
+      lazyConnect: true,
+      // Fail fast while Redis is away, so onError decides within the timeout; reconnect quickly.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      enableAutoPipelining: true,
+      connectTimeout: this.timeoutMs,
+      retryStrategy: (attempt) => Math.min(50 * attempt, 500),
+    });
+    client.on("error", () => {
+      // Surfaced per request as a BackendError; the client reconnects by itself.
+    });
+    this.ownsClient = true;
+    return client;
+  }
+}
+
+function stepFrom(reply: readonly string[], at: number): Step {
+  const retry = Number(reply[at + 2]);
+  return {
+    state: [],
+    allowed: reply[at] === "1",
+    remaining: Number(reply[at + 1]),
+    retryAfterMs: retry === -1 ? Number.POSITIVE_INFINITY : retry,
+    resetAfterMs: Number(reply[at + 3]),
+    delayMs: Number(reply[at + 4]),
+  };
+}
+
+function blockedStep(waitMs: number): Step {
+  return {
+    state: [],
+    allowed: false,
+    remaining: 0,
+    retryAfterMs: waitMs,
+    resetAfterMs: waitMs,
+    delayMs: 0,
+  };
+}
+
+function checkUrl(connection: string): void {
+  let protocol: string;
+  try {
+    protocol = new URL(connection).protocol;
+  } catch {
+    throw new ConfigurationError(
+      `Invalid Redis URL ${JSON.stringify(connection)}: expected redis://host:port/db or rediss://...`,
+    );
+  }
+  if (protocol !== "redis:" && protocol !== "rediss:") {
+    throw new ConfigurationError(
+      `Invalid Redis URL ${JSON.stringify(connection)}: the scheme must be redis: or rediss:.`,
+    );
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,47 @@
+interface Block {
+  /** When (on this process's monotonic clock) the blocked cost fits again. */
+  readonly until: number;
+  /** The cost that was rejected: only requests of that cost are answered here, exactly. */
+  readonly cost: number;
+}
+
+/**
+ * Remembers clients that were rejected, so that until their wait is over a request of the same
+ * cost is rejected in-process, without a round trip. Nothing but a reset can make a client's
+ * wait shorter, so the answer (and its wait) is the one the server would give. Bounded: at
+ * `maxEntries` the oldest entries are dropped (their requests just go to the server).
+ */
+export class BlockCache {
+  private readonly blocks = new Map<string, Block>();
+
+  constructor(private readonly maxEntries = 100_000) {}
+
+  /** Ms left to wait for `cost` at `key`, or `undefined` if the server must decide. */
+  waitFor(key: string, cost: number, now: number): number | undefined {
+    const block = this.blocks.get(key);
+    if (block === undefined) return undefined;
+    if (block.until <= now) {
+      this.blocks.delete(key);
+      return undefined;
+    }
+    return cost === block.cost ? block.until - now : undefined;
+  }
+
+  block(key: string, cost: number, waitMs: number, now: number): void {
+    if (!(waitMs > 0) || !Number.isFinite(waitMs)) return;
+    if (this.blocks.size >= this.maxEntries) {
+      const oldest = this.blocks.keys().next();
+      if (!oldest.done) this.blocks.delete(oldest.value);
+    }
+    this.blocks.delete(key);
+    this.blocks.set(key, { until: now + waitMs, cost });
+  }
+
+  forget(key: string): void {
+    this.blocks.delete(key);
+  }
+
+  clear(): void {
+    this.blocks.clear();
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * The Redis backend (single node or Redis Cluster), on ioredis: an optional peer dependency.
+ *
+ * @module
+ */
+export { RedisBackend, type RedisBackendOptions, type RedisClient } from "./backend.js";

@@ -1,0 +1,14 @@
+/**
+ * The key of a client's state in one throttle: `{identity}:uid`. The identity is the hash tag,
+ * so all of one client's throttles share a cluster slot (a group decision is one script) while
+ * clients spread over the cluster. Braces and `%` in the identity are percent-encoded, so no
+ * identity can end its tag early, choose another slot, or collide with another identity.
+ */
+export function stateKey(uid: string, identity: string): string {
+  return `{${encodeIdentity(identity)}}:${uid}`;
+}
+
+function encodeIdentity(identity: string): string {
+  if (!/[{}%]/.test(identity)) return identity;
+  return identity.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}

@@ -1,0 +1,176 @@
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/**
+ * Whether `binary` is on PATH. When it is missing the tests that need it skip, loudly; with
+ * TRAFFIK_REQUIRE_SERVERS=1 (CI sets it) a missing binary fails the run instead.
+ */
+export function hasBinary(binary: string): boolean {
+  const found = spawnSync("sh", ["-c", `command -v ${binary}`]).status === 0;
+  if (!found) {
+    const message = `${binary} is not installed: its tests cannot run (apt-get install ${binary}).`;
+    if (process.env.TRAFFIK_REQUIRE_SERVERS === "1") throw new Error(message);
+    console.warn(`\n!!! SKIPPING: ${message}\n`);
+  }
+  return found;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** Sends one inline command and returns the first line of the reply. */
+function ask(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ port, host: "127.0.0.1" });
+    let reply = "";
+    socket.setTimeout(1000, () => socket.destroy(new Error("timeout")));
+    socket.on("connect", () => socket.write(`${command}\r\n`));
+    socket.on("data", (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes("\r\n")) {
+        socket.end();
+        resolve(reply);
+      }
+    });
+    socket.on("error", reject);
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(50);
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** Kills the server at once (as a crash would). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts a `redis-server` on a free loopback port, without persistence. */
+export async function startRedis(extraArgs: string[] = []): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "traffik-redis-"));
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn(
+      "redis-server",
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+        ...extraArgs,
+      ],
+      { stdio: "ignore" },
+    );
+    running.add(child);
+    await waitFor(
+      async () => (await ask(port, "PING")).startsWith("+PONG"),
+      `redis-server on ${port}`,
+    );
+  };
+  const kill = async () => {
+    if (child === undefined) return;
+    const exited = new Promise((resolve) => child?.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+    running.delete(child);
+    child = undefined;
+  };
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill,
+    start,
+    stop: async () => {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RedisCluster {
+  readonly nodes: { host: string; port: number }[];
+  stop(): Promise<void>;
+}
+
+/** Starts three `redis-server` masters and joins them with `redis-cli --cluster create`. */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const servers = await Promise.all(
+    [0, 1, 2].map(() =>
+      startRedis(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]),
+    ),
+  );
+  const nodes = servers.map((server) => ({ host: "127.0.0.1", port: server.port }));
+  execFileSync(
+    "redis-cli",
+    [
+      "--cluster",
+      "create",
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ],
+    {
+      stdio: "ignore",
+    },
+  );
+  for (const node of nodes) {
+    await waitFor(
+      async () => (await clusterInfo(node.port)).includes("cluster_state:ok"),
+      `cluster node ${node.port}`,
+    );
+  }
+  return { nodes, stop: async () => void (await Promise.all(servers.map((s) => s.stop()))) };
+}
+
+async function clusterInfo(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ port, host: "127.0.0.1" });
+    let reply = "";
+    socket.on("connect", () => socket.write("CLUSTER INFO\r\n"));
+    socket.on("data", (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes("cluster_state")) {
+        socket.end();
+        resolve(reply);
+      }
+    });
+    socket.on("error", reject);
+  });
+}
