@@ -6,9 +6,10 @@ import { withTimeout } from "../../internal/with-timeout.js";
 import type { Step } from "../../strategies/strategy.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
+import { DecisionBatcher, type Send } from "./batcher.js";
 import { BlockCache } from "./block-cache.js";
 import { stateKey } from "./keys.js";
-import { DECIDE_LUA } from "./lua/decide.js";
+import { decideScript } from "./lua/decide.js";
 import { INCREMENT_WITH_TTL_LUA, RELEASE_LOCK_LUA } from "./lua/primitives.js";
 import { strategyArgs } from "./strategy-args.js";
 
@@ -38,7 +39,6 @@ export interface RedisBackendOptions extends Partial<ThrottleBackendOptions> {
 }
 
 const sha1 = (text: string): string => createHash("sha1").update(text).digest("hex");
-const DECIDE_SHA = sha1(DECIDE_LUA);
 const RELEASE_LOCK_SHA = sha1(RELEASE_LOCK_LUA);
 const INCREMENT_WITH_TTL_SHA = sha1(INCREMENT_WITH_TTL_LUA);
 
@@ -245,15 +245,13 @@ export class RedisBackend extends ThrottleBackend {
     return this.client as RedisClient;
   }
 
+  /** Decides one entry (a request or a group): batched with its neighbours on a single node. */
   private async runDecide(
     keys: readonly string[],
     mode: DecisionMode,
     entries: readonly (readonly [string, string, string, DecisionRequest])[],
   ): Promise<Step[]> {
-    const args = [
-      mode === "consume" ? "c" : "p",
-      this.clock === undefined ? "" : String(this.clock()),
-    ];
+    const args: string[] = [];
     for (const [code, first, second, request] of entries) {
       args.push(
         code,
@@ -264,9 +262,30 @@ export class RedisBackend extends ThrottleBackend {
         second,
       );
     }
-    const reply = (await this.script(DECIDE_SHA, DECIDE_LUA, keys, args)) as string[];
+    const entry = { keys, args, codes: entries.map(([code]) => code) };
+    const client = await this.connected();
+    // A cluster script may only touch one slot, so there each entry goes alone.
+    const reply = client.isCluster
+      ? await this.send(
+          mode,
+          [...keys],
+          [...entry.codes],
+          args.flatMap((value, i) => (i % 6 === 0 ? ["0", value] : [value])),
+        )
+      : await this.batcher.submit(mode, entry);
     return entries.map((_, i) => stepFrom(reply, i * 5));
   }
+
+  private readonly send: Send = async (mode, keys, codes, args) => {
+    const { sha, source } = scriptFor(codes);
+    const prefix = [
+      mode === "consume" ? "c" : "p",
+      this.clock === undefined ? "" : String(this.clock()),
+    ];
+    return (await this.script(sha, source, keys, [...prefix, ...args])) as string[];
+  };
+
+  private readonly batcher = new DecisionBatcher(this.send);
 
   /** EVALSHA, falling back to EVAL (which caches the script) where the node lacks it. */
   private async script(
@@ -294,7 +313,6 @@ export class RedisBackend extends ThrottleBackend {
       // Fail fast while Redis is away, so onError decides within the timeout; reconnect quickly.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      enableAutoPipelining: true,
       connectTimeout: this.timeoutMs,
       retryStrategy: (attempt) => Math.min(50 * attempt, 500),
     });
@@ -304,6 +322,20 @@ export class RedisBackend extends ThrottleBackend {
     this.ownsClient = true;
     return client;
   }
+}
+
+const scripts = new Map<string, { sha: string; source: string }>();
+
+/** The decision script for a set of strategy codes, built once. */
+function scriptFor(codes: readonly string[]): { sha: string; source: string } {
+  const name = [...new Set(codes)].sort().join(",");
+  let script = scripts.get(name);
+  if (script === undefined) {
+    const source = decideScript(codes);
+    script = { sha: sha1(source), source };
+    scripts.set(name, script);
+  }
+  return script;
 }
 
 function stepFrom(reply: readonly string[], at: number): Step {

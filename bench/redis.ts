@@ -1,0 +1,132 @@
+/**
+ * Redis decisions per second, 1 and 64 in flight, and Redis commands per decision: Traffik's
+ * RedisBackend beside rate-limiter-flexible's RateLimiterRedis, on one redis-server started
+ * here, in one run (alternating rounds, median reported).
+ *
+ *   npm run bench:redis
+ */
+import { Redis } from "ioredis";
+import { RateLimiterRedis } from "rate-limiter-flexible";
+import { HTTPThrottle, type Strategy } from "traffik";
+import { RedisBackend } from "traffik/backends/redis";
+import {
+  FixedWindowStrategy,
+  GCRAStrategy,
+  SlidingWindowLogStrategy,
+  TokenBucketStrategy,
+} from "traffik/strategies";
+import { startRedis } from "../test/support/servers.js";
+
+const KEYS = 10_000;
+const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 40_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const LIMIT = 1_000_000_000;
+
+const server = await startRedis();
+const admin = new Redis(server.url);
+const addresses = Array.from({ length: KEYS }, (_, i) => `10.0.${(i >> 8) & 255}.${i & 255}`);
+
+type Decide = (i: number) => Promise<unknown>;
+
+async function measure(
+  decide: Decide,
+  inFlight: number,
+): Promise<{ rate: number; commands: number }> {
+  let next = 0;
+  const worker = async (count: number) => {
+    for (let n = 0; n < count; n++) await decide(next++ % KEYS);
+  };
+  await Promise.all(Array.from({ length: inFlight }, () => worker(Math.ceil(2000 / inFlight)))); // warm up
+  await admin.config("RESETSTAT");
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: inFlight }, () => worker(DECISIONS / inFlight)));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const info = await admin.info("commandstats");
+  let commands = 0;
+  for (const [, name, calls] of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g))
+    if (name !== "config") commands += Number(calls);
+  return { rate: DECISIONS / seconds, commands: commands / DECISIONS };
+}
+
+function rlf(autoPipelining: boolean): { decide: Decide; close: () => void } {
+  const client = new Redis(server.url, { enableAutoPipelining: autoPipelining });
+  const limiter = new RateLimiterRedis({
+    storeClient: client,
+    points: LIMIT,
+    duration: 60,
+    keyPrefix: "rlf",
+  });
+  return {
+    decide: (i) => limiter.consume(addresses[i] as string),
+    close: () => client.disconnect(),
+  };
+}
+
+function traffik(strategy: Strategy): { decide: Decide; close: () => Promise<void> } {
+  const backend = new RedisBackend({ connection: server.url, namespace: "bench" });
+  const throttle = new HTTPThrottle({
+    uid: strategy.name.replace(/[^\w.-]/g, "-"),
+    rate: `${LIMIT}/m`,
+    strategy,
+    backend,
+  });
+  const requests = addresses.map((remoteAddress) => ({ socket: { remoteAddress }, headers: {} }));
+  return {
+    decide: (i) => throttle.hit(requests[i] as (typeof requests)[number]),
+    close: () => backend.close(),
+  };
+}
+
+const contenders: Record<string, () => { decide: Decide; close: () => unknown }> = {
+  "rate-limiter-flexible RateLimiterRedis": () => rlf(false),
+  "rate-limiter-flexible, auto-pipelining": () => rlf(true),
+  "Traffik fixed window": () => traffik(new FixedWindowStrategy()),
+  "Traffik token bucket": () => traffik(new TokenBucketStrategy()),
+  "Traffik GCRA": () => traffik(new GCRAStrategy()),
+  "Traffik sliding window log": () => traffik(new SlidingWindowLogStrategy()),
+};
+
+const results = new Map<string, { rate: number; commands: number }[][]>();
+for (let round = 0; round < ROUNDS; round++) {
+  const names = round % 2 === 0 ? Object.keys(contenders) : Object.keys(contenders).reverse();
+  for (const name of names) {
+    const contender = (contenders[name] as () => { decide: Decide; close: () => unknown })();
+    const one = await measure(contender.decide, 1);
+    const many = await measure(contender.decide, 64);
+    await contender.close();
+    await admin.flushall();
+    const list = results.get(name) ?? [[], []];
+    list[0]?.push(one);
+    list[1]?.push(many);
+    results.set(name, list);
+  }
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const summary = new Map(
+  [...results].map(([name, [one = [], many = []]]) => [
+    name,
+    {
+      one: median(one.map((r) => r.rate)),
+      many: median(many.map((r) => r.rate)),
+      commands: median(many.map((r) => r.commands)),
+    },
+  ]),
+);
+const peer = summary.get("rate-limiter-flexible RateLimiterRedis") as { one: number; many: number };
+const k = (n: number) => `${(n / 1000).toFixed(1)} k/s`;
+console.log(
+  `Redis ${(await admin.info("server")).match(/redis_version:(\S+)/)?.[1]}, ${KEYS} keys, ${DECISIONS} decisions a run, median of ${ROUNDS} alternating rounds`,
+);
+console.log(
+  `${"".padEnd(42)} ${"1 in flight".padStart(20)} ${"64 in flight".padStart(20)}   commands/decision`,
+);
+for (const [name, s] of summary) {
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  console.log(
+    `${name.padEnd(42)} ${`${k(s.one)} ${ratio(s.one, peer.one)}`.padStart(20)} ${`${k(s.many)} ${ratio(s.many, peer.many)}`.padStart(20)}   ${s.commands.toFixed(2)}`,
+  );
+}
+admin.disconnect();
+await server.stop();
