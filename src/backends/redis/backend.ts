@@ -9,7 +9,7 @@ import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.
 import { DecisionBatcher, type Send } from "./batcher.js";
 import { BlockCache } from "./block-cache.js";
 import { stateKey } from "./keys.js";
-import { decideScript } from "./lua/decide.js";
+import { decideScript, FIXED_WINDOW_ALONE_LUA } from "./lua/decide.js";
 import { INCREMENT_WITH_TTL_LUA, RELEASE_LOCK_LUA } from "./lua/primitives.js";
 import { strategyArgs } from "./strategy-args.js";
 
@@ -40,6 +40,7 @@ export interface RedisBackendOptions extends Partial<ThrottleBackendOptions> {
 
 const sha1 = (text: string): string => createHash("sha1").update(text).digest("hex");
 const RELEASE_LOCK_SHA = sha1(RELEASE_LOCK_LUA);
+const FIXED_WINDOW_ALONE = { sha: sha1(FIXED_WINDOW_ALONE_LUA), source: FIXED_WINDOW_ALONE_LUA };
 const INCREMENT_WITH_TTL_SHA = sha1(INCREMENT_WITH_TTL_LUA);
 
 const isNoScript = (error: unknown): boolean =>
@@ -246,38 +247,29 @@ export class RedisBackend extends ThrottleBackend {
   }
 
   /** Decides one entry (a request or a group): batched with its neighbours on a single node. */
-  private async runDecide(
+  private runDecide(
     keys: readonly string[],
     mode: DecisionMode,
     entries: readonly (readonly [string, string, string, DecisionRequest])[],
   ): Promise<Step[]> {
     const args: string[] = [];
     for (const [code, first, second, request] of entries) {
-      args.push(
-        code,
-        String(request.cost),
-        String(request.rate.limit),
-        String(request.rate.windowMs),
-        first,
-        second,
-      );
+      const { cost, rate } = request;
+      args.push(code, String(cost), String(rate.limit), String(rate.windowMs), first, second);
     }
     const entry = { keys, args, codes: entries.map(([code]) => code) };
-    const client = await this.connected();
+    const toSteps = (reply: string[]) => reply.map(stepFrom);
     // A cluster script may only touch one slot, so there each entry goes alone.
-    const reply = client.isCluster
-      ? await this.send(
-          mode,
-          [...keys],
-          [...entry.codes],
-          args.flatMap((value, i) => (i % 6 === 0 ? ["0", value] : [value])),
-        )
-      : await this.batcher.submit(mode, entry);
-    return entries.map((_, i) => stepFrom(reply, i * 5));
+    if (this.client?.isCluster) {
+      const grouped = args.flatMap((value, i) => (i % 6 === 0 ? ["0", value] : [value]));
+      return this.send(mode, [...keys], [...entry.codes], grouped).then(toSteps);
+    }
+    return this.batcher.submit(mode, entry).then(toSteps);
   }
 
   private readonly send: Send = async (mode, keys, codes, args) => {
-    const { sha, source } = scriptFor(codes);
+    const { sha, source } =
+      keys.length === 1 && codes[0] === "fw" ? FIXED_WINDOW_ALONE : scriptFor(codes);
     const prefix = [
       mode === "consume" ? "c" : "p",
       this.clock === undefined ? "" : String(this.clock()),
@@ -288,19 +280,21 @@ export class RedisBackend extends ThrottleBackend {
   private readonly batcher = new DecisionBatcher(this.send);
 
   /** EVALSHA, falling back to EVAL (which caches the script) where the node lacks it. */
-  private async script(
+  private script(
     sha: string,
     source: string,
     keys: readonly string[],
     args: readonly string[],
   ): Promise<unknown> {
-    const client = await this.connected();
-    try {
-      return await client.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!isNoScript(error)) throw error;
-      return client.eval(source, keys.length, ...keys, ...args);
-    }
+    const run = (client: RedisClient) =>
+      client.evalsha(sha, keys.length, ...keys, ...args).catch((error: unknown) => {
+        if (!isNoScript(error)) throw error;
+        return client.eval(source, keys.length, ...keys, ...args);
+      });
+    // Initialized is the common case: no extra turn of the microtask queue.
+    return this.client !== undefined && this.ready() === undefined
+      ? run(this.client)
+      : this.connected().then(run);
   }
 
   private async makeClient(): Promise<RedisClient> {
@@ -338,15 +332,16 @@ function scriptFor(codes: readonly string[]): { sha: string; source: string } {
   return script;
 }
 
-function stepFrom(reply: readonly string[], at: number): Step {
-  const retry = Number(reply[at + 2]);
+/** A step from one reply string, "allowed,remaining,retry after,reset after,delay". */
+function stepFrom(reply: string): Step {
+  const [allowed, remaining, retry, reset, delay] = reply.split(",");
   return {
     state: [],
-    allowed: reply[at] === "1",
-    remaining: Number(reply[at + 1]),
-    retryAfterMs: retry === -1 ? Number.POSITIVE_INFINITY : retry,
-    resetAfterMs: Number(reply[at + 3]),
-    delayMs: Number(reply[at + 4]),
+    allowed: allowed === "1",
+    remaining: Number(remaining),
+    retryAfterMs: retry === "inf" ? Number.POSITIVE_INFINITY : Number(retry),
+    resetAfterMs: Number(reset),
+    delayMs: Number(delay),
   };
 }
 

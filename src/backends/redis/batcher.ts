@@ -8,7 +8,7 @@ export interface Entry {
   readonly codes: readonly string[];
 }
 
-/** Sends entries as one script call; the reply holds five values per request, in order. */
+/** Sends entries as one script call; the reply holds one string per request, in order. */
 export type Send = (
   mode: DecisionMode,
   keys: string[],
@@ -23,23 +23,28 @@ interface Waiting {
 }
 
 /**
- * Coalesces the decisions issued in one turn of the event loop into one script call (up to
- * `maxRequests` requests each): under concurrency Redis runs one script for many decisions,
- * and each entry stays its own group, decided exactly as if alone.
+ * Coalesces decisions into script calls of up to `maxRequests` requests: a decision made while
+ * none is in flight goes at once; those made while others are in flight are gathered until the
+ * end of the current turn and sent together. Under concurrency Redis then runs one script for
+ * many decisions, and each entry stays its own group, decided exactly as if alone.
  */
 export class DecisionBatcher {
   private readonly queues: Record<DecisionMode, Waiting[]> = { consume: [], peek: [] };
   private scheduled = false;
+  private inFlight = 0;
 
   constructor(
     private readonly send: Send,
     private readonly maxRequests = 16,
   ) {}
 
-  /** The entry's slice of the reply: five values per request. */
+  /** The entry's slice of the reply: one string per request. */
   submit(mode: DecisionMode, entry: Entry): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      this.queues[mode].push({ entry, resolve, reject });
+      const waiting = { entry, resolve, reject };
+      // Nothing to wait for: go at once, so a lone caller pays no batching delay.
+      if (this.inFlight === 0 && !this.scheduled) return this.dispatch(mode, [waiting]);
+      this.queues[mode].push(waiting);
       if (!this.scheduled) {
         this.scheduled = true;
         // After the current microtasks: every decision started in this turn joins the batch.
@@ -78,16 +83,19 @@ export class DecisionBatcher {
       for (let i = 0; i < entry.keys.length; i++)
         args.push(String(group), ...entry.args.slice(i * 6, i * 6 + 6));
     });
+    this.inFlight++;
     this.send(mode, keys, codes, args).then(
       (reply) => {
+        this.inFlight--;
         let at = 0;
         for (const waiting of batch) {
-          const length = waiting.entry.keys.length * 5;
+          const length = waiting.entry.keys.length;
           waiting.resolve(reply.slice(at, at + length));
           at += length;
         }
       },
       (error: unknown) => {
+        this.inFlight--;
         for (const waiting of batch) waiting.reject(error);
       },
     );

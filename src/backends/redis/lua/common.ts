@@ -1,11 +1,29 @@
+/** What every decision script needs: the clock, number formatting, key lifetimes. */
+export const BASE_LUA = `
+local INF = 1/0
+
+-- ARGV[2], the time a test passes, or else the server's clock, in ms.
+local function deciding_now()
+  local now = tonumber(ARGV[2])
+  if now ~= nil then return now end
+  local t = redis.call("TIME")
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+
+-- How long to keep a key whose state expires at expires_at. Expiry is decided from the state
+-- itself, so a TTL only cleans up: it errs long, by at least a second, never short.
+local function keep_for(expires_at, now)
+  return math.max(1000, math.ceil(expires_at - now))
+end
+`;
+
 /**
- * Lua shared by the strategy mirrors. Numbers are doubles in Lua as in JavaScript, and every
+ * Lua shared by the strategy mirrors that keep a state. Numbers are doubles in Lua as in JavaScript, and every
  * mirror performs the same operations in the same order as its TypeScript original, so the
  * two decide identically (test/backends/redis/parity.test.ts holds them to it).
  */
 export const COMMON_LUA = `
 local EPSILON = 1e-9
-local INF = 1/0
 
 local function whole(v)
   return math.max(0, math.floor(v + EPSILON))

@@ -1,4 +1,5 @@
-import { COMMON_LUA } from "./common.js";
+import { BASE_LUA, COMMON_LUA } from "./common.js";
+import { FIXED_WINDOW_ALONE_MAIN, FIXED_WINDOW_LUA } from "./fixed-window.js";
 import { GCRA_LUA } from "./gcra.js";
 import { LEAKY_BUCKET_LUA } from "./leaky-bucket.js";
 import { SLIDING_WINDOW_COUNTER_LUA } from "./sliding-window-counter.js";
@@ -26,8 +27,8 @@ const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = 
  *
  * ARGV[1] "c" (consume) or "p" (peek); ARGV[2] the time in ms, or "" for the server's TIME;
  * then seven values per request: group id, strategy code, cost, limit, window ms, two
- * parameters ("" for the default). Returns five strings per request: allowed ("1"/"0"),
- * remaining, retry after ("-1" for never), reset after, delay.
+ * parameters ("" for the default). Returns one string per request: "allowed,remaining,retry
+ * after,reset after,delay" (allowed is 1 or 0; a retry after of "inf" means never).
  *
  * The fixed window keeps a bare counter per window in a hash field named for the window, so an
  * admitted request costs one HINCRBY; a rejected one undoes its increment, so rejections are not
@@ -39,27 +40,14 @@ export function decideScript(codes: readonly string[]): string {
   const table = used
     .map((code) => `${code} = ${(MIRRORS[code] as readonly [string, string])[0]}`)
     .join(", ");
-  return `${COMMON_LUA}
+  return `${BASE_LUA}
+${COMMON_LUA}
+${FIXED_WINDOW_LUA}
 ${sources.join("\n")}
 local MIRRORS = { ${table} }
-local function fmt(v)
-  if v == INF then return "-1" end
-  return string.format("%.17g", v)
-end
-
 local consume = ARGV[1] == "c"
-local now = tonumber(ARGV[2])
-if now == nil then
-  local t = redis.call("TIME")
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
+local now = deciding_now()
 local out = {}
-
--- How long to keep a key whose state expires at expires_at. Expiry is decided from the state
--- itself, so a TTL only cleans up: it errs long, by at least a second, never short.
-local function keep_for(expires_at)
-  return math.max(1000, math.ceil(expires_at - now))
-end
 
 -- Decides requests first..last, one all-or-nothing group.
 local function decide_group(first, last)
@@ -77,27 +65,14 @@ local function decide_group(first, last)
     local window = tonumber(ARGV[at + 5])
     local allowed, state, remaining, retry, reset, delay
     if code == "fw" then
-      local wid = math.floor(now / window)
-      local window_end = (wid + 1) * window
-      if cost > limit then
-        allowed, state, remaining, retry, reset, delay = beyond_capacity(nil, now)
-      else
-        local field = string.format("%.0f", wid)
-        local prior
-        if consume and cost > 0 then
-          prior = redis.call("HINCRBY", key, field, cost) - cost
-          local n = #counted
-          counted[n + 1], counted[n + 2], counted[n + 3] = key, field, cost
-          counted[n + 4], counted[n + 5], counted[n + 6] = prior, wid, window_end
-        else
-          prior = tonumber(redis.call("HGET", key, field)) or 0
-        end
-        reset, delay = window_end - now, 0
-        if prior + cost > limit then
-          allowed, remaining, retry = false, limit - prior, reset
-        else
-          allowed, remaining, retry = true, limit - prior - cost, 0
-        end
+      local counting, field, prior, wid, window_end
+      allowed, remaining, retry, reset, counting, field, prior, wid, window_end =
+        fixed_window(key, now, cost, limit, window, consume)
+      delay = 0
+      if counting then
+        local n = #counted
+        counted[n + 1], counted[n + 2], counted[n + 3] = key, field, cost
+        counted[n + 4], counted[n + 5], counted[n + 6] = prior, wid, window_end
       end
     else
       staged = staged or {}
@@ -108,30 +83,18 @@ local function decide_group(first, last)
       if allowed then staged[key] = state end
     end
     if not allowed then all = false end
-    local base = (i - 1) * 5
-    out[base + 1] = allowed and "1" or "0"
-    out[base + 2] = fmt(remaining)
-    out[base + 3] = fmt(retry)
-    out[base + 4] = fmt(reset)
-    out[base + 5] = fmt(delay)
+    out[i] = string.format("%d,%.17g,%.17g,%.17g,%.17g", allowed and 1 or 0, remaining, retry, reset, delay)
   end
 
   if consume and all then
     for key, s in pairs(staged or {}) do
-      redis.call("SET", key, encode(s), "PX", keep_for(s[1]))
+      redis.call("SET", key, encode(s), "PX", keep_for(s[1], now))
     end
-    for j = 1, #counted, 6 do
-      -- The first count of a window: drop the last window's field, expire with this window.
-      if counted[j + 3] == 0 then
-        redis.call("HDEL", counted[j], string.format("%.0f", counted[j + 4] - 1))
-        redis.call("PEXPIRE", counted[j], keep_for(counted[j + 5]))
-      end
-    end
-  else
-    for j = #counted - 5, 1, -6 do
-      local key, field, cost, prior = counted[j], counted[j + 1], counted[j + 2], counted[j + 3]
-      if prior == 0 then redis.call("HDEL", key, field) else redis.call("HINCRBY", key, field, -cost) end
-    end
+  end
+  -- Latest first, so a throttle counted twice in a group is taken back in the right order.
+  for j = #counted - 5, 1, -6 do
+    settle_fixed_window(consume and all, counted[j], counted[j + 1], counted[j + 2], counted[j + 3],
+      counted[j + 4], counted[j + 5], now)
   end
 end
 
@@ -147,3 +110,8 @@ end
 return out
 `;
 }
+
+/** The script for one fixed-window request alone. */
+export const FIXED_WINDOW_ALONE_LUA = `${BASE_LUA}
+${FIXED_WINDOW_LUA}
+${FIXED_WINDOW_ALONE_MAIN}`;
