@@ -31,6 +31,8 @@ const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 1_000_000);
 const HEAP_KEYS = Number(process.env.BENCH_HEAP_KEYS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LIMIT = 1_000_000_000;
+/** The second scenario: 10 per minute per client, so nearly every decision is a rejection. */
+const THROTTLING_LIMIT = 10;
 
 const strategies: Record<string, () => Strategy> = {
   "fixed-window": () => new FixedWindowStrategy(),
@@ -50,6 +52,10 @@ function contender(name: string): (i: number) => Promise<unknown> {
     const limiter = new RateLimiterMemory({ points: LIMIT, duration: 60 });
     return (i) => limiter.consume(addresses[i] as string);
   }
+  if (name === "rlf-throttling") {
+    const limiter = new RateLimiterMemory({ points: THROTTLING_LIMIT, duration: 60 });
+    return (i) => limiter.consume(addresses[i] as string).catch(() => undefined);
+  }
   if (name === "erl") {
     const store = new MemoryStore();
     store.init({ windowMs: 60_000 } as never);
@@ -68,10 +74,11 @@ function contender(name: string): (i: number) => Promise<unknown> {
     }));
     return async (i) => backend.decide(requests[i] as (typeof requests)[number], "consume");
   }
-  const make = strategies[name.replace("traffik:", "")] as () => Strategy;
+  const throttling = name.startsWith("traffik-throttling:");
+  const make = strategies[name.replace(/^traffik(-throttling)?:/, "")] as () => Strategy;
   const throttle = new HTTPThrottle({
     uid: "bench",
-    rate: `${LIMIT}/m`,
+    rate: `${throttling ? THROTTLING_LIMIT : LIMIT}/m`,
     strategy: make(),
     backend,
   });
@@ -79,7 +86,8 @@ function contender(name: string): (i: number) => Promise<unknown> {
     socket: { remoteAddress },
     headers: {},
   }));
-  return (i) => throttle.hit(connections[i] as (typeof connections)[number]);
+  if (!throttling) return (i) => throttle.hit(connections[i] as (typeof connections)[number]);
+  return (i) => throttle.hit(connections[i] as (typeof connections)[number]).catch(() => undefined);
 }
 
 /** Child: decisions per second of one contender, after a warm-up. */
@@ -136,7 +144,15 @@ const median = (values: number[]): number =>
 const format = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(0)} k/s`;
 
-const names = ["rlf", "erl", "traffik-bare", ...Object.keys(strategies).map((s) => `traffik:${s}`)];
+const throttled = ["fixed-window", "token-bucket", "gcra"];
+const names = [
+  "rlf",
+  "erl",
+  "traffik-bare",
+  ...Object.keys(strategies).map((s) => `traffik:${s}`),
+  "rlf-throttling",
+  ...throttled.map((s) => `traffik-throttling:${s}`),
+];
 const rates = new Map<string, number[]>(names.map((name) => [name, []]));
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 === 0 ? names : [...names].reverse();
@@ -158,6 +174,17 @@ for (const name of Object.keys(strategies)) {
   const rate = median(rates.get(`traffik:${name}`) as number[]);
   console.log(
     `    ${name.padEnd(26)} ${format(rate).padStart(10)}   ${(rate / rlf).toFixed(2)}x RLF   ${(rate / erl).toFixed(2)}x ERL store`,
+  );
+}
+const rlfThrottling = median(rates.get("rlf-throttling") as number[]);
+console.log(
+  `Throttling: ${THROTTLING_LIMIT} per minute per client, nearly every decision a rejection (caught):`,
+);
+console.log(`  rate-limiter-flexible consume (rejects)         ${format(rlfThrottling)}`);
+for (const name of throttled) {
+  const rate = median(rates.get(`traffik-throttling:${name}`) as number[]);
+  console.log(
+    `  Traffik hit (throws ConnectionThrottled), ${name.padEnd(13)} ${format(rate).padStart(10)}   ${(rate / rlfThrottling).toFixed(2)}x RLF`,
   );
 }
 const heap = ["rlf", "erl", "traffik"].map((name) => run(`heap=${name}`).toFixed(0));

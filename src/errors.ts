@@ -91,12 +91,20 @@ export class ConnectionThrottled extends TraffikError {
     const detail =
       init.detail ??
       `Too many requests. Retry in ${retryAfter} second${retryAfter === 1 ? "" : "s"}.`;
-    super(detail, "ERR_TRAFFIK_THROTTLED");
+    // A throttled request is an answer, not a bug: capturing its stack would cost more than
+    // deciding it, and under a flood there are many.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(detail, "ERR_TRAFFIK_THROTTLED");
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.status = init.status ?? 429;
     this.retryAfter = retryAfter;
     this.waitMs = waitMs;
     this.detail = detail;
-    this.headers = Object.freeze({ ...init.headers, "Retry-After": String(retryAfter) });
+    this.headers = { ...init.headers, "Retry-After": String(retryAfter) };
   }
 }
 

@@ -114,6 +114,9 @@ export abstract class BaseThrottle<C = unknown> {
     let decision = this.decideFor(connection, options?.cost, "consume");
     if (decision instanceof Promise) decision = await decision;
     if (!decision.allowed) {
+      // Throw a turn later, once the caller awaits this promise: a promise rejected before it
+      // has a handler costs Node's unhandled-rejection bookkeeping, which dominated a flood.
+      await undefined;
       await this.handleThrottled(connection, decision.retryAfterMs, this, decision);
     } else if (decision.delayMs > 0) {
       await sleep(decision.delayMs, undefined, { signal: options?.signal });
