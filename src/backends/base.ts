@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { BackendError, ConfigurationError } from "../errors.js";
+import { Deadlines } from "../internal/deadlines.js";
 import type { Step, StrategyState } from "../strategies/strategy.js";
 import { decodeState, encodeState } from "./state-codec.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "./types.js";
@@ -46,6 +47,7 @@ export abstract class ThrottleBackend {
   readonly timeoutMs: number;
   protected readonly lockTtlMs: number;
   private readonly owners = new Map<string, WeakRef<object>>();
+  private deadlines: Deadlines | undefined;
   private initialization: Promise<void> | undefined;
   private initialized = false;
 
@@ -80,6 +82,15 @@ export abstract class ThrottleBackend {
 
   /** Connects, loads scripts, checks the server. Called once before the first decision. */
   async initialize(): Promise<void> {}
+
+  /**
+   * `call`, or a `BackendError` (code ERR_TRAFFIK_BACKEND_TIMEOUT) once `timeoutMs` have passed:
+   * throttles never wait on a backend longer than that. @internal
+   */
+  withinTimeout<T>(call: Promise<T>): Promise<T> {
+    this.deadlines ??= new Deadlines(this.timeoutMs, `Backend "${this.namespace}"`);
+    return this.deadlines.guard(call);
+  }
 
   /**
    * `undefined` once {@link initialize} has succeeded, else the promise of it (started once;

@@ -2,7 +2,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ThrottleBackend } from "../backends/base.js";
 import type { DecisionRequest } from "../backends/types.js";
 import { ConfigurationError } from "../errors.js";
-import { withTimeout } from "../internal/with-timeout.js";
 import type { Step } from "../strategies/strategy.js";
 import { UNLIMITED } from "../unlimited.js";
 import type { BaseThrottle } from "./base.js";
@@ -43,10 +42,7 @@ export async function tryHitAll<C>(
       members.map((member) => member.request),
       "consume",
     );
-    steps =
-      answer instanceof Promise
-        ? await withTimeout(answer, backend.timeoutMs, `Backend "${backend.namespace}"`)
-        : answer;
+    steps = answer instanceof Promise ? await backend.withinTimeout(answer) : answer;
   } catch (error) {
     // Each throttle's own onError speaks for it; any "raise" raises.
     for (const { throttle, index } of members) {

@@ -11,7 +11,6 @@ import {
 } from "../errors.js";
 import { type AddressableConnection, clientAddress } from "../identity/client-address.js";
 import { safeIdentity } from "../identity/safe-identity.js";
-import { withTimeout } from "../internal/with-timeout.js";
 import { Rate } from "../rate.js";
 import { FixedWindowStrategy } from "../strategies/fixed-window.js";
 import type { Step, Strategy } from "../strategies/strategy.js";
@@ -167,9 +166,7 @@ export abstract class BaseThrottle<C = unknown> {
   ): PreparedRequest | Unlimited | Promise<PreparedRequest | Unlimited> {
     const backend = this.resolveBackend();
     const initializing = backend.ready();
-    const ready =
-      initializing &&
-      withTimeout(initializing, backend.timeoutMs, `Backend "${backend.namespace}" initialization`);
+    const ready = initializing && backend.withinTimeout(initializing);
     const identity = this.identifier(connection);
     const units = cost ?? (typeof this.cost === "number" ? this.cost : this.cost(connection));
     if (ready === undefined && !(identity instanceof Promise) && !(units instanceof Promise)) {
@@ -274,7 +271,7 @@ export abstract class BaseThrottle<C = unknown> {
       return this.decideOnError(error, connection);
     }
     if (!(step instanceof Promise)) return this.toDecision(step);
-    return withTimeout(step, backend.timeoutMs, `Backend "${backend.namespace}"`).then(
+    return backend.withinTimeout(step).then(
       (answer) => this.toDecision(answer),
       (error: unknown) => this.decideOnError(error, connection),
     );
