@@ -63,18 +63,30 @@ function rlf(autoPipelining: boolean): { decide: Decide; close: () => void } {
   };
 }
 
-function traffik(strategy: Strategy): { decide: Decide; close: () => Promise<void> } {
-  const backend = new RedisBackend({ connection: server.url, namespace: "bench" });
-  const throttle = new HTTPThrottle({
-    uid: strategy.name.replace(/[^\w.-]/g, "-"),
-    rate: `${LIMIT}/m`,
-    strategy,
-    backend,
-  });
+function traffik(
+  strategy: Strategy,
+  throttled = false,
+  blockCache = true,
+): { decide: Decide; close: () => Promise<void> } {
+  const backend = new RedisBackend({ connection: server.url, namespace: "bench", blockCache });
+  const uid = strategy.name.replace(/[^\w.-]/g, "-");
+  const rate = throttled ? "1/h" : `${LIMIT}/m`;
+  const throttle = new HTTPThrottle({ uid, rate, strategy, backend });
   const requests = addresses.map((remoteAddress) => ({ socket: { remoteAddress }, headers: {} }));
+  const hit = (i: number) => throttle.hit(requests[i] as (typeof requests)[number]);
   return {
-    decide: (i) => throttle.hit(requests[i] as (typeof requests)[number]),
+    decide: throttled ? (i) => hit(i).catch(() => undefined) : hit,
     close: () => backend.close(),
+  };
+}
+
+/** Every client already over a 1-per-hour limit: each decision is a rejection. */
+function rlfThrottled(): { decide: Decide; close: () => void } {
+  const client = new Redis(server.url);
+  const limiter = new RateLimiterRedis({ storeClient: client, points: 1, duration: 3600 });
+  return {
+    decide: (i) => limiter.consume(addresses[i] as string).catch(() => undefined),
+    close: () => client.disconnect(),
   };
 }
 
@@ -87,7 +99,8 @@ const contenders: Record<string, () => { decide: Decide; close: () => unknown }>
   "Traffik sliding window log": () => traffik(new SlidingWindowLogStrategy()),
   "throttled clients: rate-limiter-flexible": rlfThrottled,
   "throttled clients: Traffik, block cache": () => traffik(new FixedWindowStrategy(), true),
-  "throttled clients: Traffik, no block cache": () => traffik(new FixedWindowStrategy(), true, false),
+  "throttled clients: Traffik, no block cache": () =>
+    traffik(new FixedWindowStrategy(), true, false),
 };
 
 const results = new Map<string, { rate: number; commands: number }[][]>();
@@ -119,7 +132,10 @@ const summary = new Map(
   ]),
 );
 const peer = summary.get("rate-limiter-flexible RateLimiterRedis") as { one: number; many: number };
-const throttledPeer = summary.get("throttled clients: rate-limiter-flexible") as { one: number; many: number };
+const throttledPeer = summary.get("throttled clients: rate-limiter-flexible") as {
+  one: number;
+  many: number;
+};
 const k = (n: number) => `${(n / 1000).toFixed(1)} k/s`;
 console.log(
   `Redis ${(await admin.info("server")).match(/redis_version:(\S+)/)?.[1]}, ${KEYS} keys, ${DECISIONS} decisions a run, median of ${ROUNDS} alternating rounds`,
