@@ -252,16 +252,15 @@ export class RedisBackend extends ThrottleBackend {
     mode: DecisionMode,
     entries: readonly (readonly [string, string, string, DecisionRequest])[],
   ): Promise<Step[]> {
-    const args: string[] = [];
-    for (const [code, first, second, request] of entries) {
-      const { cost, rate } = request;
-      args.push(code, String(cost), String(rate.limit), String(rate.windowMs), first, second);
-    }
+    const args = entries.map(
+      ([code, first, second, { cost, rate }]) =>
+        `${code},${cost},${rate.limit},${rate.windowMs},${first},${second}`,
+    );
     const entry = { keys, args, codes: entries.map(([code]) => code) };
     const toSteps = (reply: string[]) => reply.map(stepFrom);
     // A cluster script may only touch one slot, so there each entry goes alone.
     if (this.client?.isCluster) {
-      const grouped = args.flatMap((value, i) => (i % 6 === 0 ? ["0", value] : [value]));
+      const grouped = args.map((arg) => `0,${arg}`);
       return this.send(mode, [...keys], [...entry.codes], grouped).then(toSteps);
     }
     return this.batcher.submit(mode, entry).then(toSteps);

@@ -3,7 +3,7 @@ import type { DecisionMode } from "../types.js";
 /** One decision call's worth of work: a single request, or an all-or-nothing group. */
 export interface Entry {
   readonly keys: readonly string[];
-  /** Six values per request: code, cost, limit, window, two parameters. */
+  /** One argument per request: "code,cost,limit,window,option,option". */
   readonly args: readonly string[];
   readonly codes: readonly string[];
 }
@@ -80,8 +80,7 @@ export class DecisionBatcher {
     batch.forEach(({ entry }, group) => {
       keys.push(...entry.keys);
       codes.push(...entry.codes);
-      for (let i = 0; i < entry.keys.length; i++)
-        args.push(String(group), ...entry.args.slice(i * 6, i * 6 + 6));
+      for (const arg of entry.args) args.push(`${group},${arg}`);
     });
     this.inFlight++;
     this.send(mode, keys, codes, args).then(

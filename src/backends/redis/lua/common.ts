@@ -2,6 +2,17 @@
 export const BASE_LUA = `
 local INF = 1/0
 
+-- Request i's packed argument: group, strategy code, cost, limit, window, two options.
+local function read_request(i)
+  local group, code, cost, limit, window, first, second =
+    string.match(ARGV[2 + i], "^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$")
+  return group, code, tonumber(cost), tonumber(limit), tonumber(window), tonumber(first), tonumber(second)
+end
+
+local function read_group(i)
+  return string.match(ARGV[2 + i], "^[^,]*")
+end
+
 -- ARGV[2], the time a test passes, or else the server's clock, in ms.
 local function deciding_now()
   local now = tonumber(ARGV[2])

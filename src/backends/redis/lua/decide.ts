@@ -26,8 +26,8 @@ const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = 
  * of concurrent decisions.
  *
  * ARGV[1] "c" (consume) or "p" (peek); ARGV[2] the time in ms, or "" for the server's TIME;
- * then seven values per request: group id, strategy code, cost, limit, window ms, two
- * parameters ("" for the default). Returns one string per request: "allowed,remaining,retry
+ * then one argument per request, "group,code,cost,limit,window,option,option" (an empty option
+ * takes the default): one argument rather than seven spares the client most of its encoding. Returns one string per request: "allowed,remaining,retry
  * after,reset after,delay" (allowed is 1 or 0; a retry after of "inf" means never).
  *
  * The fixed window keeps a bare counter per window in a hash field named for the window, so an
@@ -58,11 +58,7 @@ local function decide_group(first, last)
   local all = true
   for i = first, last do
     local key = KEYS[i]
-    local at = 2 + (i - 1) * 7
-    local code = ARGV[at + 2]
-    local cost = tonumber(ARGV[at + 3])
-    local limit = tonumber(ARGV[at + 4])
-    local window = tonumber(ARGV[at + 5])
+    local _, code, cost, limit, window, first_option, second_option = read_request(i)
     local allowed, state, remaining, retry, reset, delay
     if code == "fw" then
       local counting, field, prior, wid, window_end
@@ -79,7 +75,7 @@ local function decide_group(first, last)
       local s = staged[key]
       if s == nil then s = decode(redis.call("GET", key)) end
       allowed, state, remaining, retry, reset, delay =
-        MIRRORS[code](s, now, cost, limit, window, tonumber(ARGV[at + 6]), tonumber(ARGV[at + 7]))
+        MIRRORS[code](s, now, cost, limit, window, first_option, second_option)
       if allowed then staged[key] = state end
     end
     if not allowed then all = false end
@@ -102,7 +98,7 @@ end
 -- decided in order, each seeing what the ones before it stored.
 local first = 1
 for i = 1, #KEYS do
-  if i == #KEYS or ARGV[2 + i * 7 + 1] ~= ARGV[2 + (i - 1) * 7 + 1] then
+  if i == #KEYS or read_group(i + 1) ~= read_group(i) then
     decide_group(first, i)
     first = i + 1
   end

@@ -42,9 +42,9 @@ end
 /** One fixed-window request alone: the common case, without the group machinery. */
 export const FIXED_WINDOW_ALONE_MAIN = `
 local now = deciding_now()
-local cost = tonumber(ARGV[5])
+local _, _, cost, limit, window = read_request(1)
 local allowed, remaining, retry, reset, counted, field, prior, wid, window_end =
-  fixed_window(KEYS[1], now, cost, tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[1] == "c")
+  fixed_window(KEYS[1], now, cost, limit, window, ARGV[1] == "c")
 if counted then settle_fixed_window(allowed, KEYS[1], field, cost, prior, wid, window_end, now) end
 return { string.format("%d,%.17g,%.17g,%.17g,0", allowed and 1 or 0, remaining, retry, reset) }
 `;
