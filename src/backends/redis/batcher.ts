@@ -11,9 +11,9 @@ export interface Entry {
 /** Sends entries as one script call; the reply holds one string per request, in order. */
 export type Send = (
   mode: DecisionMode,
-  keys: string[],
-  codes: string[],
-  args: string[],
+  keys: readonly string[],
+  codes: readonly string[],
+  args: readonly string[],
 ) => Promise<string[]>;
 
 interface Waiting {
