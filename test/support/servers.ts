@@ -31,8 +31,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Sends one inline command and returns the first line of the reply. */
-function ask(port: number, command: string): Promise<string> {
+/** Sends one inline command and returns the reply once `complete` says it has all of it. */
+function ask(
+  port: number,
+  command: string,
+  complete = (reply: string) => reply.includes("\r\n"),
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ port, host: "127.0.0.1" });
     let reply = "";
@@ -40,7 +44,7 @@ function ask(port: number, command: string): Promise<string> {
     socket.on("connect", () => socket.write(`${command}\r\n`));
     socket.on("data", (chunk) => {
       reply += chunk.toString();
-      if (reply.includes("\r\n")) {
+      if (complete(reply)) {
         socket.end();
         resolve(reply);
       }
@@ -159,18 +163,6 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   return { nodes, stop: async () => void (await Promise.all(servers.map((s) => s.stop()))) };
 }
 
-async function clusterInfo(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ port, host: "127.0.0.1" });
-    let reply = "";
-    socket.on("connect", () => socket.write("CLUSTER INFO\r\n"));
-    socket.on("data", (chunk) => {
-      reply += chunk.toString();
-      if (reply.includes("cluster_state")) {
-        socket.end();
-        resolve(reply);
-      }
-    });
-    socket.on("error", reject);
-  });
+function clusterInfo(port: number): Promise<string> {
+  return ask(port, "CLUSTER INFO", (reply) => reply.includes("cluster_state"));
 }
