@@ -132,8 +132,8 @@ export class RedisBackend extends ThrottleBackend {
     const args = requests.map((request) => strategyArgs(request.strategy));
     const keys = requests.map((r) => this.key(stateKey(r.uid, r.identity)));
     // One script needs one slot on a cluster: one identity. Otherwise, locks decide.
-    const oneSlot = !this.client?.isCluster || new Set(requests.map((r) => r.identity)).size === 1;
-    if (args.some((a) => a === undefined) || !oneSlot)
+    const oneSlot = new Set(requests.map((r) => r.identity)).size === 1;
+    if (args.some((a) => a === undefined) || (!oneSlot && this.isCluster()))
       return super.decideAll(requests, mode) as Promise<Step[]>;
     const entries = requests.map(
       (request, i) => [...(args[i] as [string, string, string]), request] as const,
@@ -232,6 +232,12 @@ export class RedisBackend extends ThrottleBackend {
     }
   }
 
+  /** Whether the client is a cluster; a connection given as a function is not known before use. */
+  private isCluster(): boolean {
+    const connection = this.client ?? this.connection;
+    return typeof connection === "object" && connection.isCluster;
+  }
+
   private key(relative: string): string {
     return `${this.namespace}:${relative}`;
   }
@@ -252,6 +258,9 @@ export class RedisBackend extends ThrottleBackend {
     mode: DecisionMode,
     entries: readonly (readonly [string, string, string, DecisionRequest])[],
   ): Promise<Step[]> {
+    // Whether the client is a cluster decides how to send: know it first.
+    if (this.client === undefined)
+      return this.connected().then(() => this.runDecide(keys, mode, entries));
     const args = entries.map(
       ([code, first, second, { cost, rate }]) =>
         `${code},${cost},${rate.limit},${rate.windowMs},${first},${second}`,
