@@ -28,52 +28,72 @@ export class SlidingWindowLogStrategy implements Strategy {
   }
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
-    const { limit, windowMs } = rate;
-    if (cost > limit) return beyondCapacity(state, now);
-    const live = isLiveLog(state, now);
-    const length = live ? state.length : FIRST_ENTRY;
-    // Entries are oldest first: skip those that have left the window.
-    let first = FIRST_ENTRY;
-    let used = live ? (state[1] as number) : 0;
-    while (first < length && (state?.[first] as number) + windowMs <= now) {
-      used -= state?.[first + 1] as number;
-      first += 2;
-    }
-    const newest = first < length ? (state?.[length - 2] as number) : now - windowMs;
-
-    if (used + cost > limit) {
-      const mustFree = used + cost - limit;
-      let freed = 0;
-      let retryAfterMs = 0;
-      for (let i = first; i < length; i += 2) {
-        freed += state?.[i + 1] as number;
-        if (freed >= mustFree) {
-          retryAfterMs = (state?.[i] as number) + windowMs - now;
-          break;
-        }
-      }
-      return rejected(state ?? [], limit - used, retryAfterMs, newest + windowMs - now);
-    }
-    // The live entries, copied natively, behind a fresh header.
-    const next = live ? state.slice(first - FIRST_ENTRY) : [0, 0];
-    if (cost > 0) {
-      if (first < length && newest === now) next[next.length - 1] = (next.at(-1) as number) + cost;
-      else next.push(now, cost);
-    }
-    used += cost;
-    const expiresAt =
-      next.length > FIRST_ENTRY ? (next[next.length - 2] as number) + windowMs : now;
-    next[0] = expiresAt;
-    next[1] = used;
-    return {
-      state: next,
-      allowed: true,
-      remaining: limit - used,
-      retryAfterMs: 0,
-      resetAfterMs: expiresAt - now,
-      delayMs: 0,
-    };
+    return logStep(state, now, cost, rate, false);
   }
+
+  /** {@link apply}, appending to `state` itself: O(1) amortized instead of a copy of the log. */
+  applyInPlace(state: number[] | undefined, now: number, cost: number, rate: Rate): Step {
+    return logStep(state, now, cost, rate, true);
+  }
+}
+
+function logStep(
+  state: StrategyState | undefined,
+  now: number,
+  cost: number,
+  rate: Rate,
+  reuse: boolean,
+): Step {
+  const { limit, windowMs } = rate;
+  if (cost > limit) return beyondCapacity(state, now);
+  const live = isLiveLog(state, now);
+  const length = live ? state.length : FIRST_ENTRY;
+  // Entries are oldest first: skip those that have left the window.
+  let first = FIRST_ENTRY;
+  let used = live ? (state[1] as number) : 0;
+  while (first < length && (state?.[first] as number) + windowMs <= now) {
+    used -= state?.[first + 1] as number;
+    first += 2;
+  }
+  const newest = first < length ? (state?.[length - 2] as number) : now - windowMs;
+
+  if (used + cost > limit) {
+    const mustFree = used + cost - limit;
+    let freed = 0;
+    let retryAfterMs = 0;
+    for (let i = first; i < length; i += 2) {
+      freed += state?.[i + 1] as number;
+      if (freed >= mustFree) {
+        retryAfterMs = (state?.[i] as number) + windowMs - now;
+        break;
+      }
+    }
+    return rejected(state ?? [], limit - used, retryAfterMs, newest + windowMs - now);
+  }
+  // The live entries behind a fresh header: the state itself, or a native copy.
+  let next: number[];
+  if (!live) next = [0, 0];
+  else if (!reuse) next = state.slice(first - FIRST_ENTRY);
+  else {
+    next = state as number[];
+    if (first > FIRST_ENTRY) next.splice(FIRST_ENTRY, first - FIRST_ENTRY);
+  }
+  if (cost > 0) {
+    if (first < length && newest === now) next[next.length - 1] = (next.at(-1) as number) + cost;
+    else next.push(now, cost);
+  }
+  used += cost;
+  const expiresAt = next.length > FIRST_ENTRY ? (next[next.length - 2] as number) + windowMs : now;
+  next[0] = expiresAt;
+  next[1] = used;
+  return {
+    state: next,
+    allowed: true,
+    remaining: limit - used,
+    retryAfterMs: 0,
+    resetAfterMs: expiresAt - now,
+    delayMs: 0,
+  };
 }
 
 /** A log of even length whose header is finite and not yet expired. */

@@ -41,6 +41,12 @@ export interface Strategy {
    * request left, or `undefined`; a malformed or expired state counts as none.
    */
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step;
+  /**
+   * Optional: {@link apply}, allowed to reuse `state` (which the caller owns and gives up) as the
+   * returned state rather than copying it. A backend that keeps states in its own memory calls
+   * it for strategies whose state grows, such as the sliding log.
+   */
+  applyInPlace?(state: number[] | undefined, now: number, cost: number, rate: Rate): Step;
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   TokenBucketStrategy,
   TokenBucketWithDebtStrategy,
 } from "../../src/strategies/index.js";
-import type { Strategy } from "../../src/strategies/strategy.js";
+import type { Step, Strategy, StrategyState } from "../../src/strategies/strategy.js";
 import { type Admitted, allStrategies, rateArb, run, traceArb } from "./harness.js";
 
 const RUNS = { numRuns: 300 };
@@ -206,6 +206,44 @@ describe("every strategy", () => {
         const step = strategy.apply(junk, 0, 1, rate);
         assert.equal(step.allowed, true);
       }
+    });
+  }
+});
+
+describe("strategies that update in place", () => {
+  const inPlace = allStrategies().filter((strategy) => strategy.applyInPlace !== undefined);
+
+  it("exist: the sliding log grows, so it offers applyInPlace", () => {
+    assert.deepEqual(
+      inPlace.map((s) => s.name),
+      ["sliding-window-log"],
+    );
+  });
+
+  for (const strategy of inPlace) {
+    it(`${strategy.name}: applyInPlace decides exactly as apply`, () => {
+      fc.assert(
+        fc.property(rateArb, traceArb, (rate, trace) => {
+          let pure: StrategyState | undefined;
+          let owned: number[] | undefined;
+          let now = 1_000_000;
+          for (const { gapMs, cost } of trace) {
+            now += gapMs;
+            if (cost > strategy.capacity(rate)) continue;
+            const expected = strategy.apply(pure, now, cost, rate);
+            const actual = strategy.applyInPlace?.(owned, now, cost, rate) as Step;
+            const { state: _a, ...decision } = actual;
+            const { state: _e, ...wanted } = expected;
+            assert.deepEqual(decision, wanted);
+            if (expected.allowed) {
+              pure = expected.state;
+              owned = actual.state as number[];
+              assert.deepEqual(owned, [...pure]);
+            }
+          }
+        }),
+        RUNS,
+      );
     });
   }
 });

@@ -75,7 +75,13 @@ export class InMemoryBackend extends ThrottleBackend {
   override decide(request: DecisionRequest, mode: DecisionMode): Step {
     const table = this.table(request.uid);
     const state = table.states.get(request.identity);
-    const step = request.strategy.apply(state, this.clock(), request.cost, request.rate);
+    const { strategy, cost, rate } = request;
+    const now = this.clock();
+    // The table owns its states, so one that grows can be extended where it lies.
+    const step =
+      mode === "consume" && strategy.applyInPlace !== undefined
+        ? strategy.applyInPlace(state, now, cost, rate)
+        : strategy.apply(state, now, cost, rate);
     if (mode === "consume" && step.allowed) this.store(table, request.identity, state, step.state);
     return step;
   }
@@ -194,6 +200,8 @@ export class InMemoryBackend extends ThrottleBackend {
       if (this.stateCount >= this.maxKeys) this.makeRoom(table);
       this.stateCount++;
       this.startSweeper();
+    } else if (stored === next) {
+      return;
     } else {
       // Updated in place: a long-lived array stays put instead of each decision promoting a
       // new one to the old generation, which made garbage collection the hot path's main cost.
