@@ -113,32 +113,38 @@ export class RedisBackend extends ThrottleBackend {
   }
 
   override decide(request: DecisionRequest, mode: DecisionMode): Promise<Step> {
-    const args = strategyArgs(request.strategy);
-    if (args === undefined) return super.decide(request, mode) as Promise<Step>;
+    const policy = strategyArgs(request.strategy);
+    if (policy === undefined) return super.decide(request, mode) as Promise<Step>;
     const key = this.key(stateKey(request.uid, request.identity));
     const localNow = this.localNow();
     const blockedFor = this.blocks?.waitFor(key, request.cost, localNow);
     if (blockedFor !== undefined) return Promise.resolve(blockedStep(blockedFor));
-    return this.runDecide([key], mode, [[...args, request]]).then(([step]) => {
-      const decided = step as Step;
-      if (!decided.allowed && mode === "consume") {
-        this.blocks?.block(key, request.cost, decided.retryAfterMs, localNow);
+    const args = [requestArg(policy, request)];
+    return this.runDecide([key], [policy[0]], args, mode).then((reply) => {
+      const step = stepFrom(reply[0] as string);
+      if (!step.allowed && mode === "consume") {
+        this.blocks?.block(key, request.cost, step.retryAfterMs, localNow);
       }
-      return decided;
+      return step;
     });
   }
 
   override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Promise<Step[]> {
-    const args = requests.map((request) => strategyArgs(request.strategy));
-    const keys = requests.map((r) => this.key(stateKey(r.uid, r.identity)));
+    const policies = requests.map((request) => strategyArgs(request.strategy));
     // One script needs one slot on a cluster: one identity. Otherwise, locks decide.
     const oneSlot = new Set(requests.map((r) => r.identity)).size === 1;
-    if (args.some((a) => a === undefined) || (!oneSlot && this.isCluster()))
+    if (policies.some((p) => p === undefined) || (!oneSlot && this.isCluster())) {
       return super.decideAll(requests, mode) as Promise<Step[]>;
-    const entries = requests.map(
-      (request, i) => [...(args[i] as [string, string, string]), request] as const,
-    );
-    return this.runDecide(keys, mode, entries);
+    }
+    const known = policies as Policy[];
+    const keys = requests.map((r) => this.key(stateKey(r.uid, r.identity)));
+    const args = requests.map((request, i) => requestArg(known[i] as Policy, request));
+    return this.runDecide(
+      keys,
+      known.map(([code]) => code),
+      args,
+      mode,
+    ).then(toSteps);
   }
 
   override async clear(uid: string, identity: string): Promise<void> {
@@ -255,27 +261,23 @@ export class RedisBackend extends ThrottleBackend {
   /** Decides one entry (a request or a group): batched with its neighbours on a single node. */
   private runDecide(
     keys: readonly string[],
+    codes: readonly string[],
+    args: readonly string[],
     mode: DecisionMode,
-    entries: readonly (readonly [string, string, string, DecisionRequest])[],
-  ): Promise<Step[]> {
+  ): Promise<readonly string[]> {
     // Whether the client is a cluster decides how to send: know it first.
-    if (this.client === undefined)
-      return this.connected().then(() => this.runDecide(keys, mode, entries));
-    const args = entries.map(
-      ([code, first, second, { cost, rate }]) =>
-        `${code},${cost},${rate.limit},${rate.windowMs},${first},${second}`,
-    );
-    const codes = entries.map(([code]) => code);
+    if (this.client === undefined) {
+      return this.connected().then(() => this.runDecide(keys, codes, args, mode));
+    }
     // A cluster script may only touch one slot, so there each entry goes alone.
-    if (this.client?.isCluster) {
+    if (this.client.isCluster)
       return this.send(
         mode,
         keys,
         codes,
         args.map((arg) => `0,${arg}`),
-      ).then(toSteps);
-    }
-    return this.batcher.submit(mode, { keys, args, codes }).then(toSteps);
+      );
+    return this.batcher.submit(mode, { keys, args, codes });
   }
 
   private readonly send: Send = (mode, keys, codes, args) => {
@@ -364,6 +366,13 @@ function stepFrom(reply: string): Step {
 const EMPTY_STATE: readonly number[] = [];
 
 const toSteps = (reply: readonly string[]): Step[] => reply.map(stepFrom);
+
+type Policy = readonly [code: string, first: string, second: string];
+
+/** A request's packed script argument, less its group: "code,cost,limit,window,option,option". */
+function requestArg([code, first, second]: Policy, { cost, rate }: DecisionRequest): string {
+  return `${code},${cost},${rate.limit},${rate.windowMs},${first},${second}`;
+}
 
 function blockedStep(waitMs: number): Step {
   return {

@@ -18,7 +18,7 @@ export type Send = (
 
 interface Waiting {
   readonly entry: Entry;
-  resolve(reply: string[]): void;
+  resolve(reply: readonly string[]): void;
   reject(error: unknown): void;
 }
 
@@ -39,7 +39,7 @@ export class DecisionBatcher {
   ) {}
 
   /** The entry's slice of the reply: one string per request. */
-  submit(mode: DecisionMode, entry: Entry): Promise<string[]> {
+  submit(mode: DecisionMode, entry: Entry): Promise<readonly string[]> {
     return new Promise((resolve, reject) => {
       const waiting = { entry, resolve, reject };
       // Nothing to wait for: go at once, so a lone caller pays no batching delay.

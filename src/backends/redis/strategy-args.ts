@@ -12,11 +12,21 @@ import type { Strategy } from "../../strategies/strategy.js";
 
 const option = (value: number | undefined): string => (value === undefined ? "" : String(value));
 
+const known = new WeakMap<Strategy, readonly [string, string, string] | undefined>();
+
 /**
  * The code and two parameters naming a built-in strategy's Lua mirror, or `undefined` for a
- * strategy that has none (the backend then decides it through locks).
+ * strategy that has none (the backend then decides it through locks). Worked out once per
+ * strategy object.
  */
-export function strategyArgs(strategy: Strategy): [string, string, string] | undefined {
+export function strategyArgs(strategy: Strategy): readonly [string, string, string] | undefined {
+  if (known.has(strategy)) return known.get(strategy);
+  const args = mirrorOf(strategy);
+  known.set(strategy, args);
+  return args;
+}
+
+function mirrorOf(strategy: Strategy): readonly [string, string, string] | undefined {
   if (strategy instanceof FixedWindowStrategy) return ["fw", "", ""];
   if (strategy instanceof SlidingWindowLogStrategy) return ["swl", "", ""];
   if (strategy instanceof SlidingWindowCounterStrategy) return ["swc", "", ""];
