@@ -28,6 +28,9 @@ interface StoredValue {
 
 const monotonic = (): number => performance.now();
 
+/** States examined for expiry before a full backend evicts instead. */
+const SCAN_BUDGET = 1_000;
+
 /**
  * Keeps everything in this process's memory: the fastest backend, and the right one for a
  * single process, tests and development. Not shared between processes.
@@ -49,6 +52,7 @@ export class InMemoryBackend extends ThrottleBackend {
   private lastTable: StateTable | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private warnedFull = false;
+  private scanCredit = 0;
 
   constructor(options: InMemoryBackendOptions = {}) {
     super({ ...options, namespace: options.namespace ?? "inmemory" });
@@ -213,9 +217,16 @@ export class InMemoryBackend extends ThrottleBackend {
   }
 
   private makeRoom(preferred: StateTable): void {
-    const now = this.clock();
-    preferred.sweep(now, 1_000, () => this.stateCount--);
-    if (this.stateCount < this.maxKeys) return;
+    // A scan that found nothing expired is not repeated for the next SCAN_BUDGET new clients,
+    // so a flood of new keys costs O(1) each, not a scan each.
+    if (this.scanCredit <= 0) {
+      const before = this.stateCount;
+      preferred.sweep(this.clock(), SCAN_BUDGET, () => this.stateCount--);
+      if (this.stateCount < this.maxKeys) return;
+      if (this.stateCount === before) this.scanCredit = SCAN_BUDGET;
+    } else {
+      this.scanCredit--;
+    }
     if (!this.warnedFull) {
       this.warnedFull = true;
       process.emitWarning(
