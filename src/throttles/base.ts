@@ -181,6 +181,14 @@ export abstract class BaseThrottle<C = unknown> {
   toDecision(step: Step): Decision {
     if (this.inOutage) this.inOutage = false;
     const allowed = step.allowed;
+    if (!allowed && !Number.isFinite(step.retryAfterMs)) {
+      // Only a strategy whose capacity() understates what it rejects gets here.
+      throw new InvalidCost(
+        `Throttle "${this.uid}": ${this.strategy.name} can never admit this request.`,
+        undefined,
+        this.capacity,
+      );
+    }
     return {
       allowed,
       uid: this.uid,

@@ -17,7 +17,7 @@ import {
   UNLIMITED,
   WebSocketThrottle,
 } from "../../src/index.js";
-import { LeakyBucketWithQueueStrategy } from "../../src/strategies/index.js";
+import { FixedWindowStrategy, LeakyBucketWithQueueStrategy } from "../../src/strategies/index.js";
 
 const req = (remoteAddress = "192.0.2.1", headers: Record<string, string> = {}) => ({
   socket: { remoteAddress },
@@ -180,6 +180,14 @@ describe("HTTPThrottle", () => {
       10,
       "cost 0 counts nothing",
     );
+  });
+
+  it("never answers with an infinite wait, even from a strategy that misstates its capacity", async () => {
+    const backend = new InMemoryBackend({ namespace: "t" });
+    const inner = new FixedWindowStrategy();
+    const boastful = { name: "boastful", capacity: () => 1000, apply: inner.apply.bind(inner) };
+    const throttle = new HTTPThrottle({ uid: "b", rate: "2/s", backend, strategy: boastful });
+    await assert.rejects(throttle.hit(req(), { cost: 3 }), InvalidCost);
   });
 
   it("resolves its backend: its own, else the one installed by run(), once or at every call", async () => {
