@@ -2,7 +2,6 @@ import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Cluster, Redis } from "ioredis";
 import { BackendConnectionError, BackendError, ConfigurationError } from "../../errors.js";
-import { withTimeout } from "../../internal/with-timeout.js";
 import type { Step } from "../../strategies/strategy.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
@@ -87,9 +86,8 @@ export class RedisBackend extends ThrottleBackend {
     try {
       this.client ??= await this.makeClient();
       const client = this.client;
-      if (client.status === "wait")
-        await withTimeout(client.connect(), this.timeoutMs, "Redis connect");
-      await withTimeout(client.ping(), this.timeoutMs, "Redis PING");
+      if (client.status === "wait") await this.withinTimeout(client.connect());
+      await this.withinTimeout(client.ping());
     } catch (error) {
       throw new BackendConnectionError(
         `Cannot reach Redis for backend "${this.namespace}": ${errorText(error)}`,
