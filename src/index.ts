@@ -10,6 +10,8 @@ export {
   type AddressableConnection,
   type ClientAddressOptions,
   clientAddress,
+  defaultClientAddress,
+  type IdentifiableConnection,
 } from "./identity/client-address.js";
 export { Rate, type RateInit } from "./rate.js";
 export type { Step, Strategy, StrategyState } from "./strategies/strategy.js";

@@ -14,6 +14,21 @@ export interface AddressableConnection {
   readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>> | undefined;
 }
 
+/** What `@hono/node-server` puts in a Hono Context's `env`. */
+interface HonoNodeBindings {
+  readonly incoming?: AddressableConnection | undefined;
+}
+
+/**
+ * What the default identifier reads: a framework's own client address (`req.ip` in Express,
+ * `request.ip` in Fastify, both under their proxy settings), a Node request's socket, or Hono's
+ * Context on `@hono/node-server` (whose `env.incoming` is the Node request).
+ */
+export interface IdentifiableConnection extends AddressableConnection {
+  readonly ip?: string | undefined;
+  readonly env?: HonoNodeBindings & { readonly server?: HonoNodeBindings | undefined };
+}
+
 /** Options of {@link clientAddress}. */
 export interface ClientAddressOptions {
   /**
@@ -29,6 +44,8 @@ export interface ClientAddressOptions {
    */
   ipv6Subnet?: number;
 }
+
+const DEFAULT_IPV6_SUBNET = 56;
 
 /** At most this many forwarding hops are examined, whatever the header holds. */
 const MAX_HOPS = 32;
@@ -49,7 +66,7 @@ interface TrustedRange {
 export function clientAddress(
   options: ClientAddressOptions = {},
 ): (connection: AddressableConnection) => string | undefined {
-  const ipv6Subnet = options.ipv6Subnet ?? 56;
+  const ipv6Subnet = options.ipv6Subnet ?? DEFAULT_IPV6_SUBNET;
   if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 1 || ipv6Subnet > 128) {
     throw new ConfigurationError(
       `ipv6Subnet must be a whole number from 1 to 128, got ${ipv6Subnet}.`,
@@ -91,6 +108,25 @@ export function clientAddress(
     }
     return finish(address);
   };
+}
+
+const socketAddress = clientAddress();
+
+/**
+ * The client address the default identifier uses: the framework's resolved `ip` when there is
+ * one (so its `trust proxy` settings apply), else the socket's peer, forwarding headers ignored.
+ * IPv4-mapped IPv6 is folded to IPv4 and IPv6 is grouped by /56, as {@link clientAddress} does.
+ */
+export function defaultClientAddress(connection: IdentifiableConnection): string | undefined {
+  const ip = connection.ip;
+  if (typeof ip === "string" && ip !== "") {
+    if (ip.indexOf(":") === -1) return ip;
+    const address = canonicalAddress(ip);
+    return address.includes(":") ? ipv6Network(address, DEFAULT_IPV6_SUBNET) : address;
+  }
+  const env = connection.env;
+  const incoming = env === undefined ? undefined : (env.incoming ?? env.server?.incoming);
+  return socketAddress(connection.socket || incoming === undefined ? connection : incoming);
 }
 
 function parseRange(range: string): TrustedRange {

@@ -50,12 +50,19 @@ export async function tryHitAll<C>(
     }
     return decisions;
   }
-  members.forEach(({ throttle, index }, i) => {
-    decisions[index] = throttle.toDecision(steps[i] as Step);
+  const admitted = steps.every((step) => step.allowed);
+  members.forEach(({ throttle, index, request }, i) => {
+    const decision = throttle.toDecision(steps[i] as Step);
+    // A throttle that would have admitted a rejected group counted nothing: its units remain.
+    decisions[index] =
+      admitted || !decision.allowed
+        ? decision
+        : {
+            ...decision,
+            remaining: Math.min(throttle.capacity, decision.remaining + request.cost),
+          };
   });
-  const delayMs = decisions.every((d) => d.allowed)
-    ? Math.max(...decisions.map((d) => d.delayMs))
-    : 0;
+  const delayMs = admitted ? Math.max(...decisions.map((d) => d.delayMs)) : 0;
   if (delayMs > 0) await sleep(delayMs, undefined, { signal: options?.signal });
   return decisions;
 }

@@ -9,7 +9,7 @@ import {
   InvalidCost,
   TraffikError,
 } from "../errors.js";
-import { type AddressableConnection, clientAddress } from "../identity/client-address.js";
+import { defaultClientAddress, type IdentifiableConnection } from "../identity/client-address.js";
 import { safeIdentity } from "../identity/safe-identity.js";
 import { Rate } from "../rate.js";
 import { FixedWindowStrategy } from "../strategies/fixed-window.js";
@@ -30,10 +30,8 @@ export interface PreparedRequest extends DecisionRequest {
   readonly backend: ThrottleBackend;
 }
 
-const defaultAddress = clientAddress();
-
 function identifyByAddress(connection: unknown): string {
-  const address = defaultAddress(connection as AddressableConnection);
+  const address = defaultClientAddress(connection as IdentifiableConnection);
   if (address === undefined) throw new AnonymousConnection();
   return address;
 }

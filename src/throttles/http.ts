@@ -1,4 +1,4 @@
-import type { AddressableConnection } from "../identity/client-address.js";
+import type { IdentifiableConnection } from "../identity/client-address.js";
 import { BaseThrottle } from "./base.js";
 
 /**
@@ -9,4 +9,4 @@ import { BaseThrottle } from "./base.js";
  * const throttle = new HTTPThrottle({ uid: "api", rate: "100/m" });
  * await backend.run(() => throttle.hit(req)); // throws ConnectionThrottled when over the limit
  */
-export class HTTPThrottle<C = AddressableConnection> extends BaseThrottle<C> {}
+export class HTTPThrottle<C = IdentifiableConnection> extends BaseThrottle<C> {}

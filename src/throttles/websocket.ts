@@ -1,5 +1,5 @@
 import { ConnectionThrottled } from "../errors.js";
-import type { AddressableConnection } from "../identity/client-address.js";
+import type { IdentifiableConnection } from "../identity/client-address.js";
 import { BaseThrottle } from "./base.js";
 
 /**
@@ -8,7 +8,7 @@ import { BaseThrottle } from "./base.js";
  * `identifier`, any type. The default handler throws `ConnectionThrottled` with
  * "Too many messages"; catch it to answer the client and carry on, or close the socket.
  */
-export class WebSocketThrottle<C = AddressableConnection> extends BaseThrottle<C> {
+export class WebSocketThrottle<C = IdentifiableConnection> extends BaseThrottle<C> {
   protected override throttledError(waitMs: number): ConnectionThrottled {
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
     return new ConnectionThrottled({

@@ -49,6 +49,10 @@ const expected: Record<string, string[]> = {
   ],
   "traffik/backends/inmemory": ["InMemoryBackend"],
   "traffik/backends/redis": ["RedisBackend"],
+  // Each loads without its framework installed: the framework is an optional peer.
+  "traffik/express": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
+  "traffik/fastify": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
+  "traffik/hono": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
 };
 
 describe("the packed package", () => {

@@ -1,0 +1,127 @@
+/**
+ * Traffik for Express 4 and 5, and any Connect-style or `node:http` server.
+ *
+ * @example
+ * app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(api, { path: "/api/" })] }));
+ * app.get("/api/search", throttled(burst, perMinute), handler);
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+import {
+  parseThrottledArgs,
+  type Settings,
+  settingsFor,
+  shareSettings,
+  type ThrottledArgs,
+  throttledBody,
+  throttleInOrder,
+  throttleTogether,
+  type Verdict,
+} from "../http/request-throttling.js";
+
+export type { ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+export { MiddlewareThrottle, type MiddlewareThrottleOptions } from "../http/middleware-throttle.js";
+export type { HeaderFormat } from "../http/rate-limit-headers.js";
+export type { IntegrationOptions, ThrottledArgs } from "../http/request-throttling.js";
+
+/** The slice of an Express request read here; a plain `IncomingMessage` will do. */
+export interface ExpressRequest extends IncomingMessage {
+  /** Express's client address, under its `trust proxy` setting. */
+  readonly ip?: string | undefined;
+  /** Express's path, relative to where the middleware is mounted. */
+  readonly path?: string;
+}
+
+/** A Connect-style middleware, usable with `app.use`, `router.get`, and so on. */
+export type ExpressMiddleware<C extends ExpressRequest = ExpressRequest> = (
+  req: C,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
+/**
+ * A route middleware applying the throttles all or nothing: the request counts against every
+ * throttle or, if any rejects it, against none. Options may come first.
+ *
+ * @example
+ * app.post("/login", throttled(perIp, perAccount), login);
+ * app.get("/feed", throttled({ headers: "draft-7" }, feed), handler);
+ * @throws {ConfigurationError} at once, for anything but throttles and options.
+ */
+export function throttled<C extends ExpressRequest = ExpressRequest>(
+  ...args: ThrottledArgs<C>
+): ExpressMiddleware<C> {
+  const { options, throttles } = parseThrottledArgs(args);
+  return function traffikThrottled(req, res, next) {
+    const settings = settingsFor(req, options);
+    throttleTogether(throttles, req, settings).then(
+      (verdict) => answer(verdict, settings, res, next),
+      next,
+    );
+  };
+}
+
+/**
+ * The app-wide middleware: installs `backend` for everything after it and applies
+ * `middlewareThrottles` in order, each where its filter matches. Close the backend with the
+ * server: `server.on("close", () => backend.close())`.
+ *
+ * @example
+ * app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(writes, { methods: ["POST"] })] }));
+ */
+export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
+  options: ThrottleMiddlewareOptions<C> = {},
+): ExpressMiddleware<C> {
+  const { entries, settings } = middlewareSettings(options);
+  const backend = settings.backend;
+  const apply: ExpressMiddleware<C> = (req, res, next) => {
+    shareSettings(req, settings);
+    if (entries.length === 0) {
+      next();
+      return;
+    }
+    throttleInOrder(entries, req, pathOf(req), req.method ?? "GET", settings).then(
+      (verdict) => answer(verdict, settings, res, next),
+      next,
+    );
+  };
+  if (backend === undefined) return apply;
+  return function traffikMiddleware(req, res, next) {
+    backend.run(() => apply(req, res, next));
+  };
+}
+
+function answer(
+  verdict: Verdict,
+  settings: Settings,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+): void {
+  // A custom handleThrottled may have answered already.
+  if (res.headersSent) return;
+  for (const [name, value] of verdict.headers) res.setHeader(name, value);
+  const throttled = verdict.throttled;
+  if (throttled === undefined) {
+    next();
+    return;
+  }
+  if (settings.respondWith === "error") {
+    next(throttled);
+    return;
+  }
+  const body = JSON.stringify(throttledBody(throttled));
+  res.statusCode = throttled.status;
+  for (const [name, value] of Object.entries(throttled.headers)) res.setHeader(name, value);
+  res.setHeader("Content-Type", "application/json; charset=utf-8");
+  res.setHeader("Content-Length", Buffer.byteLength(body));
+  res.end(body);
+}
+
+function pathOf(req: ExpressRequest): string {
+  if (typeof req.path === "string") return req.path;
+  const url = req.url ?? "/";
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
+}

@@ -1,0 +1,120 @@
+/**
+ * Traffik for Fastify 5.
+ *
+ * @example
+ * await app.register(ThrottleMiddleware, { backend, middlewareThrottles: [MiddlewareThrottle(api, { path: "/api/" })] });
+ * app.get("/api/search", { onRequest: throttled(burst, perMinute) }, handler);
+ *
+ * @module
+ */
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
+import { ThrottleBackend } from "../../backends/base.js";
+import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+import {
+  parseThrottledArgs,
+  type Settings,
+  settingsFor,
+  shareSettings,
+  type ThrottledArgs,
+  throttledBody,
+  throttleInOrder,
+  throttleTogether,
+  type Verdict,
+} from "../http/request-throttling.js";
+
+export type { ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+export { MiddlewareThrottle, type MiddlewareThrottleOptions } from "../http/middleware-throttle.js";
+export type { HeaderFormat } from "../http/rate-limit-headers.js";
+export type { IntegrationOptions, ThrottledArgs } from "../http/request-throttling.js";
+
+/** A Fastify hook, for a route's `onRequest` (cheapest: before the body is read) or `preHandler`. */
+export type ThrottleHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+/**
+ * A route hook applying the throttles all or nothing: the request counts against every throttle
+ * or, if any rejects it, against none. The throttles see the `FastifyRequest`, whose `ip`
+ * follows Fastify's `trustProxy`. Options may come first.
+ *
+ * @example
+ * app.post("/login", { onRequest: throttled(perIp, perAccount) }, login);
+ * @throws {ConfigurationError} at once, for anything but throttles and options.
+ */
+export function throttled(...args: ThrottledArgs<FastifyRequest>): ThrottleHook {
+  const { options, throttles } = parseThrottledArgs(args);
+  return async function traffikThrottled(request, reply) {
+    const settings = settingsFor(request, options);
+    return answer(await throttleTogether(throttles, request, settings), settings, reply);
+  };
+}
+
+/**
+ * The app-wide plugin: applies `middlewareThrottles` in order in an `onRequest` hook, each where
+ * its filter matches, and installs `backend` for every route and handler: it is initialized when
+ * the app is ready and closed with it. Not encapsulated: it covers the routes of the instance it
+ * is registered on and of its children.
+ *
+ * @example
+ * await app.register(ThrottleMiddleware, { backend, middlewareThrottles: [MiddlewareThrottle(writes, { methods: ["POST"] })] });
+ */
+export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions<FastifyRequest>> =
+  Object.assign(
+    function traffik(
+      fastify: Parameters<FastifyPluginCallback>[0],
+      options: ThrottleMiddlewareOptions<FastifyRequest>,
+      done: (error?: Error) => void,
+    ): void {
+      let prepared: ReturnType<typeof middlewareSettings<FastifyRequest>>;
+      try {
+        prepared = middlewareSettings(options);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      const { entries, settings } = prepared;
+      const backend = settings.backend;
+      fastify.addHook("onRequest", async (request, reply) => {
+        shareSettings(request, settings);
+        if (entries.length === 0) return;
+        const path = pathOf(request.url);
+        return answer(
+          await throttleInOrder(entries, request, path, request.method, settings),
+          settings,
+          reply,
+        );
+      });
+      if (backend !== undefined) {
+        fastify.addHook("onReady", async () => backend.ready());
+        fastify.addHook("onClose", async () => backend.close());
+        // Handlers that call `throttle.hit(request)` themselves find the backend installed; after
+        // the body is read the request may have left the context of `onRequest`, so re-enter it.
+        fastify.addHook("preHandler", (_request, _reply, next) => {
+          if (ThrottleBackend.current() === undefined) backend.run(next);
+          else next();
+        });
+      }
+      done();
+    },
+    {
+      [Symbol.for("skip-override")]: true,
+      [Symbol.for("fastify.display-name")]: "traffik",
+    },
+  );
+
+function answer(
+  verdict: Verdict,
+  settings: Settings,
+  reply: FastifyReply,
+): FastifyReply | undefined {
+  // A custom handleThrottled may have answered already.
+  if (reply.sent) return reply;
+  for (const [name, value] of verdict.headers) reply.header(name, value);
+  const throttled = verdict.throttled;
+  if (throttled === undefined) return undefined;
+  if (settings.respondWith === "error") throw throttled;
+  return reply.code(throttled.status).headers(throttled.headers).send(throttledBody(throttled));
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
+}

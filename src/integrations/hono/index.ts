@@ -1,0 +1,90 @@
+/**
+ * Traffik for Hono 4, on `@hono/node-server` or any runtime that speaks the Fetch API.
+ *
+ * @example
+ * app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(api, { path: "/api/" })] }));
+ * app.get("/api/search", throttled(burst, perMinute), handler);
+ *
+ * @module
+ */
+import type { Context, MiddlewareHandler, Next } from "hono";
+import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+import {
+  parseThrottledArgs,
+  type Settings,
+  settingsFor,
+  shareSettings,
+  type ThrottledArgs,
+  throttledBody,
+  throttleInOrder,
+  throttleTogether,
+  type Verdict,
+} from "../http/request-throttling.js";
+
+export type { ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+export { MiddlewareThrottle, type MiddlewareThrottleOptions } from "../http/middleware-throttle.js";
+export type { HeaderFormat } from "../http/rate-limit-headers.js";
+export type { IntegrationOptions, ThrottledArgs } from "../http/request-throttling.js";
+
+/**
+ * A route middleware applying the throttles all or nothing: the request counts against every
+ * throttle or, if any rejects it, against none. The throttles see the `Context`; the default
+ * identifier reads the client address `@hono/node-server` gives. On other runtimes, give the
+ * throttles an `identifier` (for example with your runtime's `getConnInfo`). Options may come first.
+ *
+ * @example
+ * app.post("/login", throttled(perIp, perAccount), login);
+ * @throws {ConfigurationError} at once, for anything but throttles and options.
+ */
+export function throttled(...args: ThrottledArgs<Context>): MiddlewareHandler {
+  const { options, throttles } = parseThrottledArgs(args);
+  return async function traffikThrottled(c, next) {
+    const settings = settingsFor(c, options);
+    return answer(await throttleTogether(throttles, c, settings), settings, c, next);
+  };
+}
+
+/**
+ * The app-wide middleware: installs `backend` for everything after it and applies
+ * `middlewareThrottles` in order, each where its filter matches. Close the backend with the
+ * server: `server.on("close", () => backend.close())`.
+ *
+ * @example
+ * app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(writes, { methods: ["POST"] })] }));
+ */
+export function ThrottleMiddleware(
+  options: ThrottleMiddlewareOptions<Context> = {},
+): MiddlewareHandler {
+  const { entries, settings } = middlewareSettings(options);
+  const backend = settings.backend;
+  const apply = async (c: Context, next: Next): Promise<Response | undefined> => {
+    shareSettings(c, settings);
+    if (entries.length === 0) {
+      await next();
+      return undefined;
+    }
+    const verdict = await throttleInOrder(entries, c, c.req.path, c.req.method, settings);
+    return answer(verdict, settings, c, next);
+  };
+  if (backend === undefined) return apply;
+  return function traffikMiddleware(c, next) {
+    return backend.run(() => apply(c, next));
+  };
+}
+
+async function answer(
+  verdict: Verdict,
+  settings: Settings,
+  c: Context,
+  next: Next,
+): Promise<Response | undefined> {
+  const throttled = verdict.throttled;
+  if (throttled === undefined) {
+    await next();
+    for (const [name, value] of verdict.headers) c.header(name, value);
+    return undefined;
+  }
+  if (settings.respondWith === "error") throw throttled;
+  for (const [name, value] of verdict.headers) c.header(name, value);
+  return c.json(throttledBody(throttled), throttled.status as 429, throttled.headers);
+}

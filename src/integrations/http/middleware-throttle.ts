@@ -1,0 +1,96 @@
+import { ThrottleBackend } from "../../backends/base.js";
+import { ConfigurationError } from "../../errors.js";
+import type { BaseThrottle } from "../../throttles/base.js";
+import { checkOptions, type IntegrationOptions, type Settings } from "./request-throttling.js";
+
+/** Which requests a {@link MiddlewareThrottle} applies to. Every criterion given must hold. */
+export interface MiddlewareThrottleOptions<C> {
+  /** A string is a path prefix (`"/api/"`); a `RegExp` is tested against the path. */
+  path?: string | RegExp;
+  /** HTTP methods, matched without regard to case. */
+  methods?: Iterable<string>;
+  /** Decides from the connection itself; runs last, only when path and method match. */
+  hook?: (connection: C) => boolean | Promise<boolean>;
+}
+
+/** A throttle with the filter that says which requests it applies to. */
+export interface MiddlewareThrottle<C> {
+  readonly throttle: BaseThrottle<C>;
+  /** Whether the throttle applies to this request. */
+  matches(connection: C, path: string, method: string): boolean | Promise<boolean>;
+}
+
+/**
+ * Wraps a throttle for `ThrottleMiddleware`, applying it only to the requests that match every
+ * criterion given (none given: every request).
+ *
+ * @example
+ * MiddlewareThrottle(writes, { path: "/api/", methods: ["POST", "PUT", "DELETE"] })
+ */
+export function MiddlewareThrottle<C>(
+  throttle: BaseThrottle<C>,
+  options: MiddlewareThrottleOptions<C> = {},
+): MiddlewareThrottle<C> {
+  const { path, hook } = options;
+  if (path !== undefined && typeof path !== "string" && !(path instanceof RegExp)) {
+    throw new ConfigurationError(
+      `MiddlewareThrottle "${throttle.uid}": path must be a string prefix or a RegExp.`,
+    );
+  }
+  // A global or sticky RegExp remembers where it last matched; a copy without those flags
+  // answers the same for the same path every time.
+  const pattern =
+    path instanceof RegExp ? new RegExp(path.source, path.flags.replace(/[gy]/g, "")) : undefined;
+  const methods =
+    options.methods === undefined
+      ? undefined
+      : new Set(Array.from(options.methods, (method) => method.toUpperCase()));
+
+  return Object.freeze({
+    throttle,
+    matches(connection: C, requestPath: string, method: string): boolean | Promise<boolean> {
+      if (typeof path === "string" && !requestPath.startsWith(path)) return false;
+      if (pattern !== undefined && !pattern.test(requestPath)) return false;
+      if (methods !== undefined && !methods.has(method.toUpperCase())) return false;
+      return hook === undefined ? true : hook(connection);
+    },
+  });
+}
+
+/** Options of every framework's `ThrottleMiddleware`. */
+export interface ThrottleMiddlewareOptions<C> extends IntegrationOptions {
+  /** App-wide throttles, applied in this order; the first rejection answers. */
+  middlewareThrottles?: readonly MiddlewareThrottle<C>[];
+  /**
+   * The app's backend: throttles without their own use it, here and in `throttled(...)` routes
+   * and handlers. Initialized before the first request is decided.
+   */
+  backend?: ThrottleBackend;
+}
+
+/** Checks `ThrottleMiddleware` options once, at startup. @internal */
+export function middlewareSettings<C>(options: ThrottleMiddlewareOptions<C>): {
+  entries: readonly MiddlewareThrottle<C>[];
+  settings: Settings;
+} {
+  checkOptions(options, "ThrottleMiddleware");
+  const entries = [...(options.middlewareThrottles ?? [])];
+  for (const entry of entries) {
+    if (typeof entry?.matches !== "function") {
+      throw new ConfigurationError(
+        "ThrottleMiddleware: middlewareThrottles must be made with MiddlewareThrottle(throttle, filters).",
+      );
+    }
+  }
+  if (options.backend !== undefined && !(options.backend instanceof ThrottleBackend)) {
+    throw new ConfigurationError("ThrottleMiddleware: backend must be a ThrottleBackend.");
+  }
+  return {
+    entries,
+    settings: Object.freeze({
+      headers: options.headers ?? "draft-11",
+      respondWith: options.respondWith ?? "json",
+      backend: options.backend,
+    }),
+  };
+}

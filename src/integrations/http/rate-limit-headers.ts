@@ -1,0 +1,122 @@
+import type { Rate } from "../../rate.js";
+import type { Decision } from "../../throttles/decision.js";
+
+/**
+ * Which rate-limit header fields to send:
+ * - `"draft-11"`: `RateLimit` and `RateLimit-Policy` as structured-field lists with one named
+ *   item per throttle (draft-ietf-httpapi-ratelimit-headers-08 to -11, unchanged syntax);
+ * - `"draft-7"`: one `RateLimit: limit=, remaining=, reset=` dictionary and an integer-list policy;
+ * - `"draft-6"`: `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, `RateLimit-Policy`;
+ * - `"legacy"`: `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix seconds);
+ * - `false`: none (a throttled response still carries `Retry-After`).
+ */
+export type HeaderFormat = "draft-11" | "draft-7" | "draft-6" | "legacy" | false;
+
+/** Header name and value pairs, in the order to send them. */
+export type HeaderList = readonly (readonly [name: string, value: string])[];
+
+const NO_HEADERS: HeaderList = [];
+
+/**
+ * The rate-limit headers for the decisions taken on one request. Only decisions that came from a
+ * backend count: an exempt client or a failed backend has no quota worth reporting. Formats with
+ * room for one limit report the most restrictive: a rejection with the longest wait, else the
+ * fewest remaining units.
+ */
+export function rateLimitHeaders(decisions: readonly Decision[], format: HeaderFormat): HeaderList {
+  if (format === false) return NO_HEADERS;
+  const counted = decisions.filter((decision) => decision.source === "backend");
+  if (counted.length === 0) return NO_HEADERS;
+  switch (format) {
+    case "draft-11":
+      return [
+        ["RateLimit", counted.map(serviceLimitItem).join(", ")],
+        ["RateLimit-Policy", counted.map(policyItem).join(", ")],
+      ];
+    case "draft-7": {
+      const d = mostRestrictive(counted);
+      return [
+        [
+          "RateLimit",
+          `limit=${d.limit}, remaining=${d.remaining}, reset=${seconds(effectiveMs(d))}`,
+        ],
+        ["RateLimit-Policy", counted.map(integerPolicy).join(", ")],
+      ];
+    }
+    case "draft-6": {
+      const d = mostRestrictive(counted);
+      return [
+        ["RateLimit-Limit", String(d.limit)],
+        ["RateLimit-Remaining", String(d.remaining)],
+        ["RateLimit-Reset", String(seconds(effectiveMs(d)))],
+        ["RateLimit-Policy", counted.map(integerPolicy).join(", ")],
+      ];
+    }
+    case "legacy": {
+      const d = mostRestrictive(counted);
+      return [
+        ["X-RateLimit-Limit", String(d.limit)],
+        ["X-RateLimit-Remaining", String(d.remaining)],
+        ["X-RateLimit-Reset", String(Math.ceil((Date.now() + effectiveMs(d)) / 1000))],
+      ];
+    }
+  }
+}
+
+/**
+ * When the client's quota is back: for a rejection, the retry time (so `t` never points earlier
+ * than `Retry-After`, as the draft asks); otherwise when the full quota is back.
+ */
+function effectiveMs(decision: Decision): number {
+  return decision.allowed ? decision.resetAfterMs : decision.retryAfterMs;
+}
+
+function seconds(ms: number): number {
+  return Math.ceil(ms / 1000);
+}
+
+function mostRestrictive(decisions: readonly Decision[]): Decision {
+  let chosen = decisions[0] as Decision;
+  for (const d of decisions) {
+    const worse = chosen.allowed
+      ? !d.allowed || d.remaining < chosen.remaining
+      : !d.allowed && d.retryAfterMs > chosen.retryAfterMs;
+    if (worse) chosen = d;
+  }
+  return chosen;
+}
+
+function serviceLimitItem(decision: Decision): string {
+  return `${policyName(decision.uid)};r=${decision.remaining};t=${seconds(effectiveMs(decision))}`;
+}
+
+/** Policies are named by throttle uid; the draft's `w` is whole seconds, so `q` is scaled to it. */
+function policyItem(decision: Decision): string {
+  const { q, w } = quotaPerWholeSeconds(decision.rate);
+  return `${policyName(decision.uid)};q=${q};w=${w}`;
+}
+
+function integerPolicy(decision: Decision): string {
+  const { q, w } = quotaPerWholeSeconds(decision.rate);
+  return `${q};w=${w}`;
+}
+
+const quotas = new WeakMap<Rate, { q: number; w: number }>();
+
+/** `"1000/500ms"` becomes q=2000 per w=1: the draft has no sub-second windows. */
+function quotaPerWholeSeconds(rate: Rate): { q: number; w: number } {
+  let quota = quotas.get(rate);
+  if (quota === undefined) {
+    const w = Math.max(1, Math.ceil(rate.windowMs / 1000));
+    const q =
+      rate.windowMs === w * 1000 ? rate.limit : Math.floor((rate.limit * w * 1000) / rate.windowMs);
+    quota = { q, w };
+    quotas.set(rate, quota);
+  }
+  return quota;
+}
+
+/** A structured-field String: uids are plain, but quote-escape anyway so no name breaks the list. */
+function policyName(uid: string): string {
+  return `"${uid.replace(/[\\"]/g, "\\$&")}"`;
+}

@@ -1,0 +1,208 @@
+import { ThrottleBackend } from "../../backends/base.js";
+import { ConfigurationError, ConnectionThrottled } from "../../errors.js";
+import { tryHitAll } from "../../throttles/all-or-nothing.js";
+import { BaseThrottle } from "../../throttles/base.js";
+import type { Decision } from "../../throttles/decision.js";
+import type { MiddlewareThrottle } from "./middleware-throttle.js";
+import { type HeaderFormat, type HeaderList, rateLimitHeaders } from "./rate-limit-headers.js";
+
+/** How an integration answers; the same options in every framework. */
+export interface IntegrationOptions {
+  /** Rate-limit header fields on admitted and throttled responses. @default "draft-11" */
+  headers?: HeaderFormat;
+  /**
+   * `"json"` answers a throttled request itself: its status (429), `Retry-After`, the rate-limit
+   * headers and `{ "detail", "retryAfter" }`. `"error"` hands the `ConnectionThrottled` (its
+   * `headers` include the rate-limit fields) to the framework's error handling instead: Express
+   * error middleware, Fastify's `setErrorHandler`, Hono's `onError`. @default "json"
+   */
+  respondWith?: "json" | "error";
+}
+
+/** Settings in force for one request. @internal */
+export interface Settings {
+  readonly headers: HeaderFormat;
+  readonly respondWith: "json" | "error";
+  /** The app's backend, for throttles without their own. */
+  readonly backend: ThrottleBackend | undefined;
+}
+
+/** What became of a request. @internal */
+export interface Verdict {
+  /** Rate-limit headers for every throttle applied to this request so far. */
+  readonly headers: HeaderList;
+  /** Set when the request must be answered as throttled. */
+  readonly throttled: ConnectionThrottled | undefined;
+}
+
+const appSettings = new WeakMap<object, Settings>();
+const decisionsSoFar = new WeakMap<object, Decision[]>();
+
+/** Settings from explicit options, else from the app's `ThrottleMiddleware`, else defaults. @internal */
+export function settingsFor(
+  connection: object,
+  options: IntegrationOptions | undefined,
+  backend?: ThrottleBackend,
+): Settings {
+  const inherited = appSettings.get(connection);
+  return {
+    headers: options?.headers ?? inherited?.headers ?? "draft-11",
+    respondWith: options?.respondWith ?? inherited?.respondWith ?? "json",
+    backend: backend ?? inherited?.backend,
+  };
+}
+
+/** Makes the app's settings visible to the routes this request reaches. @internal */
+export function shareSettings(connection: object, settings: Settings): void {
+  appSettings.set(connection, settings);
+}
+
+/** Checks the options every integration takes, naming what is wrong. @internal */
+export function checkOptions(options: IntegrationOptions | undefined, where: string): void {
+  const headers = options?.headers;
+  const formats: readonly unknown[] = ["draft-11", "draft-7", "draft-6", "legacy", false];
+  if (headers !== undefined && !formats.includes(headers)) {
+    throw new ConfigurationError(
+      `${where}: headers must be "draft-11", "draft-7", "draft-6", "legacy" or false, got ${JSON.stringify(headers)}.`,
+    );
+  }
+  const respondWith = options?.respondWith;
+  if (respondWith !== undefined && respondWith !== "json" && respondWith !== "error") {
+    throw new ConfigurationError(
+      `${where}: respondWith must be "json" or "error", got ${JSON.stringify(respondWith)}.`,
+    );
+  }
+}
+
+/** Checks that every argument is a throttle, so a typo fails at startup, not per request. @internal */
+export function checkThrottles<C>(throttles: readonly unknown[], where: string): BaseThrottle<C>[] {
+  for (const throttle of throttles) {
+    if (!(throttle instanceof BaseThrottle)) {
+      throw new ConfigurationError(`${where}: expected throttles, got ${String(throttle)}.`);
+    }
+  }
+  return throttles as BaseThrottle<C>[];
+}
+
+/**
+ * Applies a route's throttles all or nothing. A throttled request goes to the first rejecting
+ * throttle's `handleThrottled`: a thrown `ConnectionThrottled` makes the verdict, anything else
+ * thrown propagates, and a handler that returns lets the request through. @internal
+ */
+export function throttleTogether<C extends object>(
+  throttles: readonly BaseThrottle<C>[],
+  connection: C,
+  settings: Settings,
+): Promise<Verdict> {
+  return withBackend(settings, async () => {
+    if (throttles.length === 1) {
+      const throttle = throttles[0] as BaseThrottle<C>;
+      return verdictFor(connection, settings, [await throttle.tryHit(connection)], [throttle]);
+    }
+    return verdictFor(connection, settings, await tryHitAll(throttles, connection), throttles);
+  });
+}
+
+/**
+ * Applies app-wide throttles one after another in the order given, each only where its filter
+ * matches; the first rejection answers and the rest are not consulted. @internal
+ */
+export function throttleInOrder<C extends object>(
+  entries: readonly MiddlewareThrottle<C>[],
+  connection: C,
+  path: string,
+  method: string,
+  settings: Settings,
+): Promise<Verdict> {
+  return withBackend(settings, async () => {
+    const decisions: Decision[] = [];
+    const applied: BaseThrottle<C>[] = [];
+    for (const entry of entries) {
+      let matches = entry.matches(connection, path, method);
+      if (typeof matches !== "boolean") matches = await matches;
+      if (!matches) continue;
+      const decision = await entry.throttle.tryHit(connection);
+      decisions.push(decision);
+      applied.push(entry.throttle);
+      if (!decision.allowed) break;
+    }
+    return verdictFor(connection, settings, decisions, applied);
+  });
+}
+
+/** The response body of a throttled request. */
+export function throttledBody(error: ConnectionThrottled): { detail: string; retryAfter: number } {
+  return { detail: error.detail, retryAfter: error.retryAfter };
+}
+
+function withBackend<T>(settings: Settings, decide: () => Promise<T>): Promise<T> {
+  // A backend installed closer to the request (a tenant's, say) wins over the app's.
+  if (settings.backend === undefined || ThrottleBackend.current() !== undefined) return decide();
+  return settings.backend.run(decide);
+}
+
+async function verdictFor<C extends object>(
+  connection: C,
+  settings: Settings,
+  decisions: readonly Decision[],
+  throttles: readonly BaseThrottle<C>[],
+): Promise<Verdict> {
+  let all = decisionsSoFar.get(connection);
+  if (all === undefined) {
+    all = [...decisions];
+    decisionsSoFar.set(connection, all);
+  } else {
+    all.push(...decisions);
+  }
+  const headers = rateLimitHeaders(all, settings.headers);
+  let rejected = -1;
+  let waitMs = 0;
+  decisions.forEach((decision, index) => {
+    if (decision.allowed) return;
+    if (rejected === -1) rejected = index;
+    waitMs = Math.max(waitMs, decision.retryAfterMs);
+  });
+  if (rejected === -1) return { headers, throttled: undefined };
+
+  const throttle = throttles[rejected] as BaseThrottle<C>;
+  try {
+    await throttle.rejectWith(connection, {
+      ...(decisions[rejected] as Decision),
+      retryAfterMs: waitMs,
+    });
+  } catch (error) {
+    if (!(error instanceof ConnectionThrottled)) throw error;
+    return { headers, throttled: withRateLimitHeaders(error, headers) };
+  }
+  return { headers, throttled: undefined };
+}
+
+function withRateLimitHeaders(
+  error: ConnectionThrottled,
+  headers: HeaderList,
+): ConnectionThrottled {
+  if (headers.length === 0) return error;
+  return new ConnectionThrottled({
+    waitMs: error.waitMs,
+    detail: error.detail,
+    status: error.status,
+    headers: { ...Object.fromEntries(headers), ...error.headers },
+  });
+}
+
+/** Arguments of `throttled(...)`: optional options first, then the throttles. */
+export type ThrottledArgs<C> = [IntegrationOptions, ...BaseThrottle<C>[]] | BaseThrottle<C>[];
+
+/** Splits and checks `throttled(...)` arguments. @internal */
+export function parseThrottledArgs<C>(args: ThrottledArgs<C>): {
+  options: IntegrationOptions | undefined;
+  throttles: BaseThrottle<C>[];
+} {
+  const first = args[0];
+  const options = first instanceof BaseThrottle || first === undefined ? undefined : first;
+  const throttles = options === undefined ? args : args.slice(1);
+  checkOptions(options, "throttled()");
+  if (throttles.length === 0)
+    throw new ConfigurationError("throttled() needs at least one throttle.");
+  return { options, throttles: checkThrottles<C>(throttles, "throttled()") };
+}

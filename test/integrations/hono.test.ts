@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { describe, it } from "node:test";
+import { serve } from "@hono/node-server";
+import { type Context, Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { HTTPThrottle } from "traffik";
+import { InMemoryBackend } from "traffik/backends/inmemory";
+import { MiddlewareThrottle, ThrottleMiddleware, throttled } from "traffik/hono";
+import { appThrottledAnswer, httpSuite, type SuiteContext } from "./http-suite.js";
+
+function buildApp({ throttles: t, backend, tenants }: SuiteContext<Context>) {
+  const app = new Hono();
+  app.use(
+    ThrottleMiddleware({
+      backend,
+      middlewareThrottles: [
+        MiddlewareThrottle(t.prefix, { path: "/mw/prefix/" }),
+        MiddlewareThrottle(t.pattern, { path: /^\/mw\/re\/\d+$/g }),
+        MiddlewareThrottle(t.methods, { path: "/mw/methods", methods: ["post", "Put"] }),
+        MiddlewareThrottle(t.hooked, {
+          path: "/mw/hooked",
+          hook: async (c) => c.req.header("x-hooked") === "yes",
+        }),
+        MiddlewareThrottle(t.orderFirst, { path: "/mw/order" }),
+        MiddlewareThrottle(t.orderSecond, { path: "/mw/order" }),
+      ],
+    }),
+  );
+  app.all("/mw/*", (c) => c.text("ok"));
+  const ok = (c: Context) => c.json({ ok: true });
+  app.get("/single", throttled(t.single), ok);
+  app.get("/pair", throttled(t.pairShort, t.pairLong), ok);
+  app.get("/draft7", throttled({ headers: "draft-7" }, t.draft7), ok);
+  app.get("/draft6", throttled({ headers: "draft-6" }, t.draft6), ok);
+  app.get("/legacy", throttled({ headers: "legacy" }, t.legacy), ok);
+  app.get("/none", throttled({ headers: false }, t.none), ok);
+  app.get("/error-mode", throttled({ respondWith: "error" }, t.errorMode), ok);
+  app.get("/native", throttled(t.native), ok);
+  app.get("/shadow", throttled(t.shadow), ok);
+  app.get("/broken", throttled(t.broken), ok);
+  app.get("/manual", async (c) => {
+    await t.manual.hit(c);
+    return c.json({ ok: true });
+  });
+  app.get("/spoof", throttled(t.spoof), ok);
+  app.get(
+    "/tenant",
+    (c, next) => (tenants[c.req.header("x-tenant") ?? ""] as InMemoryBackend).run(next),
+    throttled(t.tenant),
+    ok,
+  );
+  app.onError((error, c) => {
+    const answer = appThrottledAnswer(error);
+    if (answer) return c.json(answer.body, answer.status as 429, answer.headers);
+    if (error instanceof HTTPException) return error.getResponse();
+    return c.json({ error: String(error) }, 500);
+  });
+  return app;
+}
+
+function listen(app: Hono) {
+  return new Promise<{ url: string; close: () => Promise<void> }>((resolve) => {
+    const server = serve(
+      { fetch: app.fetch, port: 0, hostname: "127.0.0.1" },
+      (info: AddressInfo) => {
+        resolve({
+          url: `http://127.0.0.1:${info.port}`,
+          close: () => new Promise((done) => server.close(() => done())),
+        });
+      },
+    );
+  });
+}
+
+httpSuite<Context>(
+  "Hono 4",
+  () => {
+    throw new HTTPException(503, { message: "busy" });
+  },
+  (context) => listen(buildApp(context)),
+);
+
+describe("Hono: responses the handler builds itself", () => {
+  it("adds RateLimit headers to a raw Response returned by the handler", async () => {
+    const backend = new InMemoryBackend({ namespace: "raw" });
+    const perClient = new HTTPThrottle<Context>({ uid: "raw", rate: "2/m", backend });
+    const app = new Hono();
+    app.get("/", throttled(perClient), () => new Response("raw", { headers: { "x-own": "1" } }));
+    const { url, close } = await listen(app);
+    try {
+      const response = await fetch(url);
+      assert.equal(response.headers.get("x-own"), "1");
+      assert.match(response.headers.get("ratelimit") ?? "", /^"raw";r=1;t=\d+$/);
+    } finally {
+      await close();
+    }
+  });
+});

@@ -1,0 +1,316 @@
+/**
+ * The behaviour every HTTP integration must show, run against a real server of each framework
+ * on a loopback port with a real HTTP client. Each framework's test builds the same app (the
+ * routes below) in its own idiom and hands it to {@link httpSuite}.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { parseDictionary, parseList } from "structured-headers";
+import { ConnectionThrottled, HTTPThrottle, type Identifier, type ThrottledHandler } from "traffik";
+import { InMemoryBackend } from "traffik/backends/inmemory";
+import { SlidingWindowLogStrategy } from "traffik/strategies";
+
+/** The throttles of the suite's app; `C` is the framework's connection type. */
+export function suiteThrottles<C>(nativeError: ThrottledHandler<C>) {
+  // A sliding log, not the clock-aligned fixed window, so no test straddles a window boundary
+  // and every admitted response says t=60.
+  const strategy = new SlidingWindowLogStrategy();
+  const make = (
+    uid: string,
+    rate: string,
+    more: Partial<ConstructorParameters<typeof HTTPThrottle<C>>[0]> = {},
+  ) => new HTTPThrottle<C>({ uid, rate, strategy, ...more });
+  return {
+    single: make("single", "3/m"),
+    pairShort: make("pair-short", "2/m"),
+    pairLong: make("pair-long", "3/m"),
+    draft7: make("draft7", "2/m"),
+    draft6: make("draft6", "2/m"),
+    legacy: make("legacy", "2/m"),
+    none: make("none", "1/m"),
+    errorMode: make("error-mode", "1/m"),
+    native: make("native", "1/m", { handleThrottled: nativeError }),
+    shadow: make("shadow", "1/m", { handleThrottled: () => undefined }),
+    broken: make("broken", "1/m", {
+      identifier: (() => {
+        throw new Error("identifier exploded");
+      }) as Identifier<C>,
+    }),
+    manual: make("manual", "1/m"),
+    spoof: make("spoof", "2/m"),
+    prefix: make("mw-prefix", "2/m"),
+    pattern: make("mw-pattern", "2/m"),
+    methods: make("mw-methods", "1/m"),
+    hooked: make("mw-hooked", "1/m"),
+    orderFirst: make("mw-order-first", "5/m"),
+    orderSecond: make("mw-order-second", "1/m"),
+    tenant: make("tenant", "2/m", { dynamicBackend: true }),
+  };
+}
+
+export type SuiteThrottles<C> = ReturnType<typeof suiteThrottles<C>>;
+
+/**
+ * The app each framework builds:
+ * - `ThrottleMiddleware({ backend, middlewareThrottles })` with, in this order:
+ *   prefix on path "/mw/prefix/", pattern on /^\/mw\/re\/\d+$/, methods ["post", "Put"] on path
+ *   "/mw/methods", hooked (hook: header `x-hooked: yes`) on path "/mw/hooked", orderFirst then
+ *   orderSecond on path "/mw/order"; every /mw/... route answers 200 "ok".
+ * - `GET /single` throttled(single); `GET /pair` throttled(pairShort, pairLong);
+ *   `GET /draft7|/draft6|/legacy|/none` throttled({ headers: format }, throttle);
+ *   `GET /error-mode` throttled({ respondWith: "error" }, errorMode), and an app error handler
+ *   that answers a `ConnectionThrottled` with its status, its headers, `x-handled-by: app` and
+ *   `{ "custom": true }`; `GET /native` throttled(native), whose handler throws the framework's
+ *   own 503 error; `GET /shadow` throttled(shadow); `GET /broken` throttled(broken);
+ *   `GET /manual` calls `await manual.hit(connection)` in the handler (the installed backend);
+ *   `GET /spoof` throttled(spoof).
+ * - `GET /tenant`: a middleware before it runs the rest of the request inside
+ *   `tenants[header "x-tenant"].run(...)`, and the route is throttled(tenant).
+ */
+export interface SuiteApp {
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface SuiteContext<C> {
+  throttles: SuiteThrottles<C>;
+  backend: InMemoryBackend;
+  tenants: Record<string, InMemoryBackend>;
+}
+
+export function httpSuite<C>(
+  name: string,
+  nativeError: ThrottledHandler<C>,
+  start: (context: SuiteContext<C>) => Promise<SuiteApp>,
+): void {
+  describe(`${name}: the shared HTTP behaviour`, () => {
+    const context: SuiteContext<C> = {
+      throttles: suiteThrottles<C>(nativeError),
+      backend: new InMemoryBackend({ namespace: "suite" }),
+      tenants: {
+        a: new InMemoryBackend({ namespace: "tenant-a" }),
+        b: new InMemoryBackend({ namespace: "tenant-b" }),
+      },
+    };
+    let app: SuiteApp;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    const get = (path: string, init?: RequestInit) => fetch(`${app.url}${path}`, init);
+
+    before(async () => {
+      process.on("unhandledRejection", onUnhandled);
+      app = await start(context);
+    });
+    after(async () => {
+      await app.close();
+      process.off("unhandledRejection", onUnhandled);
+      assert.deepEqual(unhandled, [], "no unhandled rejection");
+    });
+
+    it("admits up to the limit with RateLimit headers, then answers 429 with Retry-After and JSON", async () => {
+      for (let r = 2; r >= 0; r--) {
+        const response = await get("/single");
+        assert.equal(response.status, 200);
+        assert.deepEqual(serviceLimits(response), { single: { r, t: 60 } });
+        assert.deepEqual(policies(response), { single: { q: 3, w: 60 } });
+      }
+      const throttled = await get("/single");
+      assert.equal(throttled.status, 429);
+      const retryAfter = Number(throttled.headers.get("retry-after"));
+      assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+      assert.match(throttled.headers.get("content-type") ?? "", /^application\/json/);
+      assert.deepEqual(await throttled.json(), {
+        detail: `Too many requests. Retry in ${retryAfter} second${retryAfter === 1 ? "" : "s"}.`,
+        retryAfter,
+      });
+      const limits = serviceLimits(throttled);
+      assert.equal(limits.single?.r, 0);
+      assert.ok(Number(limits.single?.t) <= retryAfter, "t never points past Retry-After");
+    });
+
+    it("applies a route's throttles all or nothing, one header item per throttle", async () => {
+      const seen = [];
+      for (let n = 0; n < 4; n++) {
+        const response = await get("/pair");
+        seen.push([response.status, remainingOf(response)]);
+      }
+      assert.deepEqual(seen, [
+        [200, { "pair-short": 1, "pair-long": 2 }],
+        [200, { "pair-short": 0, "pair-long": 1 }],
+        // Rejected by the short throttle: the long one did not count it either.
+        [429, { "pair-short": 0, "pair-long": 1 }],
+        [429, { "pair-short": 0, "pair-long": 1 }],
+      ]);
+    });
+
+    it("switches header formats per route: draft-7, draft-6, legacy, none", async () => {
+      const d7 = await get("/draft7");
+      const dictionary = parseDictionary(d7.headers.get("ratelimit") ?? "");
+      assert.deepEqual(
+        [...dictionary].map(([key, [value]]) => [key, value]),
+        [
+          ["limit", 2],
+          ["remaining", 1],
+          ["reset", 60],
+        ],
+      );
+      assert.deepEqual(
+        parseList(d7.headers.get("ratelimit-policy") ?? "").map(([q, p]) => [q, p.get("w")]),
+        [[2, 60]],
+      );
+
+      const d6 = await get("/draft6");
+      assert.equal(d6.headers.get("ratelimit-limit"), "2");
+      assert.equal(d6.headers.get("ratelimit-remaining"), "1");
+      assert.equal(d6.headers.get("ratelimit-reset"), "60");
+      assert.equal(d6.headers.get("ratelimit"), null);
+
+      const before = Math.floor(Date.now() / 1000);
+      const legacy = await get("/legacy");
+      assert.equal(legacy.headers.get("x-ratelimit-limit"), "2");
+      assert.equal(legacy.headers.get("x-ratelimit-remaining"), "1");
+      const reset = Number(legacy.headers.get("x-ratelimit-reset"));
+      assert.ok(reset >= before + 60 && reset <= before + 62, `X-RateLimit-Reset ${reset}`);
+
+      const none = await get("/none");
+      assert.equal(none.headers.get("ratelimit"), null);
+      assert.equal(none.headers.get("ratelimit-policy"), null);
+      const noneThrottled = await get("/none");
+      assert.equal(noneThrottled.status, 429);
+      assert.ok(noneThrottled.headers.get("retry-after"), "Retry-After is always sent");
+      assert.equal(noneThrottled.headers.get("ratelimit"), null);
+    });
+
+    it("hands ConnectionThrottled to the framework's error handling when told to", async () => {
+      assert.equal((await get("/error-mode")).status, 200);
+      const response = await get("/error-mode");
+      assert.equal(response.status, 429);
+      assert.equal(response.headers.get("x-handled-by"), "app");
+      assert.ok(Number(response.headers.get("retry-after")) >= 1);
+      assert.equal(serviceLimits(response)["error-mode"]?.r, 0, "the error carries the headers");
+      assert.deepEqual(await response.json(), { custom: true });
+    });
+
+    it("lets handleThrottled throw the framework's own error, or let the request through", async () => {
+      assert.equal((await get("/native")).status, 200);
+      assert.equal((await get("/native")).status, 503);
+      assert.equal((await get("/shadow")).status, 200);
+      const shadowed = await get("/shadow");
+      assert.equal(shadowed.status, 200, "a handler that returns lets the request through");
+      assert.equal(serviceLimits(shadowed).shadow?.r, 0);
+    });
+
+    it("answers 500 when the identifier throws, with nothing counted and no crash", async () => {
+      const response = await get("/broken");
+      assert.equal(response.status, 500);
+      assert.equal((await get("/single-missing-route")).status, 404, "the server still serves");
+    });
+
+    it("installs the app's backend for handlers that call throttles themselves", async () => {
+      assert.equal((await get("/manual")).status, 200);
+      assert.equal((await get("/manual")).status, 429);
+      assert.equal(context.throttles.manual.resolveBackend(), context.backend);
+    });
+
+    it("ignores a spoofed X-Forwarded-For: rotating it gains nothing", async () => {
+      const statuses = [];
+      for (let n = 0; n < 4; n++) {
+        const response = await get("/spoof", { headers: { "x-forwarded-for": `198.51.100.${n}` } });
+        statuses.push(response.status);
+      }
+      assert.deepEqual(statuses, [200, 200, 429, 429]);
+    });
+
+    it("survives huge and malformed forwarding headers", async () => {
+      const hostile = {
+        "x-forwarded-for": `${"not-an-ip, ".repeat(1200)}[::1`,
+        forwarded: `for="[2001:db8::1;by=;;;,,,${"x".repeat(2000)}`,
+      };
+      const response = await get("/mw/prefix/hostile", { headers: hostile });
+      assert.equal(response.status, 200);
+      assert.equal(serviceLimits(response)["mw-prefix"]?.r, 1, "counted once");
+    });
+
+    it("filters app-wide throttles by path prefix, RegExp, methods and hook", async () => {
+      const statuses = async (path: string, n: number, init?: RequestInit) => {
+        const seen = [];
+        for (let i = 0; i < n; i++) seen.push((await get(path, init)).status);
+        return seen;
+      };
+      // "/mw/prefix/" 2/m: the hostile request above took one.
+      assert.deepEqual(await statuses("/mw/prefix/a", 2), [200, 429]);
+      assert.deepEqual(await statuses("/mw/prefixed", 2), [200, 200], "a prefix, not a substring");
+      assert.deepEqual(await statuses("/mw/re/12", 3), [200, 200, 429]);
+      assert.deepEqual(await statuses("/mw/re/x", 3), [200, 200, 200]);
+      assert.deepEqual(await statuses("/mw/methods", 3), [200, 200, 200], "GET is not filtered");
+      assert.deepEqual(await statuses("/mw/methods", 2, { method: "POST" }), [200, 429]);
+      assert.deepEqual(
+        await statuses("/mw/methods", 1, { method: "PUT" }),
+        [429],
+        "case-insensitive",
+      );
+      assert.deepEqual(await statuses("/mw/hooked", 2), [200, 200]);
+      const hooked = { headers: { "x-hooked": "yes" } };
+      assert.deepEqual(await statuses("/mw/hooked", 2, hooked), [200, 429]);
+    });
+
+    it("runs app-wide throttles in the order given; the first rejection answers", async () => {
+      const first = await get("/mw/order");
+      assert.equal(first.status, 200);
+      assert.deepEqual(Object.keys(serviceLimits(first)), ["mw-order-first", "mw-order-second"]);
+      const second = await get("/mw/order");
+      assert.equal(second.status, 429);
+      assert.deepEqual(remainingOf(second), { "mw-order-first": 3, "mw-order-second": 0 });
+    });
+
+    it("resolves a dynamic backend per request (multi-tenant)", async () => {
+      const tenant = (t: string) => get("/tenant", { headers: { "x-tenant": t } });
+      const seen = [];
+      for (const t of ["a", "a", "a", "b", "b", "b"]) seen.push((await tenant(t)).status);
+      assert.deepEqual(seen, [200, 200, 429, 200, 200, 429]);
+      const untouched = await context.backend.run(() =>
+        context.throttles.tenant.peek(fakeConnection as C),
+      );
+      // A peek reports what would remain after this request: 1 of 2 when nothing was counted.
+      assert.equal(untouched.remaining, 1, "the app's own backend counted nothing");
+    });
+  });
+}
+
+/** A connection from the test client's address, for peeking at its counters. */
+const fakeConnection = { ip: "127.0.0.1", socket: { remoteAddress: "127.0.0.1" }, headers: {} };
+
+/** `r` of each `RateLimit` item. */
+export function remainingOf(response: Response): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(serviceLimits(response)).map(([name, { r }]) => [name, r]),
+  );
+}
+
+/** `RateLimit` parsed by a third-party RFC 9651 parser, as `{ policy: { r, t } }`. */
+export function serviceLimits(response: Response): Record<string, { r: unknown; t: unknown }> {
+  const list = parseList(response.headers.get("ratelimit") ?? "");
+  return Object.fromEntries(
+    list.map(([name, params]) => [String(name), { r: params.get("r"), t: params.get("t") }]),
+  );
+}
+
+/** `RateLimit-Policy` parsed the same way, as `{ policy: { q, w } }`. */
+export function policies(response: Response): Record<string, { q: unknown; w: unknown }> {
+  const list = parseList(response.headers.get("ratelimit-policy") ?? "");
+  return Object.fromEntries(
+    list.map(([name, params]) => [String(name), { q: params.get("q"), w: params.get("w") }]),
+  );
+}
+
+/** What the suite's app error handler answers for a ConnectionThrottled. */
+export function appThrottledAnswer(
+  error: unknown,
+): { status: number; headers: Record<string, string>; body: { custom: true } } | undefined {
+  if (!(error instanceof ConnectionThrottled)) return undefined;
+  return {
+    status: error.status,
+    headers: { ...error.headers, "x-handled-by": "app" },
+    body: { custom: true },
+  };
+}
