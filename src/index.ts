@@ -20,6 +20,7 @@ export { BaseThrottle } from "./throttles/base.js";
 export type { Decision } from "./throttles/decision.js";
 export { HTTPThrottle } from "./throttles/http.js";
 export type {
+  AnyThrottle,
   ErrorAction,
   ErrorHandler,
   HitOptions,

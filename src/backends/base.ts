@@ -30,6 +30,7 @@ export function checkName(kind: string, name: unknown): string {
 }
 
 const installed = new AsyncLocalStorage<ThrottleBackend>();
+const attached = new WeakMap<object, ThrottleBackend>();
 
 /**
  * Storage for throttles. A custom backend implements the primitives (`get`, `set`, `delete`,
@@ -158,6 +159,23 @@ export abstract class ThrottleBackend {
   /** The backend installed by the innermost {@link run} around the caller, if any. */
   static current(): ThrottleBackend | undefined {
     return installed.getStore();
+  }
+
+  /**
+   * Installs this backend for one connection (a request object): throttles without a backend of
+   * their own use it for that connection, unless a {@link run} around the call installs another.
+   * Unlike `run`, this costs nothing per promise (on Node 20 an active AsyncLocalStorage slows
+   * every promise in the process); the framework integrations use it.
+   */
+  attachTo(connection: object): void {
+    attached.set(connection, this);
+  }
+
+  /** The backend attached to `connection` by {@link attachTo}, if any. */
+  static attachedTo(connection: unknown): ThrottleBackend | undefined {
+    return typeof connection === "object" && connection !== null
+      ? attached.get(connection)
+      : undefined;
   }
 
   /**

@@ -141,15 +141,17 @@ export abstract class BaseThrottle<C = unknown> {
   }
 
   /**
-   * The backend this throttle uses now.
-   * @throws {ConfigurationError} when none was given or installed.
+   * The backend this throttle uses now: its own, else the one installed by `backend.run()`
+   * around the call, else the one attached to the connection (`backend.attachTo(request)`, as
+   * the framework integrations do).
+   * @throws {ConfigurationError} when there is none.
    */
-  resolveBackend(): ThrottleBackend {
+  resolveBackend(connection?: C): ThrottleBackend {
     if (this.backend !== undefined && !this.dynamicBackend) return this.backend;
-    const installed = ThrottleBackend.current();
+    const installed = ThrottleBackend.current() ?? ThrottleBackend.attachedTo(connection);
     if (installed === undefined) {
       throw new ConfigurationError(
-        `Throttle "${this.uid}" has no backend: pass \`backend\` to it, or run the app inside \`backend.run(...)\`.`,
+        `Throttle "${this.uid}" has no backend: pass \`backend\` to it, run the app inside \`backend.run(...)\`, or install it with a framework's ThrottleMiddleware.`,
       );
     }
     installed.claim(this.uid, this);
@@ -162,7 +164,7 @@ export abstract class BaseThrottle<C = unknown> {
     connection: C,
     cost: number | undefined,
   ): PreparedRequest | Unlimited | Promise<PreparedRequest | Unlimited> {
-    const backend = this.resolveBackend();
+    const backend = this.resolveBackend(connection);
     const initializing = backend.ready();
     const ready = initializing && backend.withinTimeout(initializing);
     const identity = this.identifier(connection);

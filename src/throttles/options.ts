@@ -9,11 +9,18 @@ import type { Decision } from "./decision.js";
 /** Names the client a connection belongs to; `UNLIMITED` exempts the connection. */
 export type Identifier<C> = (connection: C) => string | Unlimited | Promise<string | Unlimited>;
 
+/**
+ * Any throttle, whatever connection type it reads: what handlers receive to learn which
+ * throttle spoke (`uid`, `rate`, `strategy`). Typed so that a throttle of a general connection
+ * type fits where a more specific one is expected (an Express route, say).
+ */
+export type AnyThrottle = BaseThrottle<never>;
+
 /** Called when a connection is throttled. The default throws `ConnectionThrottled`. */
 export type ThrottledHandler<C> = (
   connection: C,
   waitMs: number,
-  throttle: BaseThrottle<C>,
+  throttle: AnyThrottle,
   decision: Decision,
 ) => unknown;
 
@@ -23,7 +30,7 @@ export type ErrorAction = "allow" | "throttle" | "raise";
 /** Chooses an {@link ErrorAction} for one failure. */
 export type ErrorHandler<C> = (
   error: BackendError,
-  context: { connection: C; throttle: BaseThrottle<C> },
+  context: { connection: C; throttle: AnyThrottle },
 ) => ErrorAction | Promise<ErrorAction>;
 
 /** Options of every throttle. */

@@ -75,8 +75,7 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
   options: ThrottleMiddlewareOptions<C> = {},
 ): ExpressMiddleware<C> {
   const { entries, settings } = middlewareSettings(options);
-  const backend = settings.backend;
-  const apply: ExpressMiddleware<C> = (req, res, next) => {
+  return function traffikMiddleware(req, res, next) {
     shareSettings(req, settings);
     if (entries.length === 0) {
       next();
@@ -86,10 +85,6 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
       (verdict) => answer(verdict, settings, res, next),
       next,
     );
-  };
-  if (backend === undefined) return apply;
-  return function traffikMiddleware(req, res, next) {
-    backend.run(() => apply(req, res, next));
   };
 }
 

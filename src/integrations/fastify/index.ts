@@ -8,7 +8,6 @@
  * @module
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
-import { ThrottleBackend } from "../../backends/base.js";
 import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
 import {
   parseThrottledArgs,
@@ -85,12 +84,6 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
       if (backend !== undefined) {
         fastify.addHook("onReady", async () => backend.ready());
         fastify.addHook("onClose", async () => backend.close());
-        // Handlers that call `throttle.hit(request)` themselves find the backend installed; after
-        // the body is read the request may have left the context of `onRequest`, so re-enter it.
-        fastify.addHook("preHandler", (_request, _reply, next) => {
-          if (ThrottleBackend.current() === undefined) backend.run(next);
-          else next();
-        });
       }
       done();
     },

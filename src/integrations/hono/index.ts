@@ -9,6 +9,7 @@
  */
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+import type { HeaderList } from "../http/rate-limit-headers.js";
 import {
   parseThrottledArgs,
   type Settings,
@@ -56,8 +57,7 @@ export function ThrottleMiddleware(
   options: ThrottleMiddlewareOptions<Context> = {},
 ): MiddlewareHandler {
   const { entries, settings } = middlewareSettings(options);
-  const backend = settings.backend;
-  const apply = async (c: Context, next: Next): Promise<Response | undefined> => {
+  return async function traffikMiddleware(c, next) {
     shareSettings(c, settings);
     if (entries.length === 0) {
       await next();
@@ -65,10 +65,6 @@ export function ThrottleMiddleware(
     }
     const verdict = await throttleInOrder(entries, c, c.req.path, c.req.method, settings);
     return answer(verdict, settings, c, next);
-  };
-  if (backend === undefined) return apply;
-  return function traffikMiddleware(c, next) {
-    return backend.run(() => apply(c, next));
   };
 }
 
@@ -79,12 +75,26 @@ async function answer(
   next: Next,
 ): Promise<Response | undefined> {
   const throttled = verdict.throttled;
+  // Set before the handler, the headers travel in any response built with the Context.
+  for (const [name, value] of verdict.headers) c.header(name, value);
   if (throttled === undefined) {
     await next();
-    for (const [name, value] of verdict.headers) c.header(name, value);
+    addMissing(c.res, verdict.headers);
     return undefined;
   }
   if (settings.respondWith === "error") throw throttled;
-  for (const [name, value] of verdict.headers) c.header(name, value);
   return c.json(throttledBody(throttled), throttled.status as 429, throttled.headers);
+}
+
+/** Adds the headers a Response built without the Context (`new Response(...)`) lacks. */
+function addMissing(res: Response, headers: HeaderList): void {
+  for (const [name, value] of headers) {
+    if (res.headers.has(name)) continue;
+    try {
+      res.headers.set(name, value);
+    } catch {
+      // Immutable headers (a proxied fetch Response): leave that response as it is.
+      return;
+    }
+  }
 }

@@ -25,13 +25,16 @@ const NO_HEADERS: HeaderList = [];
  */
 export function rateLimitHeaders(decisions: readonly Decision[], format: HeaderFormat): HeaderList {
   if (format === false) return NO_HEADERS;
-  const counted = decisions.filter((decision) => decision.source === "backend");
+  const counted =
+    decisions.length === 1 && decisions[0]?.source === "backend"
+      ? decisions
+      : decisions.filter((decision) => decision.source === "backend");
   if (counted.length === 0) return NO_HEADERS;
   switch (format) {
     case "draft-11":
       return [
-        ["RateLimit", counted.map(serviceLimitItem).join(", ")],
-        ["RateLimit-Policy", counted.map(policyItem).join(", ")],
+        ["RateLimit", list(counted, serviceLimitItem)],
+        ["RateLimit-Policy", list(counted, policyItem)],
       ];
     case "draft-7": {
       const d = mostRestrictive(counted);
@@ -40,7 +43,7 @@ export function rateLimitHeaders(decisions: readonly Decision[], format: HeaderF
           "RateLimit",
           `limit=${d.limit}, remaining=${d.remaining}, reset=${seconds(effectiveMs(d))}`,
         ],
-        ["RateLimit-Policy", counted.map(integerPolicy).join(", ")],
+        ["RateLimit-Policy", list(counted, integerPolicy)],
       ];
     }
     case "draft-6": {
@@ -49,7 +52,7 @@ export function rateLimitHeaders(decisions: readonly Decision[], format: HeaderF
         ["RateLimit-Limit", String(d.limit)],
         ["RateLimit-Remaining", String(d.remaining)],
         ["RateLimit-Reset", String(seconds(effectiveMs(d)))],
-        ["RateLimit-Policy", counted.map(integerPolicy).join(", ")],
+        ["RateLimit-Policy", list(counted, integerPolicy)],
       ];
     }
     case "legacy": {
@@ -90,10 +93,27 @@ function serviceLimitItem(decision: Decision): string {
   return `${policyName(decision.uid)};r=${decision.remaining};t=${seconds(effectiveMs(decision))}`;
 }
 
+/** A structured-field list of one item per decision. */
+function list(decisions: readonly Decision[], item: (decision: Decision) => string): string {
+  return decisions.length === 1 ? item(decisions[0] as Decision) : decisions.map(item).join(", ");
+}
+
+const policyItems = new WeakMap<Rate, Map<string, string>>();
+
 /** Policies are named by throttle uid; the draft's `w` is whole seconds, so `q` is scaled to it. */
 function policyItem(decision: Decision): string {
-  const { q, w } = quotaPerWholeSeconds(decision.rate);
-  return `${policyName(decision.uid)};q=${q};w=${w}`;
+  let byUid = policyItems.get(decision.rate);
+  if (byUid === undefined) {
+    byUid = new Map();
+    policyItems.set(decision.rate, byUid);
+  }
+  let item = byUid.get(decision.uid);
+  if (item === undefined) {
+    const { q, w } = quotaPerWholeSeconds(decision.rate);
+    item = `${policyName(decision.uid)};q=${q};w=${w}`;
+    byUid.set(decision.uid, item);
+  }
+  return item;
 }
 
 function integerPolicy(decision: Decision): string {
@@ -116,7 +136,14 @@ function quotaPerWholeSeconds(rate: Rate): { q: number; w: number } {
   return quota;
 }
 
+const policyNames = new Map<string, string>();
+
 /** A structured-field String: uids are plain, but quote-escape anyway so no name breaks the list. */
 function policyName(uid: string): string {
-  return `"${uid.replace(/[\\"]/g, "\\$&")}"`;
+  let name = policyNames.get(uid);
+  if (name === undefined) {
+    name = `"${uid.replace(/[\\"]/g, "\\$&")}"`;
+    policyNames.set(uid, name);
+  }
+  return name;
 }

@@ -1,4 +1,4 @@
-import { ThrottleBackend } from "../../backends/base.js";
+import type { ThrottleBackend } from "../../backends/base.js";
 import { ConfigurationError, ConnectionThrottled } from "../../errors.js";
 import { tryHitAll } from "../../throttles/all-or-nothing.js";
 import { BaseThrottle } from "../../throttles/base.js";
@@ -38,23 +38,27 @@ export interface Verdict {
 const appSettings = new WeakMap<object, Settings>();
 const decisionsSoFar = new WeakMap<object, Decision[]>();
 
+const DEFAULT_SETTINGS: Settings = Object.freeze({
+  headers: "draft-11",
+  respondWith: "json",
+  backend: undefined,
+});
+
 /** Settings from explicit options, else from the app's `ThrottleMiddleware`, else defaults. @internal */
-export function settingsFor(
-  connection: object,
-  options: IntegrationOptions | undefined,
-  backend?: ThrottleBackend,
-): Settings {
-  const inherited = appSettings.get(connection);
+export function settingsFor(connection: object, options: IntegrationOptions | undefined): Settings {
+  const inherited = appSettings.get(connection) ?? DEFAULT_SETTINGS;
+  if (options === undefined) return inherited;
   return {
-    headers: options?.headers ?? inherited?.headers ?? "draft-11",
-    respondWith: options?.respondWith ?? inherited?.respondWith ?? "json",
-    backend: backend ?? inherited?.backend,
+    headers: options.headers ?? inherited.headers,
+    respondWith: options.respondWith ?? inherited.respondWith,
+    backend: inherited.backend,
   };
 }
 
 /** Makes the app's settings visible to the routes this request reaches. @internal */
 export function shareSettings(connection: object, settings: Settings): void {
   appSettings.set(connection, settings);
+  settings.backend?.attachTo(connection);
 }
 
 /** Checks the options every integration takes, naming what is wrong. @internal */
@@ -94,13 +98,15 @@ export function throttleTogether<C extends object>(
   connection: C,
   settings: Settings,
 ): Promise<Verdict> {
-  return withBackend(settings, async () => {
-    if (throttles.length === 1) {
-      const throttle = throttles[0] as BaseThrottle<C>;
-      return verdictFor(connection, settings, [await throttle.tryHit(connection)], [throttle]);
-    }
-    return verdictFor(connection, settings, await tryHitAll(throttles, connection), throttles);
-  });
+  if (throttles.length === 1) {
+    const throttle = throttles[0] as BaseThrottle<C>;
+    return throttle
+      .tryHit(connection)
+      .then((decision) => verdictFor(connection, settings, [decision], [throttle]));
+  }
+  return tryHitAll(throttles, connection).then((decisions) =>
+    verdictFor(connection, settings, decisions, throttles),
+  );
 }
 
 /**
@@ -114,7 +120,7 @@ export function throttleInOrder<C extends object>(
   method: string,
   settings: Settings,
 ): Promise<Verdict> {
-  return withBackend(settings, async () => {
+  return (async () => {
     const decisions: Decision[] = [];
     const applied: BaseThrottle<C>[] = [];
     for (const entry of entries) {
@@ -127,18 +133,12 @@ export function throttleInOrder<C extends object>(
       if (!decision.allowed) break;
     }
     return verdictFor(connection, settings, decisions, applied);
-  });
+  })();
 }
 
 /** The response body of a throttled request. */
 export function throttledBody(error: ConnectionThrottled): { detail: string; retryAfter: number } {
   return { detail: error.detail, retryAfter: error.retryAfter };
-}
-
-function withBackend<T>(settings: Settings, decide: () => Promise<T>): Promise<T> {
-  // A backend installed closer to the request (a tenant's, say) wins over the app's.
-  if (settings.backend === undefined || ThrottleBackend.current() !== undefined) return decide();
-  return settings.backend.run(decide);
 }
 
 async function verdictFor<C extends object>(
@@ -147,9 +147,10 @@ async function verdictFor<C extends object>(
   decisions: readonly Decision[],
   throttles: readonly BaseThrottle<C>[],
 ): Promise<Verdict> {
+  // The arrays given here are fresh, so the first can be kept and grown.
   let all = decisionsSoFar.get(connection);
   if (all === undefined) {
-    all = [...decisions];
+    all = decisions as Decision[];
     decisionsSoFar.set(connection, all);
   } else {
     all.push(...decisions);

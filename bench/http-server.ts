@@ -1,0 +1,103 @@
+/**
+ * One hello-world server for bench/http.ts: `tsx bench/http-server.ts <framework> <variant>`,
+ * framework express | fastify | hono, variant bare | traffik-fixed | traffik-token | peer.
+ * Prints its port, then serves until killed. Limits are far above the load: this measures what
+ * admitting a request costs.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import rateLimitFastify from "@fastify/rate-limit";
+import { getRequestListener } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import express from "express";
+import { rateLimit as expressRateLimit } from "express-rate-limit";
+import Fastify from "fastify";
+import { Hono } from "hono";
+import { rateLimiter as honoRateLimiter } from "hono-rate-limiter";
+import { HTTPThrottle } from "traffik";
+import { InMemoryBackend } from "traffik/backends/inmemory";
+import * as traffikExpress from "traffik/express";
+import * as traffikFastify from "traffik/fastify";
+import * as traffikHono from "traffik/hono";
+import { FixedWindowStrategy, TokenBucketStrategy } from "traffik/strategies";
+
+const [framework, variant] = process.argv.slice(2);
+const LIMIT = 1_000_000_000;
+const WINDOW_MS = 60_000;
+const backend = new InMemoryBackend({ namespace: "bench" });
+const throttle = new HTTPThrottle({
+  uid: "bench",
+  rate: `${LIMIT}/m`,
+  strategy: variant === "traffik-token" ? new TokenBucketStrategy() : new FixedWindowStrategy(),
+});
+const useTraffik = variant === "traffik-fixed" || variant === "traffik-token";
+const hello = { hello: "world" };
+
+/** Listens on a free loopback port and returns it. */
+function listen(server: ReturnType<typeof createServer>): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)),
+  );
+}
+
+async function startExpress(): Promise<number> {
+  const app = express();
+  if (useTraffik) {
+    const { ThrottleMiddleware, MiddlewareThrottle } = traffikExpress;
+    app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(throttle)] }));
+  } else if (variant === "peer") {
+    app.use(
+      expressRateLimit({
+        windowMs: WINDOW_MS,
+        limit: LIMIT,
+        standardHeaders: "draft-8",
+        legacyHeaders: false,
+      }),
+    );
+  }
+  app.get("/", (_req, res) => {
+    res.json(hello);
+  });
+  return listen(createServer(app));
+}
+
+async function startFastify(): Promise<number> {
+  const app = Fastify();
+  if (useTraffik) {
+    const { ThrottleMiddleware, MiddlewareThrottle } = traffikFastify;
+    await app.register(ThrottleMiddleware, {
+      backend,
+      middlewareThrottles: [MiddlewareThrottle(throttle)],
+    });
+  } else if (variant === "peer") {
+    await app.register(rateLimitFastify, { max: LIMIT, timeWindow: WINDOW_MS });
+  }
+  app.get("/", async () => hello);
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  return (app.server.address() as AddressInfo).port;
+}
+
+async function startHono(): Promise<number> {
+  const app = new Hono();
+  if (useTraffik) {
+    const { ThrottleMiddleware, MiddlewareThrottle } = traffikHono;
+    app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(throttle)] }));
+  } else if (variant === "peer") {
+    app.use(
+      honoRateLimiter({
+        windowMs: WINDOW_MS,
+        limit: LIMIT,
+        standardHeaders: "draft-6",
+        keyGenerator: (c) => getConnInfo(c).remote.address ?? "",
+      }),
+    );
+  }
+  app.get("/", (c) => c.json(hello));
+  return listen(createServer(getRequestListener(app.fetch)));
+}
+
+const start = { express: startExpress, fastify: startFastify, hono: startHono }[framework ?? ""];
+if (start === undefined) throw new Error(`unknown framework ${framework}`);
+console.log(JSON.stringify({ port: await start() }));
+// Exit cleanly on a signal, so `node --cpu-prof` can write its profile.
+process.on("SIGINT", () => process.exit(0));
