@@ -12,6 +12,7 @@ export default defineConfig({
     "express/index": "src/integrations/express/index.ts",
     "fastify/index": "src/integrations/fastify/index.ts",
     "hono/index": "src/integrations/hono/index.ts",
+    "ws/index": "src/integrations/ws/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

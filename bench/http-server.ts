@@ -4,7 +4,7 @@
  * Prints its port, then serves until killed. Limits are far above the load: this measures what
  * admitting a request costs.
  */
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import rateLimitFastify from "@fastify/rate-limit";
 import { getRequestListener } from "@hono/node-server";
@@ -34,7 +34,11 @@ const useTraffik = variant === "traffik-fixed" || variant === "traffik-token";
 const hello = { hello: "world" };
 
 /** Listens on a free loopback port and returns it. */
-function listen(server: ReturnType<typeof createServer>): Promise<number> {
+let requests = 0;
+const countRequests = (server: Server) => server.on("request", () => requests++);
+
+function listen(server: Server): Promise<number> {
+  countRequests(server);
   return new Promise((resolve) =>
     server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)),
   );
@@ -73,6 +77,7 @@ async function startFastify(): Promise<number> {
     await app.register(rateLimitFastify, { max: LIMIT, timeWindow: WINDOW_MS });
   }
   app.get("/", async () => hello);
+  countRequests(app.server);
   await app.listen({ port: 0, host: "127.0.0.1" });
   return (app.server.address() as AddressInfo).port;
 }
@@ -98,6 +103,13 @@ async function startHono(): Promise<number> {
 
 const start = { express: startExpress, fastify: startFastify, hono: startHono }[framework ?? ""];
 if (start === undefined) throw new Error(`unknown framework ${framework}`);
-console.log(JSON.stringify({ port: await start() }));
-// Exit cleanly on a signal, so `node --cpu-prof` can write its profile.
-process.on("SIGINT", () => process.exit(0));
+const port = await start();
+const startedCpu = process.cpuUsage();
+console.log(JSON.stringify({ port }));
+// On a signal, report the CPU time spent per request (a figure the noise of a shared machine
+// moves far less than throughput), and exit cleanly so `node --cpu-prof` can write its profile.
+process.on("SIGINT", () => {
+  const { user, system } = process.cpuUsage(startedCpu);
+  console.log(JSON.stringify({ requests, cpuMicrosPerRequest: (user + system) / requests }));
+  process.exit(0);
+});

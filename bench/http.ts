@@ -2,8 +2,8 @@
  * Hello-world requests per second on Express, Fastify and Hono: bare, with Traffik app-wide
  * (in-memory, fixed window and token bucket), and with the framework's usual limiter
  * (express-rate-limit, @fastify/rate-limit, hono-rate-limiter), in one run. Each server runs in
- * its own process; autocannon loads it from this one over loopback. Rounds alternate the
- * variants and the median is reported.
+ * its own process; autocannon loads them in turn from this one over loopback, in many short
+ * slices, and the median slice is reported.
  *
  *   npm run bench:http            (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_FRAMEWORKS)
  */
@@ -13,8 +13,8 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? "express,fastify,hono").split(",");
 const VARIANTS = ["bare", "traffik-fixed", "traffik-token", "peer"] as const;
@@ -66,37 +66,48 @@ const median = (values: number[]) =>
 const format = (rate: number) => `${(rate / 1000).toFixed(1).padStart(6)} k/s`;
 
 console.log(
-  `Hello-world requests/s, ${CONNECTIONS} connections, median of ${ROUNDS} alternating rounds of ${SECONDS} s${PIN ? ", server pinned to core 0, load on the others" : ""}:`,
+  `Hello-world requests/s, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved slices of ${SECONDS} s${PIN ? ", servers pinned to core 0, load on the others" : ""}:`,
 );
 for (const framework of FRAMEWORKS) {
+  // All four servers run at once and are loaded in turn, in short slices, so a slow minute on a
+  // noisy machine falls on every variant alike.
+  const servers = new Map<string, { child: ChildProcess; port: number }>();
+  for (const variant of VARIANTS) servers.set(variant, await startServer(framework, variant));
   const rates: Record<string, number[]> = Object.fromEntries(VARIANTS.map((v) => [v, []]));
+  for (const { port } of servers.values()) await load(port); // warm-up: JIT, connections
   for (let round = 0; round < ROUNDS; round++) {
-    // Rotate the order so no variant always runs first on a cold machine.
     const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length] as string);
     for (const variant of order) {
-      const { child, port } = await startServer(framework, variant);
-      await load(port); // warm-up: JIT and connection setup
-      const { rate, non2xx } = await load(port);
+      const { rate, non2xx } = await load((servers.get(variant) as { port: number }).port);
       if (non2xx > 0) throw new Error(`${framework} ${variant}: ${non2xx} responses were not 2xx`);
-      child.kill();
-      await once(child, "exit");
       rates[variant]?.push(rate);
     }
+  }
+  const cpu: Record<string, number> = {};
+  for (const [variant, { child }] of servers) {
+    const report = once(child.stdout as NodeJS.ReadableStream, "data");
+    child.kill("SIGINT");
+    const [chunk] = (await report) as [Buffer];
+    cpu[variant] = (
+      JSON.parse(chunk.toString()) as { cpuMicrosPerRequest: number }
+    ).cpuMicrosPerRequest;
+    await once(child, "exit");
   }
   const bare = median(rates.bare ?? []);
   const peer = median(rates.peer ?? []);
   console.log(`${framework}:`);
-  console.log(`  bare                                 ${format(bare)}`);
+  const us = (variant: string) => `${(cpu[variant] ?? 0).toFixed(1).padStart(6)} µs CPU/request`;
+  console.log(`  bare                                 ${format(bare)}   ${us("bare")}`);
   for (const [variant, label] of [
     ["traffik-fixed", "Traffik, fixed window"],
     ["traffik-token", "Traffik, token bucket"],
   ] as const) {
     const rate = median(rates[variant] ?? []);
     console.log(
-      `  ${label.padEnd(36)} ${format(rate)}   ${(rate / bare).toFixed(2)}x bare   ${(rate / peer).toFixed(2)}x ${PEERS[framework]}`,
+      `  ${label.padEnd(36)} ${format(rate)}   ${us(variant)}   ${(rate / bare).toFixed(2)}x bare   ${(rate / peer).toFixed(2)}x ${PEERS[framework]}`,
     );
   }
   console.log(
-    `  ${(PEERS[framework] ?? "").padEnd(36)} ${format(peer)}   ${(peer / bare).toFixed(2)}x bare`,
+    `  ${(PEERS[framework] ?? "").padEnd(36)} ${format(peer)}   ${us("peer")}   ${(peer / bare).toFixed(2)}x bare`,
   );
 }

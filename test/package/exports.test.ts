@@ -53,6 +53,7 @@ const expected: Record<string, string[]> = {
   "traffik/express": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
   "traffik/fastify": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
   "traffik/hono": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
+  "traffik/ws": ["throttleMessages", "throttleUpgrade", "guardMessages"],
 };
 
 describe("the packed package", () => {

@@ -1,0 +1,133 @@
+/**
+ * Traffik for WebSockets on `ws`, and on what is built on it (`@fastify/websocket`,
+ * `@hono/node-ws`): messages throttled per socket, and handshakes refused with 429.
+ *
+ * @example
+ * const upgrade = throttleUpgrade(handshakes);
+ * server.on("upgrade", async (request, socket, head) => {
+ *   if (await upgrade(request, socket)) wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
+ * });
+ * wss.on("connection", (ws, request) =>
+ *   throttleMessages(ws, request, { throttles: messages, onMessage: (data) => ws.send(data) }));
+ *
+ * @module
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { STATUS_CODES } from "node:http";
+import type { BaseThrottle } from "../../throttles/base.js";
+import {
+  checkOptions,
+  checkThrottles,
+  type IntegrationOptions,
+  settingsFor,
+  throttledBody,
+  throttleTogether,
+} from "../http/request-throttling.js";
+import {
+  type GuardedSocket,
+  guardMessages,
+  type MessageGuard,
+  type MessageGuardOptions,
+} from "./message-guard.js";
+
+export {
+  type GuardedSocket,
+  guardMessages,
+  type MessageGuard,
+  type MessageGuardOptions,
+  type ThrottledMessageAction,
+} from "./message-guard.js";
+
+/** The slice of a `ws` WebSocket used here. */
+export interface WsSocket extends GuardedSocket {
+  on(event: "message", listener: (data: WsData, isBinary: boolean) => void): unknown;
+  once(event: "close", listener: () => void): unknown;
+}
+
+/** A message as `ws` delivers it. */
+export type WsData = Buffer | ArrayBuffer | Buffer[];
+
+/** Options of {@link throttleMessages}: those of {@link guardMessages}, with `ws`'s message shape. */
+export interface ThrottleMessagesOptions<C>
+  extends Omit<MessageGuardOptions<C, WsData>, "connection" | "socket" | "onMessage" | "cost"> {
+  /** Receives the admitted messages in arrival order. */
+  onMessage: (data: WsData, isBinary: boolean) => unknown;
+  /** Units a message costs (for example by size). @default each throttle's own cost */
+  cost?: (data: WsData, isBinary: boolean) => number;
+}
+
+/**
+ * Throttles every message of a `ws` socket; admitted ones reach `onMessage` in arrival order.
+ * The throttles identify the client from `connection`: the upgrade request by default. When the
+ * socket closes, pending waits are abandoned and the guard's listeners go with the socket.
+ *
+ * @example
+ * wss.on("connection", (ws, request) =>
+ *   throttleMessages(ws, request, { throttles: perClient, onThrottled: "close", closeCode: 1013, onMessage: (data) => ws.send(data) }));
+ */
+export function throttleMessages<C>(
+  socket: WsSocket,
+  connection: C,
+  options: ThrottleMessagesOptions<C>,
+): MessageGuard<{ data: WsData; isBinary: boolean }> {
+  const { onMessage, cost, ...rest } = options;
+  const guard = guardMessages<C, { data: WsData; isBinary: boolean }>({
+    ...rest,
+    connection,
+    socket,
+    onMessage: (message) => onMessage(message.data, message.isBinary),
+    cost: cost && ((message) => cost(message.data, message.isBinary)),
+  });
+  socket.on("message", (data, isBinary) => guard.push({ data, isBinary }));
+  socket.once("close", () => guard.close());
+  return guard;
+}
+
+/** Options of {@link throttleUpgrade}. */
+export interface ThrottleUpgradeOptions extends Pick<IntegrationOptions, "headers"> {
+  /** Receives errors from identifiers or a backend whose `onError` raises. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Throttles WebSocket handshakes, all or nothing over the throttles given. The function it
+ * returns decides one upgrade request: `true` to go on with `handleUpgrade`; `false` once it has
+ * answered the socket itself, with 429, `Retry-After` and rate-limit headers (or 500 if an
+ * identifier failed), and closed it.
+ *
+ * @throws {ConfigurationError} at once, for anything but throttles.
+ */
+export function throttleUpgrade<C extends IncomingMessage = IncomingMessage>(
+  ...args: [ThrottleUpgradeOptions, ...BaseThrottle<C>[]] | BaseThrottle<C>[]
+): (request: C, socket: Duplex) => Promise<boolean> {
+  const first = args[0];
+  const options =
+    first !== undefined && !("uid" in first) ? (first as ThrottleUpgradeOptions) : undefined;
+  const throttles = checkThrottles<C>(options ? args.slice(1) : args, "throttleUpgrade()");
+  checkOptions(options, "throttleUpgrade()");
+  const onError = options?.onError ?? ((error: unknown) => process.emitWarning(String(error)));
+  return async function decideUpgrade(request, socket) {
+    try {
+      const settings = settingsFor(request, options);
+      const verdict = await throttleTogether(throttles, request, settings);
+      const throttled = verdict.throttled;
+      if (throttled === undefined) return true;
+      const body = JSON.stringify(throttledBody(throttled));
+      refuse(socket, throttled.status, { ...throttled.headers, "Content-Type": "application/json" }, body);
+    } catch (error) {
+      onError(error);
+      refuse(socket, 500, {}, "");
+    }
+    return false;
+  };
+}
+
+/** Answers an upgrade request on its raw socket and closes it. */
+function refuse(socket: Duplex, status: number, headers: Record<string, string>, body: string): void {
+  if (socket.destroyed) return;
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}`];
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+  lines.push(`Content-Length: ${Buffer.byteLength(body)}`, "Connection: close", "", body);
+  socket.end(lines.join("\r\n"));
+}
