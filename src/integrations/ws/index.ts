@@ -13,8 +13,8 @@
  * @module
  */
 import type { IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
 import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import type { BaseThrottle } from "../../throttles/base.js";
 import {
   checkOptions,
@@ -114,7 +114,12 @@ export function throttleUpgrade<C extends IncomingMessage = IncomingMessage>(
       const throttled = verdict.throttled;
       if (throttled === undefined) return true;
       const body = JSON.stringify(throttledBody(throttled));
-      refuse(socket, throttled.status, { ...throttled.headers, "Content-Type": "application/json" }, body);
+      refuse(
+        socket,
+        throttled.status,
+        { ...throttled.headers, "Content-Type": "application/json" },
+        body,
+      );
     } catch (error) {
       onError(error);
       refuse(socket, 500, {}, "");
@@ -124,7 +129,12 @@ export function throttleUpgrade<C extends IncomingMessage = IncomingMessage>(
 }
 
 /** Answers an upgrade request on its raw socket and closes it. */
-function refuse(socket: Duplex, status: number, headers: Record<string, string>, body: string): void {
+function refuse(
+  socket: Duplex,
+  status: number,
+  headers: Record<string, string>,
+  body: string,
+): void {
   if (socket.destroyed) return;
   const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}`];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);

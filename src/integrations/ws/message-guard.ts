@@ -77,7 +77,9 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
   if (typeof chooseAction === "string") checkAction(chooseAction);
   const closeCode = options.closeCode ?? 1008;
   if (closeCode !== 1008 && closeCode !== 1013) {
-    throw new ConfigurationError(`guardMessages: closeCode must be 1008 or 1013, got ${closeCode}.`);
+    throw new ConfigurationError(
+      `guardMessages: closeCode must be 1008 or 1013, got ${closeCode}.`,
+    );
   }
   const onError = options.onError ?? ((error: unknown) => process.emitWarning(String(error)));
   const aborter = new AbortController();
