@@ -1,6 +1,7 @@
 /**
  * One hello-world server for bench/http.ts: `tsx bench/http-server.ts <framework> <variant>`,
- * framework express | fastify | hono, variant bare | traffik-fixed | traffik-token | peer.
+ * framework express | fastify | hono, variant bare | noop (an empty app-wide middleware, the floor
+ * for any limiter) | traffik-fixed | traffik-token | peer.
  * Prints its port, then serves until killed. Limits are far above the load: this measures what
  * admitting a request costs.
  */
@@ -46,6 +47,7 @@ function listen(server: Server): Promise<number> {
 
 async function startExpress(): Promise<number> {
   const app = express();
+  if (variant === "noop") app.use((_req, _res, next) => next());
   if (useTraffik) {
     const { ThrottleMiddleware, MiddlewareThrottle } = traffikExpress;
     app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(throttle)] }));
@@ -67,6 +69,7 @@ async function startExpress(): Promise<number> {
 
 async function startFastify(): Promise<number> {
   const app = Fastify();
+  if (variant === "noop") app.addHook("onRequest", (_request, _reply, done) => done());
   if (useTraffik) {
     const { ThrottleMiddleware, MiddlewareThrottle } = traffikFastify;
     await app.register(ThrottleMiddleware, {
@@ -84,6 +87,7 @@ async function startFastify(): Promise<number> {
 
 async function startHono(): Promise<number> {
   const app = new Hono();
+  if (variant === "noop") app.use((_c, next) => next());
   if (useTraffik) {
     const { ThrottleMiddleware, MiddlewareThrottle } = traffikHono;
     app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(throttle)] }));

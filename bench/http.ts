@@ -1,5 +1,6 @@
 /**
- * Hello-world requests per second on Express, Fastify and Hono: bare, with Traffik app-wide
+ * Hello-world requests per second on Express, Fastify and Hono: bare, with an empty middleware
+ * (what any app-wide limiter costs at least), with Traffik app-wide
  * (in-memory, fixed window and token bucket), and with the framework's usual limiter
  * (express-rate-limit, @fastify/rate-limit, hono-rate-limiter), in one run. Each server runs in
  * its own process; autocannon loads them in turn from this one over loopback, in many short
@@ -17,7 +18,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? "express,fastify,hono").split(",");
-const VARIANTS = ["bare", "traffik-fixed", "traffik-token", "peer"] as const;
+const VARIANTS = ["bare", "noop", "traffik-fixed", "traffik-token", "peer"] as const;
 const PEERS: Record<string, string> = {
   express: "express-rate-limit",
   fastify: "@fastify/rate-limit",
@@ -98,6 +99,10 @@ for (const framework of FRAMEWORKS) {
   console.log(`${framework}:`);
   const us = (variant: string) => `${(cpu[variant] ?? 0).toFixed(1).padStart(6)} µs CPU/request`;
   console.log(`  bare                                 ${format(bare)}   ${us("bare")}`);
+  const noop = median(rates.noop ?? []);
+  console.log(
+    `  an empty middleware                  ${format(noop)}   ${us("noop")}   ${(noop / bare).toFixed(2)}x bare`,
+  );
   for (const [variant, label] of [
     ["traffik-fixed", "Traffik, fixed window"],
     ["traffik-token", "Traffik, token bucket"],

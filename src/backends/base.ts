@@ -30,7 +30,8 @@ export function checkName(kind: string, name: unknown): string {
 }
 
 const installed = new AsyncLocalStorage<ThrottleBackend>();
-const attached = new WeakMap<object, ThrottleBackend>();
+/** Where {@link ThrottleBackend.attachTo} puts a backend on a connection object. */
+const ATTACHED = Symbol.for("traffik.backend");
 
 /**
  * Storage for throttles. A custom backend implements the primitives (`get`, `set`, `delete`,
@@ -168,13 +169,15 @@ export abstract class ThrottleBackend {
    * every promise in the process); the framework integrations use it.
    */
   attachTo(connection: object): void {
-    attached.set(connection, this);
+    // A symbol-keyed property, not a WeakMap: one per request is cheap to add, while WeakMap
+    // entries for short-lived keys weigh on every garbage collection.
+    (connection as { [ATTACHED]?: ThrottleBackend })[ATTACHED] = this;
   }
 
   /** The backend attached to `connection` by {@link attachTo}, if any. */
   static attachedTo(connection: unknown): ThrottleBackend | undefined {
     return typeof connection === "object" && connection !== null
-      ? attached.get(connection)
+      ? (connection as { [ATTACHED]?: ThrottleBackend })[ATTACHED]
       : undefined;
   }
 

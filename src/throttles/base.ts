@@ -129,6 +129,15 @@ export abstract class BaseThrottle<C = unknown> {
     return decision;
   }
 
+  /**
+   * Counts the request like {@link tryHit}, but answers synchronously when the backend can (the
+   * in-memory one always does), and leaves any queueing delay (`delayMs`) to the caller.
+   * @internal
+   */
+  decideNow(connection: C): Decision | Promise<Decision> {
+    return this.decideFor(connection, undefined, "consume");
+  }
+
   /** The decision a request would get now, without counting it. */
   async peek(connection: C, options?: Pick<HitOptions, "cost">): Promise<Decision> {
     return this.decideFor(connection, options?.cost, "peek");

@@ -19,6 +19,7 @@ import {
   throttleInOrder,
   throttleTogether,
   type Verdict,
+  whenDecided,
 } from "../http/request-throttling.js";
 
 export type { ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
@@ -56,7 +57,8 @@ export function throttled<C extends ExpressRequest = ExpressRequest>(
   const { options, throttles } = parseThrottledArgs(args);
   return function traffikThrottled(req, res, next) {
     const settings = settingsFor(req, options);
-    throttleTogether(throttles, req, settings).then(
+    whenDecided(
+      () => throttleTogether(throttles, req, settings),
       (verdict) => answer(verdict, settings, res, next),
       next,
     );
@@ -81,7 +83,8 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
       next();
       return;
     }
-    throttleInOrder(entries, req, pathOf(req), req.method ?? "GET", settings).then(
+    whenDecided(
+      () => throttleInOrder(entries, req, pathOf(req), req.method ?? "GET", settings),
       (verdict) => answer(verdict, settings, res, next),
       next,
     );

@@ -19,6 +19,7 @@ import {
   throttleInOrder,
   throttleTogether,
   type Verdict,
+  whenDecided,
 } from "../http/request-throttling.js";
 
 export type { ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
@@ -27,7 +28,11 @@ export type { HeaderFormat } from "../http/rate-limit-headers.js";
 export type { IntegrationOptions, ThrottledArgs } from "../http/request-throttling.js";
 
 /** A Fastify hook, for a route's `onRequest` (cheapest: before the body is read) or `preHandler`. */
-export type ThrottleHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+export type ThrottleHook = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  done: (error?: Error) => void,
+) => void;
 
 /**
  * A route hook applying the throttles all or nothing: the request counts against every throttle
@@ -40,9 +45,13 @@ export type ThrottleHook = (request: FastifyRequest, reply: FastifyReply) => Pro
  */
 export function throttled(...args: ThrottledArgs<FastifyRequest>): ThrottleHook {
   const { options, throttles } = parseThrottledArgs(args);
-  return async function traffikThrottled(request, reply) {
+  return function traffikThrottled(request, reply, done) {
     const settings = settingsFor(request, options);
-    return answer(await throttleTogether(throttles, request, settings), settings, reply);
+    whenDecided(
+      () => throttleTogether(throttles, request, settings),
+      (verdict) => answer(verdict, settings, reply, done),
+      (error) => done(error as Error),
+    );
   };
 }
 
@@ -71,14 +80,16 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
       }
       const { entries, settings } = prepared;
       const backend = settings.backend;
-      fastify.addHook("onRequest", async (request, reply) => {
+      fastify.addHook("onRequest", (request, reply, next) => {
         shareSettings(request, settings);
-        if (entries.length === 0) return;
-        const path = pathOf(request.url);
-        return answer(
-          await throttleInOrder(entries, request, path, request.method, settings),
-          settings,
-          reply,
+        if (entries.length === 0) {
+          next();
+          return;
+        }
+        whenDecided(
+          () => throttleInOrder(entries, request, pathOf(request.url), request.method, settings),
+          (verdict) => answer(verdict, settings, reply, next),
+          (error) => next(error as Error),
         );
       });
       if (backend !== undefined) {
@@ -93,18 +104,20 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
     },
   );
 
+/** Answers a decided request: on to the route (`done()`), to the error handler, or a 429. */
 function answer(
   verdict: Verdict,
   settings: Settings,
   reply: FastifyReply,
-): FastifyReply | undefined {
+  done: (error?: Error) => void,
+): void {
   // A custom handleThrottled may have answered already.
-  if (reply.sent) return reply;
+  if (reply.sent) return;
   for (const [name, value] of verdict.headers) reply.header(name, value);
   const throttled = verdict.throttled;
-  if (throttled === undefined) return undefined;
-  if (settings.respondWith === "error") throw throttled;
-  return reply.code(throttled.status).headers(throttled.headers).send(throttledBody(throttled));
+  if (throttled === undefined) done();
+  else if (settings.respondWith === "error") done(throttled);
+  else reply.code(throttled.status).headers(throttled.headers).send(throttledBody(throttled));
 }
 
 function pathOf(url: string): string {

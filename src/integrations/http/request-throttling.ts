@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ThrottleBackend } from "../../backends/base.js";
 import { ConfigurationError, ConnectionThrottled } from "../../errors.js";
 import { tryHitAll } from "../../throttles/all-or-nothing.js";
@@ -35,8 +36,25 @@ export interface Verdict {
   readonly throttled: ConnectionThrottled | undefined;
 }
 
-const appSettings = new WeakMap<object, Settings>();
-const decisionsSoFar = new WeakMap<object, Decision[]>();
+/** What is known about one request: the app's settings, and the decisions taken so far. */
+interface RequestState {
+  settings: Settings | undefined;
+  decisions: Decision[] | undefined;
+}
+
+/** Where a request's state lives on the request object (see `ThrottleBackend.attachTo`). */
+const STATE = Symbol("traffik.request");
+
+type WithState = { [STATE]?: RequestState };
+
+function stateOf(connection: object): RequestState {
+  let state = (connection as WithState)[STATE];
+  if (state === undefined) {
+    state = { settings: undefined, decisions: undefined };
+    (connection as WithState)[STATE] = state;
+  }
+  return state;
+}
 
 const DEFAULT_SETTINGS: Settings = Object.freeze({
   headers: "draft-11",
@@ -46,7 +64,7 @@ const DEFAULT_SETTINGS: Settings = Object.freeze({
 
 /** Settings from explicit options, else from the app's `ThrottleMiddleware`, else defaults. @internal */
 export function settingsFor(connection: object, options: IntegrationOptions | undefined): Settings {
-  const inherited = appSettings.get(connection) ?? DEFAULT_SETTINGS;
+  const inherited = (connection as WithState)[STATE]?.settings ?? DEFAULT_SETTINGS;
   if (options === undefined) return inherited;
   return {
     headers: options.headers ?? inherited.headers,
@@ -57,7 +75,7 @@ export function settingsFor(connection: object, options: IntegrationOptions | un
 
 /** Makes the app's settings visible to the routes this request reaches. @internal */
 export function shareSettings(connection: object, settings: Settings): void {
-  appSettings.set(connection, settings);
+  stateOf(connection).settings = settings;
   settings.backend?.attachTo(connection);
 }
 
@@ -91,18 +109,22 @@ export function checkThrottles<C>(throttles: readonly unknown[], where: string):
 /**
  * Applies a route's throttles all or nothing. A throttled request goes to the first rejecting
  * throttle's `handleThrottled`: a thrown `ConnectionThrottled` makes the verdict, anything else
- * thrown propagates, and a handler that returns lets the request through. @internal
+ * thrown propagates, and a handler that returns lets the request through. Synchronous when the
+ * backend decides synchronously and nothing is throttled, which spares the hot path a few
+ * promises. @internal
  */
 export function throttleTogether<C extends object>(
   throttles: readonly BaseThrottle<C>[],
   connection: C,
   settings: Settings,
-): Promise<Verdict> {
+): Verdict | Promise<Verdict> {
   if (throttles.length === 1) {
     const throttle = throttles[0] as BaseThrottle<C>;
-    return throttle
-      .tryHit(connection)
-      .then((decision) => verdictFor(connection, settings, [decision], [throttle]));
+    const decision = afterDelay(throttle.decideNow(connection));
+    if (decision instanceof Promise) {
+      return decision.then((d) => verdictFor(connection, settings, [d], throttles));
+    }
+    return verdictFor(connection, settings, [decision], throttles);
   }
   return tryHitAll(throttles, connection).then((decisions) =>
     verdictFor(connection, settings, decisions, throttles),
@@ -111,7 +133,8 @@ export function throttleTogether<C extends object>(
 
 /**
  * Applies app-wide throttles one after another in the order given, each only where its filter
- * matches; the first rejection answers and the rest are not consulted. @internal
+ * matches; the first rejection answers and the rest are not consulted. Synchronous while the
+ * filters and the backend are. @internal
  */
 export function throttleInOrder<C extends object>(
   entries: readonly MiddlewareThrottle<C>[],
@@ -119,21 +142,64 @@ export function throttleInOrder<C extends object>(
   path: string,
   method: string,
   settings: Settings,
-): Promise<Verdict> {
-  return (async () => {
-    const decisions: Decision[] = [];
-    const applied: BaseThrottle<C>[] = [];
-    for (const entry of entries) {
-      let matches = entry.matches(connection, path, method);
-      if (typeof matches !== "boolean") matches = await matches;
-      if (!matches) continue;
-      const decision = await entry.throttle.tryHit(connection);
+): Verdict | Promise<Verdict> {
+  const decisions: Decision[] = [];
+  const applied: BaseThrottle<C>[] = [];
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index] as MiddlewareThrottle<C>;
+    const matches = entry.matches(connection, path, method);
+    if (matches === false) continue;
+    const decision =
+      matches === true ? afterDelay(entry.throttle.decideNow(connection)) : undefined;
+    if (decision === undefined || decision instanceof Promise) {
+      // A hook or a backend answered with a promise: finish the rest asynchronously.
+      return (async () => {
+        if (!(await matches)) return inOrderFrom(index + 1);
+        const awaited = await (decision ?? afterDelay(entry.throttle.decideNow(connection)));
+        decisions.push(awaited);
+        applied.push(entry.throttle);
+        return awaited.allowed
+          ? inOrderFrom(index + 1)
+          : verdictFor(connection, settings, decisions, applied);
+      })();
+    }
+    decisions.push(decision);
+    applied.push(entry.throttle);
+    if (!decision.allowed) break;
+  }
+  return verdictFor(connection, settings, decisions, applied);
+
+  async function inOrderFrom(start: number): Promise<Verdict> {
+    for (let index = start; index < entries.length; index++) {
+      const entry = entries[index] as MiddlewareThrottle<C>;
+      if (!(await entry.matches(connection, path, method))) continue;
+      const decision = await afterDelay(entry.throttle.decideNow(connection));
       decisions.push(decision);
       applied.push(entry.throttle);
       if (!decision.allowed) break;
     }
     return verdictFor(connection, settings, decisions, applied);
-  })();
+  }
+}
+
+/**
+ * Runs `decide` and hands its verdict to `then`, synchronously when it is ready at once; what
+ * it throws or rejects with goes to `fail`. @internal
+ */
+export function whenDecided(
+  decide: () => Verdict | Promise<Verdict>,
+  then: (verdict: Verdict) => void,
+  fail: (error: unknown) => void,
+): void {
+  let verdict: Verdict | Promise<Verdict>;
+  try {
+    verdict = decide();
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  if (verdict instanceof Promise) verdict.then(then, fail);
+  else then(verdict);
 }
 
 /** The response body of a throttled request. */
@@ -141,41 +207,41 @@ export function throttledBody(error: ConnectionThrottled): { detail: string; ret
   return { detail: error.detail, retryAfter: error.retryAfter };
 }
 
-async function verdictFor<C extends object>(
+/** A decision, once its queueing delay (leaky bucket with queue) has passed. */
+function afterDelay(decision: Decision | Promise<Decision>): Decision | Promise<Decision> {
+  if (decision instanceof Promise) return decision.then(afterDelay);
+  if (!decision.allowed || decision.delayMs <= 0) return decision;
+  return sleep(decision.delayMs).then(() => decision);
+}
+
+function verdictFor<C extends object>(
   connection: C,
   settings: Settings,
-  decisions: readonly Decision[],
+  decisions: Decision[],
   throttles: readonly BaseThrottle<C>[],
-): Promise<Verdict> {
+): Verdict | Promise<Verdict> {
+  const state = stateOf(connection);
   // The arrays given here are fresh, so the first can be kept and grown.
-  let all = decisionsSoFar.get(connection);
-  if (all === undefined) {
-    all = decisions as Decision[];
-    decisionsSoFar.set(connection, all);
-  } else {
-    all.push(...decisions);
-  }
-  const headers = rateLimitHeaders(all, settings.headers);
+  if (state.decisions === undefined) state.decisions = decisions;
+  else state.decisions.push(...decisions);
+  const headers = rateLimitHeaders(state.decisions, settings.headers);
   let rejected = -1;
   let waitMs = 0;
-  decisions.forEach((decision, index) => {
-    if (decision.allowed) return;
+  for (let index = 0; index < decisions.length; index++) {
+    const decision = decisions[index] as Decision;
+    if (decision.allowed) continue;
     if (rejected === -1) rejected = index;
     waitMs = Math.max(waitMs, decision.retryAfterMs);
-  });
-  if (rejected === -1) return { headers, throttled: undefined };
-
-  const throttle = throttles[rejected] as BaseThrottle<C>;
-  try {
-    await throttle.rejectWith(connection, {
-      ...(decisions[rejected] as Decision),
-      retryAfterMs: waitMs,
-    });
-  } catch (error) {
-    if (!(error instanceof ConnectionThrottled)) throw error;
-    return { headers, throttled: withRateLimitHeaders(error, headers) };
   }
-  return { headers, throttled: undefined };
+  if (rejected === -1) return { headers, throttled: undefined };
+  const decision = { ...(decisions[rejected] as Decision), retryAfterMs: waitMs };
+  return (throttles[rejected] as BaseThrottle<C>).rejectWith(connection, decision).then(
+    () => ({ headers, throttled: undefined }),
+    (error: unknown) => {
+      if (!(error instanceof ConnectionThrottled)) throw error;
+      return { headers, throttled: withRateLimitHeaders(error, headers) };
+    },
+  );
 }
 
 function withRateLimitHeaders(

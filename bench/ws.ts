@@ -1,0 +1,115 @@
+/**
+ * WebSocket echo messages per second, with and without Traffik's per-message throttling
+ * (in-memory backend), on one connection and on many, in one run. The servers run in their own
+ * process (pinned to core 0 when `taskset` is there); the clients here keep a window of
+ * messages in flight per connection. Interleaved one-second slices, median reported.
+ *
+ *   npm run bench:ws            (BENCH_ROUNDS, BENCH_SECONDS)
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { WebSocket } from "ws";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
+const WINDOW = 16;
+const VARIANTS = ["bare", "throttled"] as const;
+const CONNECTIONS = [1, 32];
+
+const PIN =
+  spawnSync("sh", ["-c", "command -v taskset"]).status === 0 && availableParallelism() >= 2;
+if (PIN) {
+  spawnSync("taskset", ["-a", "-p", "-c", `1-${availableParallelism() - 1}`, String(process.pid)]);
+}
+
+async function startServer(variant: string): Promise<{ child: ChildProcess; port: number }> {
+  const server = ["--import", "tsx", join(import.meta.dirname, "ws-server.ts"), variant];
+  const child = PIN
+    ? spawn("taskset", ["-c", "0", process.execPath, ...server], {
+        stdio: ["ignore", "pipe", "inherit"],
+      })
+    : spawn(process.execPath, server, { stdio: ["ignore", "pipe", "inherit"] });
+  const [chunk] = (await once(child.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
+  return { child, port: (JSON.parse(chunk.toString()) as { port: number }).port };
+}
+
+/** Echoes per second over `sockets`, each keeping WINDOW messages in flight, for SECONDS. */
+async function load(sockets: WebSocket[]): Promise<number> {
+  let echoes = 0;
+  let running = true;
+  const payload = Buffer.from("x".repeat(64));
+  const done = sockets.map(
+    (socket) =>
+      new Promise<void>((resolve) => {
+        let inFlight = 0;
+        const onMessage = () => {
+          echoes++;
+          inFlight--;
+          if (running) {
+            socket.send(payload);
+            inFlight++;
+          } else if (inFlight === 0) {
+            socket.off("message", onMessage);
+            resolve();
+          }
+        };
+        socket.on("message", onMessage);
+        for (; inFlight < WINDOW; inFlight++) socket.send(payload);
+      }),
+  );
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
+  running = false;
+  const elapsed = (performance.now() - started) / 1000;
+  const counted = echoes;
+  await Promise.all(done);
+  return counted / elapsed;
+}
+
+async function connect(port: number, count: number): Promise<WebSocket[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const socket = new WebSocket(`ws://127.0.0.1:${port}`);
+      await once(socket, "open");
+      return socket;
+    }),
+  );
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+const servers = new Map<string, { child: ChildProcess; port: number }>();
+for (const variant of VARIANTS) servers.set(variant, await startServer(variant));
+console.log(
+  `WebSocket echo messages/s (64 bytes, ${WINDOW} in flight per connection), median of ${ROUNDS} interleaved slices of ${SECONDS} s${PIN ? ", servers pinned to core 0" : ""}:`,
+);
+for (const connections of CONNECTIONS) {
+  const sockets = new Map<string, WebSocket[]>();
+  for (const [variant, { port }] of servers) sockets.set(variant, await connect(port, connections));
+  const rates: Record<string, number[]> = { bare: [], throttled: [] };
+  for (const variant of VARIANTS) await load(sockets.get(variant) as WebSocket[]); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+    for (const variant of order)
+      rates[variant]?.push(await load(sockets.get(variant) as WebSocket[]));
+  }
+  for (const list of sockets.values()) for (const socket of list) socket.close();
+  const bare = median(rates.bare ?? []);
+  const throttled = median(rates.throttled ?? []);
+  const k = (rate: number) => `${(rate / 1000).toFixed(1).padStart(6)} k/s`;
+  console.log(
+    `  ${String(connections).padStart(2)} connection${connections === 1 ? " " : "s"}: unthrottled ${k(bare)}   throttled ${k(throttled)}   ${(throttled / bare).toFixed(2)}x unthrottled`,
+  );
+}
+for (const [variant, { child }] of servers) {
+  const report = once(child.stdout as NodeJS.ReadableStream, "data");
+  child.kill("SIGINT");
+  const [chunk] = (await report) as [Buffer];
+  const { cpuMicrosPerMessage } = JSON.parse(chunk.toString()) as { cpuMicrosPerMessage: number };
+  console.log(
+    `  server CPU per message, ${variant.padEnd(10)} ${cpuMicrosPerMessage.toFixed(2)} µs`,
+  );
+}
