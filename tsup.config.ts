@@ -9,6 +9,7 @@ export default defineConfig({
     "strategies/index": "src/strategies/index.ts",
     "backends/inmemory/index": "src/backends/inmemory/index.ts",
     "backends/redis/index": "src/backends/redis/index.ts",
+    "backends/memcached/index": "src/backends/memcached/index.ts",
     "express/index": "src/integrations/express/index.ts",
     "fastify/index": "src/integrations/fastify/index.ts",
     "hono/index": "src/integrations/hono/index.ts",

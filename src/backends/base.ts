@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { BackendError, ConfigurationError } from "../errors.js";
 import { Deadlines } from "../internal/deadlines.js";
+import type { Rate } from "../rate.js";
 import type { Step, StrategyState } from "../strategies/strategy.js";
 import { decodeState, encodeState } from "./state-codec.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "./types.js";
@@ -138,8 +139,11 @@ export abstract class ThrottleBackend {
     return this.decideWithLocks(requests, mode);
   }
 
-  /** Forgets one client's state in one throttle. */
-  async clear(uid: string, identity: string): Promise<void> {
+  /**
+   * Forgets one client's state in one throttle. `rate` is the throttle's, for backends that
+   * keep a fixed window's counter per window.
+   */
+  async clear(uid: string, identity: string, _rate?: Rate): Promise<void> {
     await this.delete(this.stateKey(uid, identity));
   }
 

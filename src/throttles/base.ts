@@ -146,7 +146,9 @@ export abstract class BaseThrottle<C = unknown> {
   /** Forgets the connection's client in this throttle: its full quota is back. */
   async reset(connection: C): Promise<void> {
     const prepared = await this.prepare(connection, 0);
-    if (prepared !== UNLIMITED) await prepared.backend.clear(this.uid, prepared.identity);
+    if (prepared !== UNLIMITED) {
+      await prepared.backend.clear(this.uid, prepared.identity, this.rate);
+    }
   }
 
   /**

@@ -49,6 +49,7 @@ const expected: Record<string, string[]> = {
   ],
   "traffik/backends/inmemory": ["InMemoryBackend"],
   "traffik/backends/redis": ["RedisBackend"],
+  "traffik/backends/memcached": ["MemcachedBackend"],
   // Each loads without its framework installed: the framework is an optional peer.
   "traffik/express": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
   "traffik/fastify": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],

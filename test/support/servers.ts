@@ -166,3 +166,52 @@ export async function startRedisCluster(): Promise<RedisCluster> {
 function clusterInfo(port: number): Promise<string> {
   return ask(port, "CLUSTER INFO", (reply) => reply.includes("cluster_state"));
 }
+
+export interface MemcachedServer {
+  readonly port: number;
+  /** `host:port`, as MemcachedBackend's `servers` takes it. */
+  readonly address: string;
+  /** Kills the server at once (as a crash would). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts a `memcached` on a free loopback port (TCP only). */
+export async function startMemcached(): Promise<MemcachedServer> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  // memcached refuses to run as root unless told which user to be.
+  const user = process.getuid?.() === 0 ? ["-u", "root"] : [];
+  const start = async () => {
+    child = spawn("memcached", [...user, "-p", String(port), "-U", "0", "-l", "127.0.0.1"], {
+      stdio: "ignore",
+    });
+    running.add(child);
+    await waitFor(
+      async () => (await ask(port, "version")).startsWith("VERSION"),
+      `memcached on ${port}`,
+    );
+  };
+  const kill = async () => {
+    if (child === undefined) return;
+    const exited = new Promise((resolve) => child?.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+    running.delete(child);
+    child = undefined;
+  };
+  await start();
+  return { port, address: `127.0.0.1:${port}`, kill, start, stop: kill };
+}
+
+/** The numbers of memcached's `stats`, by name. */
+export async function memcachedStats(port: number): Promise<Record<string, number>> {
+  const reply = await ask(port, "stats", (text) => text.includes("END\r\n"));
+  const stats: Record<string, number> = {};
+  for (const [, name, value] of reply.matchAll(/^STAT (\S+) (\S+)\r$/gm)) {
+    stats[name as string] = Number(value);
+  }
+  return stats;
+}
