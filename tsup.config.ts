@@ -14,6 +14,7 @@ export default defineConfig({
     "fastify/index": "src/integrations/fastify/index.ts",
     "hono/index": "src/integrations/hono/index.ts",
     "ws/index": "src/integrations/ws/index.ts",
+    "nestjs/index": "src/integrations/nestjs/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

@@ -18,6 +18,7 @@ export type { Step, Strategy, StrategyState } from "./strategies/strategy.js";
 export { hitAll, tryHitAll } from "./throttles/all-or-nothing.js";
 export { BaseThrottle } from "./throttles/base.js";
 export type { Decision } from "./throttles/decision.js";
+export { type ThrottledOptions, throttled } from "./throttles/decorator.js";
 export { HTTPThrottle } from "./throttles/http.js";
 export type {
   AnyThrottle,

@@ -21,8 +21,8 @@ interface HonoNodeBindings {
 
 /**
  * What the default identifier reads: a framework's own client address (`req.ip` in Express,
- * `request.ip` in Fastify, both under their proxy settings), a Node request's socket, or Hono's
- * Context on `@hono/node-server` (whose `env.incoming` is the Node request).
+ * `request.ip` in Fastify, both under their proxy settings), a Node request's socket, Hono's
+ * Context on `@hono/node-server` (whose `env.incoming` is the Node request), or a `ws` socket.
  */
 export interface IdentifiableConnection extends AddressableConnection {
   readonly ip?: string | undefined;
@@ -124,9 +124,13 @@ export function defaultClientAddress(connection: IdentifiableConnection): string
     const address = canonicalAddress(ip);
     return address.includes(":") ? ipv6Network(address, DEFAULT_IPV6_SUBNET) : address;
   }
+  if (connection.socket) return socketAddress(connection);
   const env = connection.env;
   const incoming = env === undefined ? undefined : (env.incoming ?? env.server?.incoming);
-  return socketAddress(connection.socket || incoming === undefined ? connection : incoming);
+  if (incoming !== undefined) return socketAddress(incoming);
+  // A `ws` WebSocket keeps its TCP socket here (NestJS gateways hand throttles the client).
+  const wsSocket = (connection as { _socket?: AddressableConnection["socket"] })._socket;
+  return socketAddress(wsSocket ? { socket: wsSocket } : connection);
 }
 
 function parseRange(range: string): TrustedRange {

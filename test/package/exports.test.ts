@@ -26,6 +26,7 @@ const expected: Record<string, string[]> = {
     "tryHitAll",
     "ConnectionThrottled",
     "clientAddress",
+    "throttled",
   ],
   "traffik/strategies": [
     "FixedWindowStrategy",
@@ -55,6 +56,7 @@ const expected: Record<string, string[]> = {
   "traffik/fastify": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
   "traffik/hono": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
   "traffik/ws": ["throttleMessages", "throttleUpgrade", "guardMessages"],
+  "traffik/nestjs": ["TraffikModule", "Throttled", "SkipThrottle", "TraffikGuard"],
 };
 
 describe("the packed package", () => {

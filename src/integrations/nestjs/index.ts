@@ -1,0 +1,245 @@
+/**
+ * Traffik for NestJS, under the Express and the Fastify platform, and for WebSocket gateways.
+ *
+ * ```ts
+ * // In the root module's imports:
+ * TraffikModule.forRoot({ backend, throttles: [perClient] })
+ * // On a controller (every handler) or a handler; both apply, all or nothing:
+ * Throttled(perUser)
+ * // On a handler that no throttle may touch:
+ * SkipThrottle()
+ * ```
+ *
+ * @module
+ */
+import type { CanActivate, DynamicModule, ExecutionContext, Provider } from "@nestjs/common";
+import type { ThrottleBackend } from "../../backends/base.js";
+import { ConfigurationError } from "../../errors.js";
+import { tryHitAll } from "../../throttles/all-or-nothing.js";
+import type { BaseThrottle } from "../../throttles/base.js";
+import type { HeaderList } from "../http/rate-limit-headers.js";
+import {
+  checkOptions,
+  checkThrottles,
+  type IntegrationOptions,
+  type Settings,
+  shareSettings,
+  throttledBody,
+  throttleTogether,
+} from "../http/request-throttling.js";
+
+/** Options of {@link TraffikModule}. */
+export interface TraffikModuleOptions extends Pick<IntegrationOptions, "headers"> {
+  /** The app's backend, for throttles without their own; initialized with the app, closed with it. */
+  backend?: ThrottleBackend;
+  /** Throttles applied to every route and gateway message (unless skipped), before their own. */
+  throttles?: readonly BaseThrottle<never>[];
+}
+
+/** Options of {@link TraffikModule.forRootAsync}. */
+export interface TraffikModuleAsyncOptions {
+  imports?: DynamicModule["imports"];
+  inject?: unknown[];
+  useFactory: (...args: never[]) => TraffikModuleOptions | Promise<TraffikModuleOptions>;
+}
+
+/** The injection token of the module's options. */
+export const TRAFFIK_OPTIONS = Symbol.for("traffik.nestjs.options");
+
+const THROTTLES = "traffik:throttles";
+const SKIP = "traffik:skip";
+
+type Target = object;
+
+/** Nest's metadata lives in `reflect-metadata`, which every Nest app loads. */
+interface MetadataReflect {
+  defineMetadata(key: string, value: unknown, target: Target): void;
+  getMetadata(key: string, target: Target): unknown;
+}
+
+function metadata(): MetadataReflect {
+  const reflect = Reflect as unknown as Partial<MetadataReflect>;
+  if (typeof reflect.defineMetadata !== "function" || typeof reflect.getMetadata !== "function") {
+    throw new ConfigurationError(
+      'traffik/nestjs needs "reflect-metadata" loaded, as every NestJS app does: import "reflect-metadata".',
+    );
+  }
+  return reflect as MetadataReflect;
+}
+
+/** Marks a class or handler with metadata, as Nest's `SetMetadata` does. */
+function mark(key: string, value: unknown) {
+  return (target: Target, _key?: string | symbol, descriptor?: PropertyDescriptor): void => {
+    metadata().defineMetadata(key, value, (descriptor?.value as Target | undefined) ?? target);
+  };
+}
+
+/**
+ * Throttles a controller (every handler) or one handler, or a gateway's message handlers. On a
+ * handler of a throttled controller, both apply, all or nothing.
+ * @throws {ConfigurationError} at once, for anything but throttles.
+ */
+export function Throttled(...throttles: BaseThrottle<never>[]) {
+  return mark(THROTTLES, checkThrottles(throttles, "@Throttled()"));
+}
+
+/**
+ * Exempts a handler from every throttle, the module's included; on a controller, exempts its
+ * handlers from the module's and the controller's throttles (a handler's own `@Throttled`
+ * still applies).
+ */
+export function SkipThrottle() {
+  return mark(SKIP, true);
+}
+
+/**
+ * The guard `TraffikModule` installs app-wide (`APP_GUARD`): it applies the module's throttles and
+ * those of `@Throttled` to each request and each gateway message, all or nothing. A throttled
+ * HTTP request gets 429 with `Retry-After`, the rate-limit headers and `{ detail, retryAfter }`
+ * (an `HttpException` whose `cause` is the `ConnectionThrottled`, so exception filters can
+ * reshape it); a throttled WebSocket message is not handled and its client gets Nest's
+ * `{ "event": "exception", "data": { "type": "rate_limit", "retryAfter", ... } }` (a
+ * `WsException`).
+ */
+export class TraffikGuard implements CanActivate {
+  private readonly settings: Settings;
+  private readonly throttles: readonly BaseThrottle<object>[];
+
+  constructor(options: TraffikModuleOptions) {
+    checkOptions(options, "TraffikModule");
+    this.throttles = checkThrottles(options.throttles ?? [], "TraffikModule throttles");
+    this.settings = Object.freeze({
+      headers: options.headers ?? "draft-11",
+      respondWith: "error",
+      backend: options.backend,
+    });
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    const reflect = metadata();
+    if (reflect.getMetadata(SKIP, handler) === true) return true;
+    // A skipped controller keeps only what its handlers ask for themselves.
+    const skipShared = reflect.getMetadata(SKIP, controller) === true;
+    const throttles = [
+      ...(skipShared ? [] : this.throttles),
+      ...(skipShared
+        ? []
+        : ((reflect.getMetadata(THROTTLES, controller) as BaseThrottle<object>[] | undefined) ??
+          [])),
+      ...((reflect.getMetadata(THROTTLES, handler) as BaseThrottle<object>[] | undefined) ?? []),
+    ];
+    if (throttles.length === 0) return true;
+    const type = context.getType();
+    if (type === "http") return this.httpRequest(context, throttles);
+    if (type === "ws") return this.wsMessage(context, throttles);
+    return true;
+  }
+
+  private async httpRequest(
+    context: ExecutionContext,
+    throttles: readonly BaseThrottle<object>[],
+  ): Promise<boolean> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<object>();
+    const response = http.getResponse<object>();
+    shareSettings(request, this.settings);
+    const verdict = await throttleTogether(throttles, request, this.settings);
+    setHeaders(response, verdict.headers);
+    if (verdict.throttled === undefined) return true;
+    setHeaders(response, Object.entries(verdict.throttled.headers));
+    const { HttpException } = await import("@nestjs/common");
+    throw new HttpException(throttledBody(verdict.throttled), verdict.throttled.status, {
+      cause: verdict.throttled,
+    });
+  }
+
+  private async wsMessage(
+    context: ExecutionContext,
+    throttles: readonly BaseThrottle<object>[],
+  ): Promise<boolean> {
+    const client = context.switchToWs().getClient<object>();
+    // The client lives as long as the socket: decide each message on its own, keep nothing.
+    if (this.settings.backend !== undefined) this.settings.backend.attachTo(client);
+    const decisions = await tryHitAll(throttles, client);
+    const rejected = decisions.find((decision) => !decision.allowed);
+    if (rejected === undefined) return true;
+    const retryAfterMs = Math.max(...decisions.map((decision) => decision.retryAfterMs));
+    // Nest's own WebSocket error: its exception filter sends { event: "exception", data }.
+    const { WsException } = await import("@nestjs/websockets");
+    throw new WsException(rateLimitMessage(rejected.uid, retryAfterMs));
+  }
+}
+
+/**
+ * The module: `forRoot({ backend, throttles, headers })` or `forRootAsync({ useFactory,
+ * inject, imports })`. Global: import it once, in the root module.
+ */
+// biome-ignore lint/complexity/noStaticOnlyClass: a Nest module is a class, configured statically.
+export class TraffikModule {
+  static forRoot(options: TraffikModuleOptions = {}): DynamicModule {
+    return TraffikModule.with({ provide: TRAFFIK_OPTIONS, useValue: options });
+  }
+
+  static forRootAsync(options: TraffikModuleAsyncOptions): DynamicModule {
+    return {
+      ...TraffikModule.with({
+        provide: TRAFFIK_OPTIONS,
+        useFactory: options.useFactory,
+        inject: (options.inject ?? []) as never[],
+      }),
+      imports: options.imports ?? [],
+    };
+  }
+
+  private static with(optionsProvider: Provider): DynamicModule {
+    return {
+      module: TraffikModule,
+      global: true,
+      providers: [
+        optionsProvider,
+        {
+          provide: TraffikGuard,
+          useFactory: (options: TraffikModuleOptions) => new TraffikGuard(options),
+          inject: [TRAFFIK_OPTIONS],
+        },
+        // Nest's APP_GUARD token: the guard covers every controller and gateway.
+        { provide: "APP_GUARD", useExisting: TraffikGuard },
+        {
+          provide: Symbol.for("traffik.nestjs.lifecycle"),
+          useFactory: (options: TraffikModuleOptions) => ({
+            onModuleInit: () => options.backend?.ready(),
+            onApplicationShutdown: () => options.backend?.close(),
+          }),
+          inject: [TRAFFIK_OPTIONS],
+        },
+      ],
+      exports: [TRAFFIK_OPTIONS, TraffikGuard],
+    };
+  }
+}
+
+/** The answer to a throttled message, as `traffik/ws` words it. */
+function rateLimitMessage(policy: string, retryAfterMs: number) {
+  const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return {
+    type: "rate_limit",
+    retryAfter,
+    retryAfterMs,
+    detail: `Too many messages. Retry in ${retryAfter} second${retryAfter === 1 ? "" : "s"}.`,
+    policy,
+  };
+}
+
+/** Sets headers on an Express response or a Fastify reply. */
+function setHeaders(response: object, headers: HeaderList): void {
+  const reply = response as {
+    header?: (name: string, value: string) => unknown;
+    setHeader?: (name: string, value: string) => unknown;
+  };
+  for (const [name, value] of headers) {
+    if (typeof reply.setHeader === "function") reply.setHeader(name, value);
+    else reply.header?.(name, value);
+  }
+}

@@ -1,0 +1,69 @@
+import { ConfigurationError } from "../errors.js";
+import { hitAll } from "./all-or-nothing.js";
+import { BaseThrottle } from "./base.js";
+
+/** Where the connection is among a handler's arguments. @default the first argument */
+export interface ThrottledOptions<C, Args extends unknown[]> {
+  connection?: (...args: Args) => C;
+}
+
+type Handler<This, Args extends unknown[], R> = (this: This, ...args: Args) => R;
+type Throttled<This, Args extends unknown[], R> = (
+  this: This,
+  ...args: Args
+) => Promise<Awaited<R>>;
+
+/**
+ * The original's `@throttled(...)`, for TypeScript: throttles a function or a class method by
+ * the connection among its arguments (the first, unless `options.connection` says otherwise).
+ * Several throttles are applied all or nothing; a throttled call runs the first rejecting
+ * throttle's `handleThrottled` (by default it rejects with `ConnectionThrottled`) and never
+ * reaches the handler.
+ *
+ * As a standard (TC39) method decorator:
+ * ```ts
+ * class Reports {
+ *   @throttled(perUser)
+ *   async export(req: IncomingMessage) { ... }
+ * }
+ * ```
+ * As a function: `const handler = throttled(perUser, async (req, res) => { ... })`.
+ *
+ * @throws {ConfigurationError} at once, for anything but throttles.
+ */
+export function throttled<C, This, Args extends unknown[], R>(
+  throttles: BaseThrottle<C> | readonly BaseThrottle<C>[],
+  handler: Handler<This, Args, R>,
+  options?: ThrottledOptions<C, Args>,
+): Throttled<This, Args, R>;
+export function throttled<C>(
+  throttles: BaseThrottle<C> | readonly BaseThrottle<C>[],
+  options?: ThrottledOptions<C, unknown[]>,
+): <This, Args extends unknown[], R>(
+  method: Handler<This, Args, R>,
+  context: ClassMethodDecoratorContext<This, Handler<This, Args, R>>,
+) => Throttled<This, Args, R>;
+export function throttled<C, This, Args extends unknown[], R>(
+  throttles: BaseThrottle<C> | readonly BaseThrottle<C>[],
+  handlerOrOptions?: Handler<This, Args, R> | ThrottledOptions<C, Args>,
+  maybeOptions?: ThrottledOptions<C, Args>,
+): unknown {
+  const list: readonly BaseThrottle<C>[] = Array.isArray(throttles) ? throttles : [throttles];
+  if (list.length === 0 || !list.every((t) => t instanceof BaseThrottle)) {
+    throw new ConfigurationError("throttled(): the first argument must be one or more throttles.");
+  }
+  const wrap = (handler: Handler<This, Args, R>, options?: ThrottledOptions<C, Args>) => {
+    const connectionOf = options?.connection ?? ((...args: Args) => args[0] as C);
+    return async function throttledHandler(this: This, ...args: Args): Promise<Awaited<R>> {
+      await hitAll(list, connectionOf(...args));
+      return await handler.apply(this, args);
+    };
+  };
+  if (typeof handlerOrOptions === "function") return wrap(handlerOrOptions, maybeOptions);
+  return (method: Handler<This, Args, R>, context: ClassMethodDecoratorContext) => {
+    if (context.kind !== "method") {
+      throw new ConfigurationError("@throttled() decorates methods only.");
+    }
+    return wrap(method, handlerOrOptions);
+  };
+}
