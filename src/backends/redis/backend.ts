@@ -2,6 +2,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Cluster, Redis } from "ioredis";
 import { BackendConnectionError, BackendError, ConfigurationError } from "../../errors.js";
+import type { Rate } from "../../rate.js";
+import { FixedWindowStrategy } from "../../strategies/fixed-window.js";
 import type { Step } from "../../strategies/strategy.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
@@ -118,8 +120,8 @@ export class RedisBackend extends ThrottleBackend {
     const blockedFor = this.blocks?.waitFor(key, request.cost, localNow);
     if (blockedFor !== undefined) return Promise.resolve(blockedStep(blockedFor));
     const args = [requestArg(policy, request)];
-    return this.runDecide([key], [policy[0]], args, mode).then((reply) => {
-      const step = stepFrom(reply[0] as string);
+    return this.runDecide([key], [policy[0]], args, mode).then((steps) => {
+      const step = steps[0] as Step;
       if (!step.allowed && mode === "consume") {
         this.blocks?.block(key, request.cost, step.retryAfterMs, localNow);
       }
@@ -142,7 +144,7 @@ export class RedisBackend extends ThrottleBackend {
       known.map(([code]) => code),
       args,
       mode,
-    ).then(toSteps);
+    ).then((steps) => [...steps]);
   }
 
   override async clear(uid: string, identity: string): Promise<void> {
@@ -262,7 +264,7 @@ export class RedisBackend extends ThrottleBackend {
     codes: readonly string[],
     args: readonly string[],
     mode: DecisionMode,
-  ): Promise<readonly string[]> {
+  ): Promise<readonly Step[]> {
     // Whether the client is a cluster decides how to send: know it first.
     if (this.client === undefined) {
       return this.connected().then(() => this.runDecide(keys, codes, args, mode));
@@ -279,29 +281,39 @@ export class RedisBackend extends ThrottleBackend {
   }
 
   private readonly send: Send = (mode, keys, codes, args) => {
-    const { sha, source } =
-      keys.length === 1 && codes[0] === "fw" ? FIXED_WINDOW_ALONE : scriptFor(codes);
     const now = this.clock === undefined ? "" : String(this.clock());
-    return this.script(sha, source, keys, [
-      mode === "consume" ? "c" : "p",
-      now,
-      ...args,
-    ]) as Promise<string[]>;
+    const flag = mode === "consume" ? "c" : "p";
+    if (keys.length === 1 && codes[0] === "fw") {
+      // "group,fw,cost,limit,window,...": the lone fixed window takes them one by one.
+      const [, , cost = "", limit = "", window = ""] = (args[0] as string).split(",", 5);
+      const { sha, source } = FIXED_WINDOW_ALONE;
+      return this.script(sha, source, keys, [flag, now, cost, limit, window], (reply) => [
+        fixedWindowStep((reply as string[])[0] as string, now, cost, limit, window),
+      ]);
+    }
+    const { sha, source } = scriptFor(codes);
+    return this.script(sha, source, keys, [flag, now, ...args], (reply) =>
+      toSteps(reply as string[]),
+    );
   };
 
   private readonly batcher = new DecisionBatcher(this.send);
 
-  /** EVALSHA, falling back to EVAL (which caches the script) where the node lacks it. */
-  private script(
+  /**
+   * EVALSHA, falling back to EVAL (which caches the script) where the node lacks it; `map`
+   * shapes the reply in the same turn, which spares the hot path a promise.
+   */
+  private script<T = unknown>(
     sha: string,
     source: string,
     keys: readonly string[],
     args: readonly string[],
-  ): Promise<unknown> {
+    map: (reply: unknown) => T = (reply) => reply as T,
+  ): Promise<T> {
     const run = (client: RedisClient) =>
-      client.evalsha(sha, keys.length, ...keys, ...args).catch((error: unknown) => {
+      client.evalsha(sha, keys.length, ...keys, ...args).then(map, (error: unknown) => {
         if (!isNoScript(error)) throw error;
-        return client.eval(source, keys.length, ...keys, ...args);
+        return client.eval(source, keys.length, ...keys, ...args).then(map);
       });
     // Initialized is the common case: no extra turn of the microtask queue.
     return this.client !== undefined && this.ready() === undefined
@@ -364,6 +376,35 @@ function stepFrom(reply: string): Step {
 const EMPTY_STATE: readonly number[] = [];
 
 const toSteps = (reply: readonly string[]): Step[] => reply.map(stepFrom);
+
+const fixedWindow = new FixedWindowStrategy();
+
+/**
+ * The step of a lone fixed-window request from the script's "prior,seconds,microseconds":
+ * the TypeScript strategy decides from the count before the request and the server's clock
+ * (computed as the scripts compute it), exactly as the script did.
+ */
+function fixedWindowStep(
+  reply: string,
+  testNow: string,
+  cost: string,
+  limit: string,
+  window: string,
+): Step {
+  const comma = reply.indexOf(",");
+  let now: number;
+  if (comma === -1) {
+    now = Number(testNow);
+  } else {
+    const micros = reply.indexOf(",", comma + 1);
+    now = Number(reply.slice(comma + 1, micros)) * 1000 + Number(reply.slice(micros + 1)) / 1000;
+  }
+  const prior = Number(comma === -1 ? reply : reply.slice(0, comma));
+  const windowMs = Number(window);
+  const windowEnd = (Math.floor(now / windowMs) + 1) * windowMs;
+  const rate = { limit: Number(limit), windowMs } as Rate;
+  return fixedWindow.apply([windowEnd, prior], now, Number(cost), rate);
+}
 
 type Policy = readonly [code: string, first: string, second: string];
 

@@ -1,3 +1,4 @@
+import type { Step } from "../../strategies/strategy.js";
 import type { DecisionMode } from "../types.js";
 
 /** One decision call's worth of work: a single request, or an all-or-nothing group. */
@@ -8,17 +9,17 @@ export interface Entry {
   readonly codes: readonly string[];
 }
 
-/** Sends entries as one script call; the reply holds one string per request, in order. */
+/** Sends entries as one script call; the answer holds one step per request, in order. */
 export type Send = (
   mode: DecisionMode,
   keys: readonly string[],
   codes: readonly string[],
   args: readonly string[],
-) => Promise<string[]>;
+) => Promise<Step[]>;
 
 interface Waiting {
   readonly entry: Entry;
-  resolve(reply: readonly string[]): void;
+  resolve(steps: readonly Step[]): void;
   reject(error: unknown): void;
 }
 
@@ -38,13 +39,18 @@ export class DecisionBatcher {
     private readonly maxRequests = 16,
   ) {}
 
-  /** The entry's slice of the reply: one string per request. */
-  submit(mode: DecisionMode, entry: Entry): Promise<readonly string[]> {
+  /** The entry's slice of the answer: one step per request. */
+  submit(mode: DecisionMode, entry: Entry): Promise<readonly Step[]> {
+    if (this.inFlight === 0 && !this.scheduled) {
+      // Nothing to wait for: send at once, without a promise of our own around the reply.
+      this.inFlight++;
+      const args = entry.args.map((arg) => `0,${arg}`);
+      return this.send(mode, entry.keys, entry.codes, args).finally(() => {
+        this.inFlight--;
+      });
+    }
     return new Promise((resolve, reject) => {
-      const waiting = { entry, resolve, reject };
-      // Nothing to wait for: go at once, so a lone caller pays no batching delay.
-      if (this.inFlight === 0 && !this.scheduled) return this.dispatch(mode, [waiting]);
-      this.queues[mode].push(waiting);
+      this.queues[mode].push({ entry, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         // After the current microtasks: every decision started in this turn joins the batch.

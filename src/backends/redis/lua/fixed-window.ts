@@ -39,12 +39,29 @@ local function settle_fixed_window(keep, key, field, cost, prior, wid, window_en
 end
 `;
 
-/** One fixed-window request alone: the common case, without the group machinery. */
+/**
+ * One fixed-window request alone, the common case: counts it (taking the count back if it is
+ * rejected) and answers only what the client cannot know, the count before it and the
+ * server's clock, as "prior,seconds,microseconds" (just "prior" under a test clock). The client
+ * computes the step with the TypeScript strategy from those, so this script formats no numbers.
+ */
 export const FIXED_WINDOW_ALONE_MAIN = `
-local now = deciding_now()
-local _, _, cost, limit, window = read_request(1)
-local allowed, remaining, retry, reset, counted, field, prior, wid, window_end =
-  fixed_window(KEYS[1], now, cost, limit, window, ARGV[1] == "c")
-if counted then settle_fixed_window(allowed, KEYS[1], field, cost, prior, wid, window_end, now) end
-return { string.format("%d,%.17g,%.17g,%.17g,0", allowed and 1 or 0, remaining, retry, reset) }
+local t
+local now = tonumber(ARGV[2])
+if now == nil then
+  t = redis.call("TIME")
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local cost, limit, window = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local wid = math.floor(now / window)
+local field = string.format("%.0f", wid)
+local prior
+if ARGV[1] == "c" and cost > 0 then
+  prior = redis.call("HINCRBY", KEYS[1], field, cost) - cost
+  settle_fixed_window(prior + cost <= limit, KEYS[1], field, cost, prior, wid, (wid + 1) * window, now)
+else
+  prior = tonumber(redis.call("HGET", KEYS[1], field)) or 0
+end
+if t == nil then return { tostring(prior) } end
+return { prior .. "," .. t[1] .. "," .. t[2] }
 `;
