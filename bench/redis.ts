@@ -3,7 +3,7 @@
  * RedisBackend beside rate-limiter-flexible's RateLimiterRedis, on one redis-server started
  * here, in one run (alternating rounds, median reported).
  *
- *   npm run bench:redis
+ *   npm run bench:redis            (BENCH_DECISIONS, BENCH_ROUNDS, BENCH_ONLY)
  */
 import { Redis } from "ioredis";
 import { RateLimiterRedis } from "rate-limiter-flexible";
@@ -102,6 +102,12 @@ const contenders: Record<string, () => { decide: Decide; close: () => unknown }>
   "throttled clients: Traffik, no block cache": () =>
     traffik(new FixedWindowStrategy(), true, false),
 };
+
+// BENCH_ONLY="RateLimiterRedis,fixed window" runs only the contenders whose names contain one of these.
+const only = process.env.BENCH_ONLY?.split(",");
+for (const name of Object.keys(contenders)) {
+  if (only && !only.some((part) => name.includes(part))) delete contenders[name];
+}
 
 const results = new Map<string, { rate: number; commands: number }[][]>();
 for (let round = 0; round < ROUNDS; round++) {

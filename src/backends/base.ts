@@ -88,11 +88,16 @@ export abstract class ThrottleBackend {
 
   /**
    * `call`, or a `BackendError` (code ERR_TRAFFIK_BACKEND_TIMEOUT) once `timeoutMs` have passed:
-   * throttles never wait on a backend longer than that. @internal
+   * throttles never wait on a backend longer than that. `map` and `recover` shape the outcome
+   * as `.then(map, recover)` would. @internal
    */
-  withinTimeout<T>(call: Promise<T>): Promise<T> {
+  withinTimeout<T, R = T>(
+    call: Promise<T>,
+    map?: (value: T) => R,
+    recover?: (error: unknown) => R | Promise<R>,
+  ): Promise<R> {
     this.deadlines ??= new Deadlines(this.timeoutMs, `Backend "${this.namespace}"`);
-    return this.deadlines.guard(call);
+    return this.deadlines.guard(call, map, recover);
   }
 
   /**

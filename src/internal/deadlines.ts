@@ -2,7 +2,7 @@ import { BackendError } from "../errors.js";
 
 interface Waiting {
   readonly deadline: number;
-  readonly reject: (error: BackendError) => void;
+  readonly reject: (error: unknown) => void;
   settled: boolean;
 }
 
@@ -21,20 +21,51 @@ export class Deadlines {
     private readonly what: string,
   ) {}
 
-  /** `promise`, or a `BackendError` (code ERR_TRAFFIK_BACKEND_TIMEOUT) once `ms` have passed. */
-  guard<T>(promise: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const waiting: Waiting = { deadline: performance.now() + this.ms, reject, settled: false };
+  /**
+   * `promise`, or a `BackendError` (code ERR_TRAFFIK_BACKEND_TIMEOUT) once `ms` have passed.
+   * With `map` and `recover`, the outcome is shaped in the same turn it arrives, as
+   * `guard(p).then(map, recover)` would, one promise fewer.
+   */
+  guard<T, R = T>(
+    promise: Promise<T>,
+    map?: (value: T) => R,
+    recover?: (error: unknown) => R | Promise<R>,
+  ): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const fail = (error: unknown) => {
+        if (recover === undefined) reject(error);
+        else {
+          try {
+            resolve(recover(error));
+          } catch (thrown) {
+            reject(thrown);
+          }
+        }
+      };
+      const waiting: Waiting = {
+        deadline: performance.now() + this.ms,
+        reject: fail,
+        settled: false,
+      };
       this.queue.push(waiting);
       this.timer ??= setTimeout(this.expire, this.ms);
       promise.then(
         (value) => {
+          if (waiting.settled) return;
           waiting.settled = true;
-          resolve(value);
+          if (map === undefined) resolve(value as unknown as R);
+          else {
+            try {
+              resolve(map(value));
+            } catch (error) {
+              reject(error);
+            }
+          }
         },
         (error: unknown) => {
+          if (waiting.settled) return;
           waiting.settled = true;
-          reject(error);
+          fail(error);
         },
       );
     });

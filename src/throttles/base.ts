@@ -290,7 +290,8 @@ export abstract class BaseThrottle<C = unknown> {
       return this.decideOnError(error, connection);
     }
     if (!(step instanceof Promise)) return this.toDecision(step);
-    return backend.withinTimeout(step).then(
+    return backend.withinTimeout(
+      step,
       (answer) => this.toDecision(answer),
       (error: unknown) => this.decideOnError(error, connection),
     );

@@ -119,14 +119,48 @@ export class RedisBackend extends ThrottleBackend {
     const localNow = this.localNow();
     const blockedFor = this.blocks?.waitFor(key, request.cost, localNow);
     if (blockedFor !== undefined) return Promise.resolve(blockedStep(blockedFor));
-    const args = [requestArg(policy, request)];
-    return this.runDecide([key], [policy[0]], args, mode).then((steps) => {
-      const step = steps[0] as Step;
+    const remember = (step: Step): Step => {
       if (!step.allowed && mode === "consume") {
         this.blocks?.block(key, request.cost, step.retryAfterMs, localNow);
       }
       return step;
-    });
+    };
+    const client = this.client;
+    if (client !== undefined && (client.isCluster || this.batcher.idle())) {
+      // Nothing to gather with: one script call, its reply shaped in the turn it arrives.
+      const call = this.sendAlone(key, policy, request, mode, remember);
+      if (!client.isCluster) this.batcher.track(call);
+      return call;
+    }
+    const args = [requestArg(policy, request)];
+    return this.runDecide([key], [policy[0]], args, mode).then((steps) =>
+      remember(steps[0] as Step),
+    );
+  }
+
+  private sendAlone(
+    key: string,
+    policy: Policy,
+    request: DecisionRequest,
+    mode: DecisionMode,
+    remember: (step: Step) => Step,
+  ): Promise<Step> {
+    const now = this.clock === undefined ? "" : String(this.clock());
+    const flag = mode === "consume" ? "c" : "p";
+    if (policy[0] === "fw") {
+      const cost = String(request.cost);
+      const limit = String(request.rate.limit);
+      const window = String(request.rate.windowMs);
+      const { sha, source } = FIXED_WINDOW_ALONE;
+      return this.script(sha, source, [key], [flag, now, cost, limit, window], (reply) =>
+        remember(fixedWindowStep((reply as string[])[0] as string, now, cost, limit, window)),
+      );
+    }
+    const { sha, source } = scriptFor([policy[0]]);
+    const args = [flag, now, `0,${requestArg(policy, request)}`];
+    return this.script(sha, source, [key], args, (reply) =>
+      remember(stepFrom((reply as string[])[0] as string)),
+    );
   }
 
   override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Promise<Step[]> {

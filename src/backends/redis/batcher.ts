@@ -39,15 +39,28 @@ export class DecisionBatcher {
     private readonly maxRequests = 16,
   ) {}
 
+  /** Whether nothing is in flight or gathering: a decision now may go alone, at once. */
+  idle(): boolean {
+    return this.inFlight === 0 && !this.scheduled;
+  }
+
+  /** Counts a call sent alone as in flight until it settles, so later ones gather meanwhile. */
+  track(call: Promise<unknown>): void {
+    this.inFlight++;
+    const settled = () => {
+      this.inFlight--;
+    };
+    // A side branch: the caller's chain gets no extra step.
+    call.then(settled, settled);
+  }
+
   /** The entry's slice of the answer: one step per request. */
   submit(mode: DecisionMode, entry: Entry): Promise<readonly Step[]> {
-    if (this.inFlight === 0 && !this.scheduled) {
-      // Nothing to wait for: send at once, without a promise of our own around the reply.
-      this.inFlight++;
+    if (this.idle()) {
       const args = entry.args.map((arg) => `0,${arg}`);
-      return this.send(mode, entry.keys, entry.codes, args).finally(() => {
-        this.inFlight--;
-      });
+      const call = this.send(mode, entry.keys, entry.codes, args);
+      this.track(call);
+      return call;
     }
     return new Promise((resolve, reject) => {
       this.queues[mode].push({ entry, resolve, reject });
