@@ -8,11 +8,11 @@
  *
  *   npm run bench:http            (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_FRAMEWORKS)
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { keepLoadOffServerCore, median, PIN, startServer } from "./support.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
@@ -25,34 +25,6 @@ const PEERS: Record<string, string> = {
   hono: "hono-rate-limiter",
 };
 
-// On a machine with few cores, the server gets core 0 and this process (the load) the rest, so
-// the two do not take turns on one core, which blurred the figures by tens of percent.
-const PIN =
-  spawnSync("sh", ["-c", "command -v taskset"]).status === 0 && availableParallelism() >= 2;
-if (PIN) {
-  spawnSync("taskset", ["-a", "-p", "-c", `1-${availableParallelism() - 1}`, String(process.pid)]);
-}
-
-async function startServer(
-  framework: string,
-  variant: string,
-): Promise<{ child: ChildProcess; port: number }> {
-  const server = [
-    "--import",
-    "tsx",
-    join(import.meta.dirname, "http-server.ts"),
-    framework,
-    variant,
-  ];
-  const child = PIN
-    ? spawn("taskset", ["-c", "0", process.execPath, ...server], {
-        stdio: ["ignore", "pipe", "inherit"],
-      })
-    : spawn(process.execPath, server, { stdio: ["ignore", "pipe", "inherit"] });
-  const [chunk] = (await once(child.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
-  return { child, port: (JSON.parse(chunk.toString()) as { port: number }).port };
-}
-
 async function load(port: number): Promise<{ rate: number; non2xx: number }> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/`,
@@ -62,10 +34,9 @@ async function load(port: number): Promise<{ rate: number; non2xx: number }> {
   return { rate: result.requests.average, non2xx: result.non2xx };
 }
 
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const format = (rate: number) => `${(rate / 1000).toFixed(1).padStart(6)} k/s`;
 
+keepLoadOffServerCore();
 console.log(
   `Hello-world requests/s, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved slices of ${SECONDS} s${PIN ? ", servers pinned to core 0, load on the others" : ""}:`,
 );
@@ -73,7 +44,11 @@ for (const framework of FRAMEWORKS) {
   // All four servers run at once and are loaded in turn, in short slices, so a slow minute on a
   // noisy machine falls on every variant alike.
   const servers = new Map<string, { child: ChildProcess; port: number }>();
-  for (const variant of VARIANTS) servers.set(variant, await startServer(framework, variant));
+  for (const variant of VARIANTS)
+    servers.set(
+      variant,
+      await startServer(join(import.meta.dirname, "http-server.ts"), [framework, variant]),
+    );
   const rates: Record<string, number[]> = Object.fromEntries(VARIANTS.map((v) => [v, []]));
   for (const { port } of servers.values()) await load(port); // warm-up: JIT, connections
   for (let round = 0; round < ROUNDS; round++) {

@@ -25,6 +25,7 @@ import {
   TokenBucketStrategy,
   TokenBucketWithDebtStrategy,
 } from "traffik/strategies";
+import { median } from "./support.js";
 
 const KEYS = 10_000;
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 1_000_000);
@@ -139,8 +140,6 @@ const run = (arg: string): number =>
       encoding: "utf8",
     }).trim(),
   );
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const format = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(0)} k/s`;
 

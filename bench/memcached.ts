@@ -16,6 +16,7 @@ import {
   TokenBucketStrategy,
 } from "traffik/strategies";
 import { memcachedStats, startMemcached } from "../test/support/servers.js";
+import { compareStores, type StoreContender, type StoreRun } from "./support.js";
 
 const KEYS = 10_000;
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 20_000);
@@ -37,10 +38,7 @@ async function commands(): Promise<number> {
   );
 }
 
-async function measure(
-  decide: Decide,
-  inFlight: number,
-): Promise<{ rate: number; commands: number }> {
+async function measure(decide: Decide, inFlight: number): Promise<StoreRun> {
   let next = 0;
   const worker = async (count: number) => {
     for (let n = 0; n < count; n++) await decide(next++ % KEYS);
@@ -77,7 +75,7 @@ function traffik(strategy: Strategy): { decide: Decide; close: () => Promise<voi
   };
 }
 
-const contenders: Record<string, () => { decide: Decide; close: () => unknown }> = {
+const contenders: Record<string, StoreContender> = {
   "rate-limiter-flexible RateLimiterMemcache": rlf,
   "Traffik fixed window": () => traffik(new FixedWindowStrategy()),
   "Traffik token bucket": () => traffik(new TokenBucketStrategy()),
@@ -85,41 +83,11 @@ const contenders: Record<string, () => { decide: Decide; close: () => unknown }>
   "Traffik sliding window log": () => traffik(new SlidingWindowLogStrategy()),
 };
 
-const results = new Map<string, { rate: number; commands: number }[][]>();
-for (let round = 0; round < ROUNDS; round++) {
-  const names = round % 2 === 0 ? Object.keys(contenders) : Object.keys(contenders).reverse();
-  for (const name of names) {
-    const contender = (contenders[name] as () => { decide: Decide; close: () => unknown })();
-    const one = await measure(contender.decide, 1);
-    const many = await measure(contender.decide, 64);
-    await contender.close();
-    const list = results.get(name) ?? [[], []];
-    list[0]?.push(one);
-    list[1]?.push(many);
-    results.set(name, list);
-  }
-}
-
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-const k = (n: number) => `${(n / 1000).toFixed(1)} k/s`;
-const summary = [...results].map(([name, [one = [], many = []]]) => ({
-  name,
-  one: median(one.map((r) => r.rate)),
-  many: median(many.map((r) => r.rate)),
-  commands: median(many.map((r) => r.commands)),
-}));
-const peer = summary[0] as (typeof summary)[number];
-console.log(
-  `memcached, ${KEYS} keys, ${DECISIONS} decisions a run, median of ${ROUNDS} alternating rounds`,
-);
-console.log(
-  `${"".padEnd(42)} ${"1 in flight".padStart(20)} ${"64 in flight".padStart(20)}   commands/decision`,
-);
-for (const s of summary) {
-  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-  console.log(
-    `${s.name.padEnd(42)} ${`${k(s.one)} ${ratio(s.one, peer.one)}`.padStart(20)} ${`${k(s.many)} ${ratio(s.many, peer.many)}`.padStart(20)}   ${s.commands.toFixed(2)}`,
-  );
-}
+await compareStores({
+  title: `memcached, ${KEYS} keys, ${DECISIONS} decisions a run, median of ${ROUNDS} alternating rounds`,
+  contenders,
+  rounds: ROUNDS,
+  measure,
+  baseFor: () => "rate-limiter-flexible RateLimiterMemcache",
+});
 await server.stop();

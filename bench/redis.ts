@@ -16,6 +16,7 @@ import {
   TokenBucketStrategy,
 } from "traffik/strategies";
 import { startRedis } from "../test/support/servers.js";
+import { compareStores, type StoreContender, type StoreRun } from "./support.js";
 
 const KEYS = 10_000;
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 40_000);
@@ -28,10 +29,7 @@ const addresses = Array.from({ length: KEYS }, (_, i) => `10.0.${(i >> 8) & 255}
 
 type Decide = (i: number) => Promise<unknown>;
 
-async function measure(
-  decide: Decide,
-  inFlight: number,
-): Promise<{ rate: number; commands: number }> {
+async function measure(decide: Decide, inFlight: number): Promise<StoreRun> {
   let next = 0;
   const worker = async (count: number) => {
     for (let n = 0; n < count; n++) await decide(next++ % KEYS);
@@ -90,7 +88,7 @@ function rlfThrottled(): { decide: Decide; close: () => void } {
   };
 }
 
-const contenders: Record<string, () => { decide: Decide; close: () => unknown }> = {
+const contenders: Record<string, StoreContender> = {
   "rate-limiter-flexible RateLimiterRedis": () => rlf(false),
   "rate-limiter-flexible, auto-pipelining": () => rlf(true),
   "Traffik fixed window": () => traffik(new FixedWindowStrategy()),
@@ -109,52 +107,17 @@ for (const name of Object.keys(contenders)) {
   if (only && !only.some((part) => name.includes(part))) delete contenders[name];
 }
 
-const results = new Map<string, { rate: number; commands: number }[][]>();
-for (let round = 0; round < ROUNDS; round++) {
-  const names = round % 2 === 0 ? Object.keys(contenders) : Object.keys(contenders).reverse();
-  for (const name of names) {
-    const contender = (contenders[name] as () => { decide: Decide; close: () => unknown })();
-    const one = await measure(contender.decide, 1);
-    const many = await measure(contender.decide, 64);
-    await contender.close();
-    await admin.flushall();
-    const list = results.get(name) ?? [[], []];
-    list[0]?.push(one);
-    list[1]?.push(many);
-    results.set(name, list);
-  }
-}
-
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-const summary = new Map(
-  [...results].map(([name, [one = [], many = []]]) => [
-    name,
-    {
-      one: median(one.map((r) => r.rate)),
-      many: median(many.map((r) => r.rate)),
-      commands: median(many.map((r) => r.commands)),
-    },
-  ]),
-);
-const peer = summary.get("rate-limiter-flexible RateLimiterRedis") as { one: number; many: number };
-const throttledPeer = summary.get("throttled clients: rate-limiter-flexible") as {
-  one: number;
-  many: number;
-};
-const k = (n: number) => `${(n / 1000).toFixed(1)} k/s`;
-console.log(
-  `Redis ${(await admin.info("server")).match(/redis_version:(\S+)/)?.[1]}, ${KEYS} keys, ${DECISIONS} decisions a run, median of ${ROUNDS} alternating rounds`,
-);
-console.log(
-  `${"".padEnd(42)} ${"1 in flight".padStart(20)} ${"64 in flight".padStart(20)}   commands/decision`,
-);
-for (const [name, s] of summary) {
-  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-  const base = name.startsWith("throttled") ? throttledPeer : peer;
-  console.log(
-    `${name.padEnd(42)} ${`${k(s.one)} ${ratio(s.one, base.one)}`.padStart(20)} ${`${k(s.many)} ${ratio(s.many, base.many)}`.padStart(20)}   ${s.commands.toFixed(2)}`,
-  );
-}
+const version = (await admin.info("server")).match(/redis_version:(\S+)/)?.[1];
+await compareStores({
+  title: `Redis ${version}, ${KEYS} keys, ${DECISIONS} decisions a run, median of ${ROUNDS} alternating rounds`,
+  contenders,
+  rounds: ROUNDS,
+  measure,
+  afterEach: () => admin.flushall(),
+  baseFor: (name) =>
+    name.startsWith("throttled")
+      ? "throttled clients: rate-limiter-flexible"
+      : "rate-limiter-flexible RateLimiterRedis",
+});
 admin.disconnect();
 await server.stop();

@@ -6,34 +6,17 @@
  *
  *   npm run bench:ws            (BENCH_ROUNDS, BENCH_SECONDS)
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { WebSocket } from "ws";
+import { keepLoadOffServerCore, median, PIN, startServer } from "./support.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const WINDOW = 16;
 const VARIANTS = ["bare", "throttled"] as const;
 const CONNECTIONS = [1, 32];
-
-const PIN =
-  spawnSync("sh", ["-c", "command -v taskset"]).status === 0 && availableParallelism() >= 2;
-if (PIN) {
-  spawnSync("taskset", ["-a", "-p", "-c", `1-${availableParallelism() - 1}`, String(process.pid)]);
-}
-
-async function startServer(variant: string): Promise<{ child: ChildProcess; port: number }> {
-  const server = ["--import", "tsx", join(import.meta.dirname, "ws-server.ts"), variant];
-  const child = PIN
-    ? spawn("taskset", ["-c", "0", process.execPath, ...server], {
-        stdio: ["ignore", "pipe", "inherit"],
-      })
-    : spawn(process.execPath, server, { stdio: ["ignore", "pipe", "inherit"] });
-  const [chunk] = (await once(child.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
-  return { child, port: (JSON.parse(chunk.toString()) as { port: number }).port };
-}
 
 /** Echoes per second over `sockets`, each keeping WINDOW messages in flight, for SECONDS. */
 async function load(sockets: WebSocket[]): Promise<number> {
@@ -78,11 +61,10 @@ async function connect(port: number, count: number): Promise<WebSocket[]> {
   );
 }
 
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-
+keepLoadOffServerCore();
 const servers = new Map<string, { child: ChildProcess; port: number }>();
-for (const variant of VARIANTS) servers.set(variant, await startServer(variant));
+for (const variant of VARIANTS)
+  servers.set(variant, await startServer(join(import.meta.dirname, "ws-server.ts"), [variant]));
 console.log(
   `WebSocket echo messages/s (64 bytes, ${WINDOW} in flight per connection), median of ${ROUNDS} interleaved slices of ${SECONDS} s${PIN ? ", servers pinned to core 0" : ""}:`,
 );

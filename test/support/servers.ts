@@ -67,6 +67,34 @@ process.on("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
+/**
+ * A server process that can be killed at once (as a crash would) and started again with the
+ * same arguments; `start` resolves once `ready` says it answers.
+ */
+function restartable(
+  command: string,
+  args: readonly string[],
+  ready: () => Promise<boolean>,
+  what: string,
+): { start(): Promise<void>; kill(): Promise<void> } {
+  let child: ChildProcess | undefined;
+  return {
+    async start() {
+      child = spawn(command, args, { stdio: "ignore" });
+      running.add(child);
+      await waitFor(ready, what);
+    },
+    async kill() {
+      if (child === undefined) return;
+      const exited = new Promise((resolve) => child?.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+      running.delete(child);
+      child = undefined;
+    },
+  };
+}
+
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
@@ -81,39 +109,24 @@ export interface RedisServer {
 export async function startRedis(extraArgs: string[] = []): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "traffik-redis-"));
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    child = spawn(
-      "redis-server",
-      [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        dir,
-        ...extraArgs,
-      ],
-      { stdio: "ignore" },
-    );
-    running.add(child);
-    await waitFor(
-      async () => (await ask(port, "PING")).startsWith("+PONG"),
-      `redis-server on ${port}`,
-    );
-  };
-  const kill = async () => {
-    if (child === undefined) return;
-    const exited = new Promise((resolve) => child?.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
-    running.delete(child);
-    child = undefined;
-  };
+  const { start, kill } = restartable(
+    "redis-server",
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      ...extraArgs,
+    ],
+    async () => (await ask(port, "PING")).startsWith("+PONG"),
+    `redis-server on ${port}`,
+  );
   await start();
   return {
     port,
@@ -181,27 +194,14 @@ export interface MemcachedServer {
 /** Starts a `memcached` on a free loopback port (TCP only). */
 export async function startMemcached(): Promise<MemcachedServer> {
   const port = await freePort();
-  let child: ChildProcess | undefined;
   // memcached refuses to run as root unless told which user to be.
   const user = process.getuid?.() === 0 ? ["-u", "root"] : [];
-  const start = async () => {
-    child = spawn("memcached", [...user, "-p", String(port), "-U", "0", "-l", "127.0.0.1"], {
-      stdio: "ignore",
-    });
-    running.add(child);
-    await waitFor(
-      async () => (await ask(port, "version")).startsWith("VERSION"),
-      `memcached on ${port}`,
-    );
-  };
-  const kill = async () => {
-    if (child === undefined) return;
-    const exited = new Promise((resolve) => child?.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
-    running.delete(child);
-    child = undefined;
-  };
+  const { start, kill } = restartable(
+    "memcached",
+    [...user, "-p", String(port), "-U", "0", "-l", "127.0.0.1"],
+    async () => (await ask(port, "version")).startsWith("VERSION"),
+    `memcached on ${port}`,
+  );
   await start();
   return { port, address: `127.0.0.1:${port}`, kill, start, stop: kill };
 }

@@ -5,6 +5,7 @@ import type { Rate } from "../../rate.js";
 import { FixedWindowStrategy } from "../../strategies/fixed-window.js";
 import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import { pollForLock } from "../poll-lock.js";
 import { decodeState, encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
 import { answered, failure, openServerClient, type ServerClient } from "./client.js";
@@ -204,26 +205,18 @@ export class MemcachedBackend extends ThrottleBackend {
 
   async lock(name: string, options: LockOptions = {}): Promise<Lock> {
     const ttlMs = Math.max(1, Math.ceil(options.ttlMs ?? this.lockTtlMs));
-    const blocking = options.blocking ?? true;
-    const deadline = performance.now() + (options.blockingTimeoutMs ?? ttlMs);
     const cell = await this.placed(`lock:${name}`);
     const token = randomUUID();
-    const { client } = cell.server;
-    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    await pollForLock(name, ttlMs, options, async () => {
       try {
-        await client.add(cell.key, token, { lifetime: exptime(ttlMs) });
-        return { release: () => this.release(cell, token) };
+        await cell.server.client.add(cell.key, token, { lifetime: exptime(ttlMs) });
+        return true;
       } catch (error) {
         if (!answered(error, "NOT_STORED")) throw failure(error, cell.server.name);
+        return false;
       }
-      const left = deadline - performance.now();
-      if (!blocking || left <= 0) {
-        throw new BackendError(`Lock "${name}" is held by another caller.`, {
-          code: blocking ? "ERR_TRAFFIK_LOCK_TIMEOUT" : "ERR_TRAFFIK_LOCK_HELD",
-        });
-      }
-      await sleep(Math.min(pause, left));
-    }
+    });
+    return { release: () => this.release(cell, token) };
   }
 
   /**

@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Cluster, Redis } from "ioredis";
-import { BackendConnectionError, BackendError, ConfigurationError } from "../../errors.js";
+import { BackendConnectionError, ConfigurationError } from "../../errors.js";
 import type { Rate } from "../../rate.js";
 import { FixedWindowStrategy } from "../../strategies/fixed-window.js";
 import type { Step } from "../../strategies/strategy.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import { pollForLock } from "../poll-lock.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
 import { DecisionBatcher, type Send } from "./batcher.js";
 import { BlockCache } from "./block-cache.js";
@@ -233,25 +233,15 @@ export class RedisBackend extends ThrottleBackend {
   async lock(name: string, options: LockOptions = {}): Promise<Lock> {
     const client = await this.connected();
     const ttlMs = Math.max(1, Math.ceil(options.ttlMs ?? this.lockTtlMs));
-    const blocking = options.blocking ?? true;
-    const deadline = performance.now() + (options.blockingTimeoutMs ?? ttlMs);
     const key = this.key(`lock:${name}`);
     const token = randomUUID();
-    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
-      if ((await client.set(key, token, "PX", ttlMs, "NX")) === "OK") {
-        return {
-          release: async () =>
-            Number(await this.script(RELEASE_LOCK_SHA, RELEASE_LOCK_LUA, [key], [token])) === 1,
-        };
-      }
-      const left = deadline - performance.now();
-      if (!blocking || left <= 0) {
-        throw new BackendError(`Lock "${name}" is held by another caller.`, {
-          code: blocking ? "ERR_TRAFFIK_LOCK_TIMEOUT" : "ERR_TRAFFIK_LOCK_HELD",
-        });
-      }
-      await sleep(Math.min(pause, left));
-    }
+    await pollForLock(name, ttlMs, options, async () => {
+      return (await client.set(key, token, "PX", ttlMs, "NX")) === "OK";
+    });
+    return {
+      release: async () =>
+        Number(await this.script(RELEASE_LOCK_SHA, RELEASE_LOCK_LUA, [key], [token])) === 1,
+    };
   }
 
   /** Removes every key of the namespace with `SCAN` (never `KEYS`), on every cluster master. */
@@ -314,19 +304,11 @@ export class RedisBackend extends ThrottleBackend {
     return this.batcher.submit(mode, { keys, args, codes });
   }
 
+  /** One script call for a batch (or a group); a lone decision goes through `sendAlone`. */
   private readonly send: Send = (mode, keys, codes, args) => {
     const now = this.clock === undefined ? "" : String(this.clock());
-    const flag = mode === "consume" ? "c" : "p";
-    if (keys.length === 1 && codes[0] === "fw") {
-      // "group,fw,cost,limit,window,...": the lone fixed window takes them one by one.
-      const [, , cost = "", limit = "", window = ""] = (args[0] as string).split(",", 5);
-      const { sha, source } = FIXED_WINDOW_ALONE;
-      return this.script(sha, source, keys, [flag, now, cost, limit, window], (reply) => [
-        fixedWindowStep((reply as string[])[0] as string, now, cost, limit, window),
-      ]);
-    }
     const { sha, source } = scriptFor(codes);
-    return this.script(sha, source, keys, [flag, now, ...args], (reply) =>
+    return this.script(sha, source, keys, [mode === "consume" ? "c" : "p", now, ...args], (reply) =>
       toSteps(reply as string[]),
     );
   };

@@ -22,10 +22,7 @@ import {
   whenDecided,
 } from "../http/request-throttling.js";
 
-export type { ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
-export { MiddlewareThrottle, type MiddlewareThrottleOptions } from "../http/middleware-throttle.js";
-export type { HeaderFormat } from "../http/rate-limit-headers.js";
-export type { IntegrationOptions, ThrottledArgs } from "../http/request-throttling.js";
+export * from "../http/public.js";
 
 /** The slice of an Express request read here; a plain `IncomingMessage` will do. */
 export interface ExpressRequest extends IncomingMessage {

@@ -22,10 +22,7 @@ import {
   type Verdict,
 } from "../http/request-throttling.js";
 
-export type { ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
-export { MiddlewareThrottle, type MiddlewareThrottleOptions } from "../http/middleware-throttle.js";
-export type { HeaderFormat } from "../http/rate-limit-headers.js";
-export type { IntegrationOptions, ThrottledArgs } from "../http/request-throttling.js";
+export * from "../http/public.js";
 
 /**
  * A route middleware applying the throttles all or nothing: the request counts against every

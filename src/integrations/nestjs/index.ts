@@ -27,6 +27,7 @@ import {
   throttledBody,
   throttleTogether,
 } from "../http/request-throttling.js";
+import { rateLimitMessage } from "../ws/rate-limit-message.js";
 
 /** Options of {@link TraffikModule}. */
 export interface TraffikModuleOptions extends Pick<IntegrationOptions, "headers"> {
@@ -218,18 +219,6 @@ export class TraffikModule {
       exports: [TRAFFIK_OPTIONS, TraffikGuard],
     };
   }
-}
-
-/** The answer to a throttled message, as `traffik/ws` words it. */
-function rateLimitMessage(policy: string, retryAfterMs: number) {
-  const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return {
-    type: "rate_limit",
-    retryAfter,
-    retryAfterMs,
-    detail: `Too many messages. Retry in ${retryAfter} second${retryAfter === 1 ? "" : "s"}.`,
-    policy,
-  };
 }
 
 /** Sets headers on an Express response or a Fastify reply. */

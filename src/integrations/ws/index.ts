@@ -38,6 +38,7 @@ export {
   type MessageGuardOptions,
   type ThrottledMessageAction,
 } from "./message-guard.js";
+export { type RateLimitMessage, rateLimitMessage } from "./rate-limit-message.js";
 
 /** The slice of a `ws` WebSocket used here. */
 export interface WsSocket extends GuardedSocket {

@@ -3,6 +3,7 @@ import { tryHitAll } from "../../throttles/all-or-nothing.js";
 import { BaseThrottle } from "../../throttles/base.js";
 import type { Decision } from "../../throttles/decision.js";
 import type { AnyThrottle } from "../../throttles/options.js";
+import { rateLimitMessage } from "./rate-limit-message.js";
 
 /**
  * What happens to a throttled message:
@@ -105,21 +106,13 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
     const waitMs = Math.max(...decisions.map((d) => d.retryAfterMs));
     const action = typeof chooseAction === "function" ? chooseAction(throttle) : chooseAction;
     checkAction(action);
-    const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
+    const message = rateLimitMessage(throttle.uid, waitMs);
     if (action === "error") {
-      socket.send(
-        JSON.stringify({
-          type: "rate_limit",
-          retryAfter,
-          retryAfterMs: waitMs,
-          detail: `Too many messages. Retry in ${retryAfter} second${retryAfter === 1 ? "" : "s"}.`,
-          policy: throttle.uid,
-        }),
-      );
+      socket.send(JSON.stringify(message));
     } else if (action === "close") {
       closed = true;
       aborter.abort();
-      socket.close(closeCode, closeReason(retryAfter));
+      socket.close(closeCode, closeReason(message.retryAfter));
     }
   };
 

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
 import fc from "fast-check";
 import { MemcachedBackend } from "../../../src/backends/memcached/index.js";
 import { exptime, memcachedKey } from "../../../src/backends/memcached/keys.js";
@@ -18,18 +15,17 @@ import {
   SlidingWindowLogStrategy,
   TokenBucketStrategy,
 } from "../../../src/strategies/index.js";
-import type { StrategyState } from "../../../src/strategies/strategy.js";
 import { tryHitAll } from "../../../src/throttles/all-or-nothing.js";
 import { HTTPThrottle } from "../../../src/throttles/http.js";
-import { allStrategies, rateArb, traceArb } from "../../strategies/harness.js";
+import { allStrategies } from "../../strategies/harness.js";
 import {
   hasBinary,
   type MemcachedServer,
   memcachedStats,
   startMemcached,
 } from "../../support/servers.js";
+import { assertNoOverAdmission, assertSameDecisions } from "../shared-checks.js";
 
-const run = promisify(execFile);
 const enabled = hasBinary("memcached");
 
 describe("memcached keys", () => {
@@ -58,7 +54,6 @@ describe("MemcachedBackend against a real memcached", { skip: !enabled }, () => 
   let server: MemcachedServer;
   let now = 0;
   let backend: MemcachedBackend;
-  let runs = 0;
 
   before(async () => {
     server = await startMemcached();
@@ -71,57 +66,20 @@ describe("MemcachedBackend against a real memcached", { skip: !enabled }, () => 
   });
 
   for (const strategy of allStrategies()) {
-    it(`${strategy.name}: decides exactly as the TypeScript strategy over random traces`, async () => {
-      await fc.assert(
-        fc.asyncProperty(rateArb, traceArb, async (rate, trace) => {
-          const identity = `client-${runs++}`;
-          let state: StrategyState | undefined;
-          now = 1_700_000_000_000 + (runs % 977) * 13.37;
-          for (const { gapMs, cost } of trace) {
-            now += gapMs;
-            if (cost > strategy.capacity(rate)) continue;
-            const expected = strategy.apply(state, now, cost, rate);
-            if (expected.allowed && cost > 0) state = expected.state;
-            const mode = cost === 0 ? "peek" : "consume";
-            const actual = await backend.decide({ uid: "p", identity, strategy, rate, cost }, mode);
-            const pick = (s: typeof expected) => [
-              s.allowed,
-              s.remaining,
-              s.retryAfterMs,
-              s.delayMs,
-            ];
-            assert.deepEqual(pick(actual), pick(expected), `at ${now} with cost ${cost}`);
-          }
-        }),
-        { numRuns: 15 },
-      );
-    });
+    it(`${strategy.name}: decides exactly as the TypeScript strategy over random traces`, () =>
+      assertSameDecisions(
+        backend,
+        strategy,
+        (at) => {
+          now = at;
+        },
+        ["allowed", "remaining", "retryAfterMs", "delayMs"],
+        15,
+      ));
   }
 
-  it("admits exactly the capacity across four OS processes, for every strategy", async () => {
-    const worker = join(import.meta.dirname, "worker.ts");
-    const outputs = await Promise.all(
-      [0, 1, 2, 3].map(() =>
-        run(process.execPath, ["--import", "tsx", worker, server.address, "60"], {
-          encoding: "utf8",
-        }),
-      ),
-    );
-    const totals: Record<string, number> = {};
-    for (const { stdout } of outputs) {
-      for (const [uid, count] of Object.entries(JSON.parse(stdout) as Record<string, number>)) {
-        totals[uid] = (totals[uid] ?? 0) + count;
-      }
-    }
-    const rate = Rate.parse("20/h");
-    allStrategies().forEach((strategy, index) => {
-      assert.equal(
-        totals[`s${index}`],
-        strategy.capacity(rate),
-        `${strategy.name}: 240 requests, capacity ${strategy.capacity(rate)}`,
-      );
-    });
-  });
+  it("admits exactly the capacity across four OS processes, for every strategy", () =>
+    assertNoOverAdmission("memcached", server.address));
 
   it("applies a group all or nothing: a rejection leaves every counter as it was", async () => {
     now = Date.now();

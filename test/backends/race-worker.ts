@@ -1,14 +1,19 @@
 /**
  * One process of the over-admission test: fires `concurrency` decisions at once for every
  * strategy against one shared key per strategy, and prints how many each admitted.
- * Usage: worker.ts <host:port> <concurrency>
+ * Usage: race-worker.ts <redis|memcached> <redis URL or memcached host:port> <concurrency>
  */
-import { MemcachedBackend } from "../../../src/backends/memcached/index.js";
-import { Rate } from "../../../src/rate.js";
-import { allStrategies } from "../../strategies/harness.js";
+import type { ThrottleBackend } from "../../src/backends/base.js";
+import { MemcachedBackend } from "../../src/backends/memcached/index.js";
+import { RedisBackend } from "../../src/backends/redis/index.js";
+import { Rate } from "../../src/rate.js";
+import { allStrategies } from "../strategies/harness.js";
 
-const [server = "", concurrency = "60"] = process.argv.slice(2);
-const backend = new MemcachedBackend({ servers: [server], namespace: "race" });
+const [kind, address = "", concurrency = "60"] = process.argv.slice(2);
+const backend: ThrottleBackend =
+  kind === "redis"
+    ? new RedisBackend({ connection: address, namespace: "race" })
+    : new MemcachedBackend({ servers: [address], namespace: "race" });
 await backend.initialize();
 const rate = Rate.parse("20/h");
 const admitted: Record<string, number> = {};

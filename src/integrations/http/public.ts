@@ -1,0 +1,8 @@
+/** What every HTTP integration exports besides its own glue: one vocabulary in each. */
+export {
+  MiddlewareThrottle,
+  type MiddlewareThrottleOptions,
+  type ThrottleMiddlewareOptions,
+} from "./middleware-throttle.js";
+export type { HeaderFormat } from "./rate-limit-headers.js";
+export type { IntegrationOptions, ThrottledArgs } from "./request-throttling.js";

@@ -1,0 +1,79 @@
+/** Checks every shared-store backend must pass, run by each backend's tests on a real server. */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import fc from "fast-check";
+import type { ThrottleBackend } from "../../src/backends/base.js";
+import { Rate } from "../../src/rate.js";
+import type { Step, Strategy, StrategyState } from "../../src/strategies/strategy.js";
+import { allStrategies, rateArb, traceArb } from "../strategies/harness.js";
+
+const run = promisify(execFile);
+
+/**
+ * Four OS processes fire 60 decisions each, at once, at one key per strategy; together they
+ * must admit exactly the strategy's capacity.
+ */
+export async function assertNoOverAdmission(
+  kind: "redis" | "memcached",
+  address: string,
+): Promise<void> {
+  const worker = join(import.meta.dirname, "race-worker.ts");
+  const outputs = await Promise.all(
+    [0, 1, 2, 3].map(() =>
+      run(process.execPath, ["--import", "tsx", worker, kind, address, "60"], {
+        encoding: "utf8",
+      }),
+    ),
+  );
+  const totals: Record<string, number> = {};
+  for (const { stdout } of outputs) {
+    for (const [uid, count] of Object.entries(JSON.parse(stdout) as Record<string, number>)) {
+      totals[uid] = (totals[uid] ?? 0) + count;
+    }
+  }
+  const rate = Rate.parse("20/h");
+  allStrategies().forEach((strategy, index) => {
+    assert.equal(
+      totals[`s${index}`],
+      strategy.capacity(rate),
+      `${strategy.name}: 240 requests, capacity ${strategy.capacity(rate)}`,
+    );
+  });
+}
+
+let runs = 0;
+
+/**
+ * Drives `backend` and the TypeScript `strategy` with the same random traces, at the same
+ * `now` (set through `setNow`, which the backend's test clock reads), and requires the `fields`
+ * of every step to agree.
+ */
+export async function assertSameDecisions(
+  backend: ThrottleBackend,
+  strategy: Strategy,
+  setNow: (now: number) => void,
+  fields: readonly (keyof Step)[],
+  numRuns: number,
+): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(rateArb, traceArb, async (rate, trace) => {
+      const identity = `client-${runs++}`;
+      let state: StrategyState | undefined;
+      let now = 1_700_000_000_000 + (runs % 977) * 13.37;
+      for (const { gapMs, cost } of trace) {
+        now += gapMs;
+        setNow(now);
+        if (cost > strategy.capacity(rate)) continue;
+        const expected = strategy.apply(state, now, cost, rate);
+        if (expected.allowed && cost > 0) state = expected.state;
+        const mode = cost === 0 ? "peek" : "consume";
+        const actual = await backend.decide({ uid: "p", identity, strategy, rate, cost }, mode);
+        const pick = (step: Step) => fields.map((field) => step[field]);
+        assert.deepEqual(pick(actual), pick(expected), `at ${now} with cost ${cost}`);
+      }
+    }),
+    { numRuns },
+  );
+}
