@@ -137,6 +137,27 @@ export abstract class ThrottleBackend {
   }
 
   /**
+   * Decides `request` and shapes the answer in the turn it arrives: `map(step)`, or
+   * `recover(error)` when the backend fails or does not answer within `timeoutMs`. This is what
+   * throttles call; a synchronous answer is mapped at once. A backend may override it to fuse
+   * its own reply handling into the same step. @internal
+   */
+  decideThen<R>(
+    request: DecisionRequest,
+    mode: DecisionMode,
+    map: (step: Step) => R,
+    recover: (error: unknown) => R | Promise<R>,
+  ): R | Promise<R> {
+    let step: Step | Promise<Step>;
+    try {
+      step = this.decide(request, mode);
+    } catch (error) {
+      return recover(error);
+    }
+    return step instanceof Promise ? this.withinTimeout(step, map, recover) : map(step);
+  }
+
+  /**
    * Decides several requests (one per throttle, for one connection) all or nothing: the
    * admitted states are stored only if every request is admitted.
    */

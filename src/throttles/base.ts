@@ -107,17 +107,38 @@ export abstract class BaseThrottle<C = unknown> {
    * queueing delay); when throttled, calls `handleThrottled`, which by default throws
    * `ConnectionThrottled`. The original's `await throttle(request)`.
    */
-  async hit(connection: C, options?: HitOptions): Promise<Decision> {
-    let decision = this.decideFor(connection, options?.cost, "consume");
-    if (decision instanceof Promise) decision = await decision;
-    if (!decision.allowed) {
-      // Throw a turn later, once the caller awaits this promise: a promise rejected before it
-      // has a handler costs Node's unhandled-rejection bookkeeping, which dominated a flood.
-      await undefined;
-      await this.handleThrottled(connection, decision.retryAfterMs, this, decision);
-    } else if (decision.delayMs > 0) {
-      await sleep(decision.delayMs, undefined, { signal: options?.signal });
+  hit(connection: C, options?: HitOptions): Promise<Decision> {
+    // Not an async function: on the hot path its machinery cost more than the rest of `hit`.
+    let decision: Decision | Promise<Decision>;
+    try {
+      decision = this.decideFor(connection, options?.cost, "consume");
+    } catch (error) {
+      return Promise.reject(error);
     }
+    if (decision instanceof Promise) {
+      return decision.then((decided) => this.afterHit(connection, decided, options));
+    }
+    return Promise.resolve(this.afterHit(connection, decision, options));
+  }
+
+  /** An admitted decision as it is, after any queueing delay; a throttled one to its handler. */
+  private afterHit(
+    connection: C,
+    decision: Decision,
+    options: HitOptions | undefined,
+  ): Decision | Promise<Decision> {
+    if (!decision.allowed) return this.throttledHit(connection, decision);
+    if (decision.delayMs > 0) {
+      return sleep(decision.delayMs, decision, { signal: options?.signal });
+    }
+    return decision;
+  }
+
+  private async throttledHit(connection: C, decision: Decision): Promise<Decision> {
+    // Throw a turn later, once the caller awaits this promise: a promise rejected before it
+    // has a handler costs Node's unhandled-rejection bookkeeping, which dominated a flood.
+    await undefined;
+    await this.handleThrottled(connection, decision.retryAfterMs, this, decision);
     return decision;
   }
 
@@ -282,20 +303,15 @@ export abstract class BaseThrottle<C = unknown> {
     connection: C,
   ): Decision | Promise<Decision> {
     if (prepared === UNLIMITED) return this.exempt;
-    const backend = prepared.backend;
-    let step: Step | Promise<Step>;
-    try {
-      step = backend.decide(prepared, prepared.cost === 0 ? "peek" : mode);
-    } catch (error) {
-      return this.decideOnError(error, connection);
-    }
-    if (!(step instanceof Promise)) return this.toDecision(step);
-    return backend.withinTimeout(
-      step,
-      (answer) => this.toDecision(answer),
+    return prepared.backend.decideThen(
+      prepared,
+      prepared.cost === 0 ? "peek" : mode,
+      this.decisionOf,
       (error: unknown) => this.decideOnError(error, connection),
     );
   }
+
+  private readonly decisionOf = (step: Step): Decision => this.toDecision(step);
 
   private prepared(
     backend: ThrottleBackend,

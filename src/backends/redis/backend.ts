@@ -1,8 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
 import { BackendConnectionError, ConfigurationError } from "../../errors.js";
-import type { Rate } from "../../rate.js";
-import { FixedWindowStrategy } from "../../strategies/fixed-window.js";
 import type { Step } from "../../strategies/strategy.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import { pollForLock } from "../poll-lock.js";
@@ -10,9 +8,11 @@ import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.
 import { DecisionBatcher, type Send } from "./batcher.js";
 import { BlockCache } from "./block-cache.js";
 import { stateKey } from "./keys.js";
-import { decideScript, FIXED_WINDOW_ALONE_LUA } from "./lua/decide.js";
+import { decideScript } from "./lua/decide.js";
+import { FIXED_WINDOW_CONSUME_LUA, FIXED_WINDOW_PEEK_LUA } from "./lua/fixed-window.js";
 import { INCREMENT_WITH_TTL_LUA, RELEASE_LOCK_LUA } from "./lua/primitives.js";
-import { strategyArgs } from "./strategy-args.js";
+import { blockedStep, fixedWindowStep, stepFrom, toSteps } from "./replies.js";
+import { fixedWindowArgs, type Policy, requestArg, strategyArgs } from "./strategy-args.js";
 
 /** An ioredis client: a single node or a cluster. */
 export type RedisClient = Redis | Cluster;
@@ -41,7 +41,9 @@ export interface RedisBackendOptions extends Partial<ThrottleBackendOptions> {
 
 const sha1 = (text: string): string => createHash("sha1").update(text).digest("hex");
 const RELEASE_LOCK_SHA = sha1(RELEASE_LOCK_LUA);
-const FIXED_WINDOW_ALONE = { sha: sha1(FIXED_WINDOW_ALONE_LUA), source: FIXED_WINDOW_ALONE_LUA };
+const withSha = (source: string) => ({ sha: sha1(source), source });
+const FIXED_WINDOW_CONSUME = withSha(FIXED_WINDOW_CONSUME_LUA);
+const FIXED_WINDOW_PEEK = withSha(FIXED_WINDOW_PEEK_LUA);
 const INCREMENT_WITH_TTL_SHA = sha1(INCREMENT_WITH_TTL_LUA);
 
 const isNoScript = (error: unknown): boolean =>
@@ -112,55 +114,104 @@ export class RedisBackend extends ThrottleBackend {
     return this.clock?.() ?? Date.now();
   }
 
-  override decide(request: DecisionRequest, mode: DecisionMode): Promise<Step> {
+  override decide(request: DecisionRequest, mode: DecisionMode): Step | Promise<Step> {
+    return this.decideThen(request, mode, sameStep, rethrow);
+  }
+
+  /**
+   * One decision, within the backend's timeout. A lone one (nothing in flight to gather it
+   * with) is one script call whose reply is shaped by `map` in the turn it arrives; others are
+   * batched with their neighbours. A client known to be throttled is answered at once.
+   */
+  override decideThen<R>(
+    request: DecisionRequest,
+    mode: DecisionMode,
+    map: (step: Step) => R,
+    recover: (error: unknown) => R | Promise<R>,
+  ): R | Promise<R> {
     const policy = strategyArgs(request.strategy);
-    if (policy === undefined) return super.decide(request, mode) as Promise<Step>;
-    const key = this.key(stateKey(request.uid, request.identity));
-    const localNow = this.localNow();
-    const blockedFor = this.blocks?.waitFor(key, request.cost, localNow);
-    if (blockedFor !== undefined) return Promise.resolve(blockedStep(blockedFor));
-    const remember = (step: Step): Step => {
-      if (!step.allowed && mode === "consume") {
-        this.blocks?.block(key, request.cost, step.retryAfterMs, localNow);
-      }
-      return step;
-    };
-    const client = this.client;
-    if (client !== undefined && (client.isCluster || this.batcher.idle())) {
-      // Nothing to gather with: one script call, its reply shaped in the turn it arrives.
-      const call = this.sendAlone(key, policy, request, mode, remember);
-      if (!client.isCluster) this.batcher.track(call);
-      return call;
+    if (policy === undefined) {
+      // No Lua mirror: the base class's read-modify-write under a lock.
+      return this.withinTimeout(super.decide(request, mode) as Promise<Step>, map, recover);
     }
-    const args = [requestArg(policy, request)];
-    return this.runDecide([key], [policy[0]], args, mode).then((steps) =>
-      remember(steps[0] as Step),
+    const key = this.key(stateKey(request.uid, request.identity));
+    const blocks = this.blocks;
+    if (blocks !== undefined && !blocks.isEmpty()) {
+      const blockedFor = blocks.waitFor(key, request.cost, this.localNow());
+      if (blockedFor !== undefined) return map(blockedStep(blockedFor));
+    }
+    const client = this.client;
+    if (client !== undefined && this.ready() === undefined) {
+      if (client.isCluster) return this.sendAlone(client, key, policy, request, mode, map, recover);
+      if (this.batcher.idle()) {
+        return this.sendAlone(client, key, policy, request, mode, map, recover, this.batcher);
+      }
+    }
+    const call = this.runDecide([key], [policy[0]], [requestArg(policy, request)], mode);
+    return this.withinTimeout(
+      call,
+      (steps) => map(this.remember(key, request, mode, steps[0] as Step)),
+      recover,
     );
   }
 
-  private sendAlone(
+  /** Blocks a consumer that was rejected in-process, until its wait is over. */
+  private remember(key: string, request: DecisionRequest, mode: DecisionMode, step: Step): Step {
+    if (!step.allowed && mode === "consume" && request.cost > 0) {
+      // The wait counts from now, the reply's arrival: never earlier than the server meant.
+      this.blocks?.block(key, request.cost, step.retryAfterMs, this.localNow());
+    }
+    return step;
+  }
+
+  /**
+   * One script call for one decision. The fixed window, the common case, has scripts of its
+   * own; others run the decision script for their strategy. `batcher` counts the call as in
+   * flight, so decisions made meanwhile gather into a batch.
+   */
+  private sendAlone<R>(
+    client: RedisClient,
     key: string,
     policy: Policy,
     request: DecisionRequest,
     mode: DecisionMode,
-    remember: (step: Step) => Step,
-  ): Promise<Step> {
-    const now = this.clock === undefined ? "" : String(this.clock());
-    const flag = mode === "consume" ? "c" : "p";
-    if (policy[0] === "fw") {
-      const cost = String(request.cost);
-      const limit = String(request.rate.limit);
-      const window = String(request.rate.windowMs);
-      const { sha, source } = FIXED_WINDOW_ALONE;
-      return this.script(sha, source, [key], [flag, now, cost, limit, window], (reply) =>
-        remember(fixedWindowStep((reply as string[])[0] as string, now, cost, limit, window)),
-      );
-    }
-    const { sha, source } = scriptFor([policy[0]]);
-    const args = [flag, now, `0,${requestArg(policy, request)}`];
-    return this.script(sha, source, [key], args, (reply) =>
-      remember(stepFrom((reply as string[])[0] as string)),
-    );
+    map: (step: Step) => R,
+    recover: (error: unknown) => R | Promise<R>,
+    batcher?: DecisionBatcher,
+  ): Promise<R> {
+    const fixed = policy[0] === "fw";
+    const now = this.clock?.();
+    const { sha, source } = fixed
+      ? mode === "consume" && request.cost > 0
+        ? FIXED_WINDOW_CONSUME
+        : FIXED_WINDOW_PEEK
+      : scriptFor([policy[0]]);
+    const args = fixed
+      ? fixedWindowArgs(request, now)
+      : [
+          mode === "consume" ? "c" : "p",
+          now === undefined ? "" : String(now),
+          `0,${requestArg(policy, request)}`,
+        ];
+    const onReply = (reply: unknown): R => {
+      batcher?.answered();
+      const step = fixed
+        ? fixedWindowStep(reply as string, now, request.cost, request.rate)
+        : stepFrom((reply as string[])[0] as string);
+      return map(this.remember(key, request, mode, step));
+    };
+    const onError = (error: unknown): R | Promise<R> => {
+      batcher?.answered();
+      if (!isNoScript(error)) return recover(error);
+      // The node lacks the script (a restart, a failover): EVAL runs and caches it.
+      batcher?.sent();
+      return this.withinTimeout(client.eval(source, 1, key, ...args), onReply, (failure) => {
+        batcher?.answered();
+        return recover(failure);
+      });
+    };
+    batcher?.sent();
+    return this.withinTimeout(client.evalsha(sha, 1, key, ...args), onReply, onError);
   }
 
   override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Promise<Step[]> {
@@ -372,73 +423,11 @@ function scriptFor(codes: readonly string[]): { sha: string; source: string } {
   return script;
 }
 
-/** A step from one reply string, "allowed,remaining,retry after,reset after,delay". */
-function stepFrom(reply: string): Step {
-  // indexOf and slice: this runs for every decision, and split() allocates more.
-  const a = reply.indexOf(",", 2);
-  const b = reply.indexOf(",", a + 1);
-  const c = reply.indexOf(",", b + 1);
-  const retry = reply.slice(a + 1, b);
-  return {
-    state: EMPTY_STATE,
-    allowed: reply.charCodeAt(0) === 49, // "1"
-    remaining: Number(reply.slice(2, a)),
-    retryAfterMs: retry === "inf" ? Number.POSITIVE_INFINITY : Number(retry),
-    resetAfterMs: Number(reply.slice(b + 1, c)),
-    delayMs: Number(reply.slice(c + 1)),
-  };
-}
+const sameStep = (step: Step): Step => step;
 
-const EMPTY_STATE: readonly number[] = [];
-
-const toSteps = (reply: readonly string[]): Step[] => reply.map(stepFrom);
-
-const fixedWindow = new FixedWindowStrategy();
-
-/**
- * The step of a lone fixed-window request from the script's "prior,seconds,microseconds":
- * the TypeScript strategy decides from the count before the request and the server's clock
- * (computed as the scripts compute it), exactly as the script did.
- */
-function fixedWindowStep(
-  reply: string,
-  testNow: string,
-  cost: string,
-  limit: string,
-  window: string,
-): Step {
-  const comma = reply.indexOf(",");
-  let now: number;
-  if (comma === -1) {
-    now = Number(testNow);
-  } else {
-    const micros = reply.indexOf(",", comma + 1);
-    now = Number(reply.slice(comma + 1, micros)) * 1000 + Number(reply.slice(micros + 1)) / 1000;
-  }
-  const prior = Number(comma === -1 ? reply : reply.slice(0, comma));
-  const windowMs = Number(window);
-  const windowEnd = (Math.floor(now / windowMs) + 1) * windowMs;
-  const rate = { limit: Number(limit), windowMs } as Rate;
-  return fixedWindow.apply([windowEnd, prior], now, Number(cost), rate);
-}
-
-type Policy = readonly [code: string, first: string, second: string];
-
-/** A request's packed script argument, less its group: "code,cost,limit,window,option,option". */
-function requestArg([code, first, second]: Policy, { cost, rate }: DecisionRequest): string {
-  return `${code},${cost},${rate.limit},${rate.windowMs},${first},${second}`;
-}
-
-function blockedStep(waitMs: number): Step {
-  return {
-    state: [],
-    allowed: false,
-    remaining: 0,
-    retryAfterMs: waitMs,
-    resetAfterMs: waitMs,
-    delayMs: 0,
-  };
-}
+const rethrow = (error: unknown): never => {
+  throw error;
+};
 
 function checkUrl(connection: string): void {
   let protocol: string;

@@ -44,22 +44,26 @@ export class DecisionBatcher {
     return this.inFlight === 0 && !this.scheduled;
   }
 
-  /** Counts a call sent alone as in flight until it settles, so later ones gather meanwhile. */
-  track(call: Promise<unknown>): void {
+  /** Counts a call sent alone as in flight, so later decisions gather meanwhile. */
+  sent(): void {
     this.inFlight++;
-    const settled = () => {
-      this.inFlight--;
-    };
-    // A side branch: the caller's chain gets no extra step.
-    call.then(settled, settled);
+  }
+
+  /** The call sent alone was answered (or failed, or timed out). */
+  answered(): void {
+    this.inFlight--;
   }
 
   /** The entry's slice of the answer: one step per request. */
   submit(mode: DecisionMode, entry: Entry): Promise<readonly Step[]> {
     if (this.idle()) {
       const args = entry.args.map((arg) => `0,${arg}`);
+      this.inFlight++;
       const call = this.send(mode, entry.keys, entry.codes, args);
-      this.track(call);
+      const settled = () => {
+        this.inFlight--;
+      };
+      call.then(settled, settled);
       return call;
     }
     return new Promise((resolve, reject) => {

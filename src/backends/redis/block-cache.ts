@@ -16,6 +16,11 @@ export class BlockCache {
 
   constructor(private readonly maxEntries = 100_000) {}
 
+  /** Whether no client is blocked: then there is nothing to look up. */
+  isEmpty(): boolean {
+    return this.blocks.size === 0;
+  }
+
   /** Ms left to wait for `cost` at `key`, or `undefined` if the server must decide. */
   waitFor(key: string, cost: number, now: number): number | undefined {
     const block = this.blocks.get(key);

@@ -9,6 +9,15 @@ export function stateKey(uid: string, identity: string): string {
 }
 
 function encodeIdentity(identity: string): string {
-  if (!/[{}%]/.test(identity)) return identity;
+  if (!needsEncoding(identity)) return identity;
   return identity.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Whether `identity` holds `{`, `}` or `%`; a loop, since this runs for every decision. */
+function needsEncoding(identity: string): boolean {
+  for (let i = 0; i < identity.length; i++) {
+    const code = identity.charCodeAt(i);
+    if (code === 123 || code === 125 || code === 37) return true;
+  }
+  return false;
 }

@@ -1,3 +1,4 @@
+import type { Rate } from "../../rate.js";
 import {
   FixedWindowStrategy,
   GCRAStrategy,
@@ -9,24 +10,39 @@ import {
   TokenBucketWithDebtStrategy,
 } from "../../strategies/index.js";
 import type { Strategy } from "../../strategies/strategy.js";
+import type { DecisionRequest } from "../types.js";
 
 const option = (value: number | undefined): string => (value === undefined ? "" : String(value));
 
-const known = new WeakMap<Strategy, readonly [string, string, string] | undefined>();
+/** A strategy's Lua mirror: its code and two parameters ("" takes the default). */
+export type Policy = readonly [code: string, first: string, second: string];
+
+const known = new WeakMap<Strategy, Policy | undefined>();
 
 /**
  * The code and two parameters naming a built-in strategy's Lua mirror, or `undefined` for a
  * strategy that has none (the backend then decides it through locks). Worked out once per
  * strategy object.
  */
-export function strategyArgs(strategy: Strategy): readonly [string, string, string] | undefined {
-  if (known.has(strategy)) return known.get(strategy);
-  const args = mirrorOf(strategy);
-  known.set(strategy, args);
+export function strategyArgs(strategy: Strategy): Policy | undefined {
+  // Most apps decide with a strategy or two: the last one answers without a lookup.
+  if (strategy === last.strategy) return last.args;
+  let args: Policy | undefined;
+  if (known.has(strategy)) args = known.get(strategy);
+  else {
+    args = mirrorOf(strategy);
+    known.set(strategy, args);
+  }
+  last = { strategy, args };
   return args;
 }
 
-function mirrorOf(strategy: Strategy): readonly [string, string, string] | undefined {
+let last: { strategy: Strategy | undefined; args: Policy | undefined } = {
+  strategy: undefined,
+  args: undefined,
+};
+
+function mirrorOf(strategy: Strategy): Policy | undefined {
   if (strategy instanceof FixedWindowStrategy) return ["fw", "", ""];
   if (strategy instanceof SlidingWindowLogStrategy) return ["swl", "", ""];
   if (strategy instanceof SlidingWindowCounterStrategy) return ["swc", "", ""];
@@ -40,3 +56,28 @@ function mirrorOf(strategy: Strategy): readonly [string, string, string] | undef
   if (strategy instanceof GCRAStrategy) return ["gcra", option(strategy.burst), ""];
   return undefined;
 }
+
+/** A request's packed script argument, less its group: "code,cost,limit,window,option,option". */
+export function requestArg([code, first, second]: Policy, { cost, rate }: DecisionRequest): string {
+  return `${code},${cost},${rate.limit},${rate.windowMs},${first},${second}`;
+}
+
+/** The lone fixed-window scripts' arguments: cost, limit, window, and a test clock if any. */
+export function fixedWindowArgs(
+  { cost, rate }: DecisionRequest,
+  now: number | undefined,
+): string[] {
+  if (rate !== lastRate.rate) {
+    lastRate = { rate, limit: String(rate.limit), window: String(rate.windowMs) };
+  }
+  const args = [String(cost), lastRate.limit, lastRate.window];
+  if (now !== undefined) args.push(String(now));
+  return args;
+}
+
+/** The last rate's arguments, as text: most apps have a rate or two, and formatting costs. */
+let lastRate: { rate: Rate | undefined; limit: string; window: string } = {
+  rate: undefined,
+  limit: "",
+  window: "",
+};

@@ -1,5 +1,5 @@
 import { BASE_LUA, COMMON_LUA } from "./common.js";
-import { FIXED_WINDOW_ALONE_MAIN, FIXED_WINDOW_LUA } from "./fixed-window.js";
+import { FIXED_WINDOW_LUA } from "./fixed-window.js";
 import { GCRA_LUA } from "./gcra.js";
 import { LEAKY_BUCKET_LUA } from "./leaky-bucket.js";
 import { SLIDING_WINDOW_COUNTER_LUA } from "./sliding-window-counter.js";
@@ -106,8 +106,3 @@ end
 return out
 `;
 }
-
-/** The script for one fixed-window request alone. */
-export const FIXED_WINDOW_ALONE_LUA = `${BASE_LUA}
-${FIXED_WINDOW_LUA}
-${FIXED_WINDOW_ALONE_MAIN}`;

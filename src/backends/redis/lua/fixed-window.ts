@@ -40,28 +40,57 @@ end
 `;
 
 /**
- * One fixed-window request alone, the common case: counts it (taking the count back if it is
- * rejected) and answers only what the client cannot know, the count before it and the
- * server's clock, as "prior,seconds,microseconds" (just "prior" under a test clock). The client
- * computes the step with the TypeScript strategy from those, so this script formats no numbers.
+ * What both lone fixed-window scripts begin with. ARGV: cost, limit, window, and a test clock
+ * only in tests (ARGV[4]): by default the server's TIME. Yields the window's field.
  */
-export const FIXED_WINDOW_ALONE_MAIN = `
-local t
-local now = tonumber(ARGV[2])
-if now == nil then
+const ALONE_PROLOGUE = `
+local t, now
+if ARGV[4] == nil then
   t = redis.call("TIME")
   now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+else
+  now = tonumber(ARGV[4])
 end
-local cost, limit, window = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local key, window = KEYS[1], tonumber(ARGV[3])
 local wid = math.floor(now / window)
 local field = string.format("%.0f", wid)
-local prior
-if ARGV[1] == "c" and cost > 0 then
-  prior = redis.call("HINCRBY", KEYS[1], field, cost) - cost
-  settle_fixed_window(prior + cost <= limit, KEYS[1], field, cost, prior, wid, (wid + 1) * window, now)
-else
-  prior = tonumber(redis.call("HGET", KEYS[1], field)) or 0
-end
-if t == nil then return { tostring(prior) } end
-return { prior .. "," .. t[1] .. "," .. t[2] }
 `;
+
+/**
+ * What both lone fixed-window scripts answer: only what the client cannot know, the count
+ * before the request and the server's clock, as "prior,seconds,microseconds" (just "prior"
+ * under a test clock). The client computes the step with the TypeScript strategy from those,
+ * so these scripts format no numbers but the count.
+ */
+const ALONE_REPLY = `
+if t == nil then return tostring(prior) end
+return prior .. "," .. t[1] .. "," .. t[2]
+`;
+
+/**
+ * One fixed-window request alone, the common case, in a script of its own: it defines no
+ * helper functions (a script defines them again at every call), takes no more arguments than
+ * it needs, and inlines what `fixed_window` and `settle_fixed_window` do for one request.
+ * It counts the request, and takes the count back if it is rejected. The cost is above 0.
+ */
+export const FIXED_WINDOW_CONSUME_LUA = `${ALONE_PROLOGUE}
+local cost, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+-- ARGV[1] as sent: a number would be formatted back into a string.
+local prior = redis.call("HINCRBY", key, field, ARGV[1]) - cost
+if prior + cost <= limit then
+  -- The first count of a window drops the last window's field and expires with this one.
+  if prior == 0 then
+    redis.call("HDEL", key, string.format("%.0f", wid - 1))
+    redis.call("PEXPIRE", key, math.max(1000, math.ceil((wid + 1) * window - now)))
+  end
+elseif prior == 0 then
+  redis.call("HDEL", key, field)
+else
+  redis.call("HINCRBY", key, field, -cost)
+end
+${ALONE_REPLY}`;
+
+/** One fixed-window request alone, peeked at (or free): reads the window's count. */
+export const FIXED_WINDOW_PEEK_LUA = `${ALONE_PROLOGUE}
+local prior = tonumber(redis.call("HGET", key, field)) or 0
+${ALONE_REPLY}`;

@@ -1,0 +1,81 @@
+import type { Rate } from "../../rate.js";
+import { FixedWindowStrategy } from "../../strategies/fixed-window.js";
+import type { Step } from "../../strategies/strategy.js";
+
+/*
+ * Steps from the scripts' replies. These run for every decision, so they read the reply in
+ * place rather than splitting it.
+ */
+
+/** A step from one reply string, "allowed,remaining,retry after,reset after,delay". */
+export function stepFrom(reply: string): Step {
+  // indexOf and slice: this runs for every decision, and split() allocates more.
+  const a = reply.indexOf(",", 2);
+  const b = reply.indexOf(",", a + 1);
+  const c = reply.indexOf(",", b + 1);
+  const retry = reply.slice(a + 1, b);
+  return {
+    state: EMPTY_STATE,
+    allowed: reply.charCodeAt(0) === 49, // "1"
+    remaining: Number(reply.slice(2, a)),
+    retryAfterMs: retry === "inf" ? Number.POSITIVE_INFINITY : Number(retry),
+    resetAfterMs: Number(reply.slice(b + 1, c)),
+    delayMs: Number(reply.slice(c + 1)),
+  };
+}
+
+const EMPTY_STATE: readonly number[] = [];
+
+export const toSteps = (reply: readonly string[]): Step[] => reply.map(stepFrom);
+
+const fixedWindow = new FixedWindowStrategy();
+
+/**
+ * The step of a lone fixed-window request from the script's "prior,seconds,microseconds":
+ * the TypeScript strategy decides from the count before the request and the server's clock
+ * (computed as the scripts compute it), exactly as the script did.
+ */
+export function fixedWindowStep(
+  reply: string,
+  testNow: number | undefined,
+  cost: number,
+  rate: Rate,
+): Step {
+  const comma = reply.indexOf(",");
+  let now = testNow as number;
+  let prior: number;
+  if (comma === -1) prior = Number(reply);
+  else {
+    const micros = reply.indexOf(",", comma + 1);
+    prior = wholeNumber(reply, 0, comma);
+    now = wholeNumber(reply, comma + 1, micros) * 1000 + wholeNumber(reply, micros + 1) / 1000;
+  }
+  const windowEnd = (Math.floor(now / rate.windowMs) + 1) * rate.windowMs;
+  return fixedWindow.apply([windowEnd, prior], now, cost, rate);
+}
+
+/**
+ * The whole number written in `text` from `start` to `end`, read in place: this runs for every
+ * decision, and slicing first allocates. Anything but digits is left to `Number`.
+ */
+function wholeNumber(text: string, start: number, end = text.length): number {
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Number(text.slice(start, end));
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/** The step of a request the block cache rejects: nothing left until `waitMs` have passed. */
+export function blockedStep(waitMs: number): Step {
+  return {
+    state: [],
+    allowed: false,
+    remaining: 0,
+    retryAfterMs: waitMs,
+    resetAfterMs: waitMs,
+    delayMs: 0,
+  };
+}
