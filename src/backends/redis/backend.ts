@@ -165,9 +165,10 @@ export class RedisBackend extends ThrottleBackend {
   }
 
   /**
-   * One script call for one decision. The fixed window, the common case, has scripts of its
-   * own; others run the decision script for their strategy. `batcher` counts the call as in
-   * flight, so decisions made meanwhile gather into a batch.
+   * One script call for one decision. The fixed window, the common case, has scripts and a
+   * path of their own (which keeps its call sites monomorphic, and fast, in apps that use other
+   * strategies too); others run the decision script for their strategy. `batcher` counts the
+   * call as in flight, so decisions made meanwhile gather into a batch.
    */
   private sendAlone<R>(
     client: RedisClient,
@@ -179,31 +180,47 @@ export class RedisBackend extends ThrottleBackend {
     recover: (error: unknown) => R | Promise<R>,
     batcher?: DecisionBatcher,
   ): Promise<R> {
-    const fixed = policy[0] === "fw";
     const now = this.clock?.();
-    const { sha, source } = fixed
-      ? mode === "consume" && request.cost > 0
-        ? FIXED_WINDOW_CONSUME
-        : FIXED_WINDOW_PEEK
-      : scriptFor([policy[0]]);
-    const args = fixed
-      ? fixedWindowArgs(request, now)
-      : [
-          mode === "consume" ? "c" : "p",
-          now === undefined ? "" : String(now),
-          `0,${requestArg(policy, request)}`,
-        ];
+    if (policy[0] === "fw") {
+      const script =
+        mode === "consume" && request.cost > 0 ? FIXED_WINDOW_CONSUME : FIXED_WINDOW_PEEK;
+      const onReply = (reply: unknown): R => {
+        batcher?.answered();
+        const step = fixedWindowStep(reply as string, now, request.cost, request.rate);
+        return map(this.remember(key, request, mode, step));
+      };
+      const args = fixedWindowArgs(request, now);
+      return this.evalAlone(client, script, key, args, onReply, recover, batcher);
+    }
     const onReply = (reply: unknown): R => {
       batcher?.answered();
-      const step = fixed
-        ? fixedWindowStep(reply as string, now, request.cost, request.rate)
-        : stepFrom((reply as string[])[0] as string);
+      const step = stepFrom((reply as string[])[0] as string);
       return map(this.remember(key, request, mode, step));
     };
+    const args = [
+      mode === "consume" ? "c" : "p",
+      now === undefined ? "" : String(now),
+      `0,${requestArg(policy, request)}`,
+    ];
+    return this.evalAlone(client, scriptFor([policy[0]]), key, args, onReply, recover, batcher);
+  }
+
+  /**
+   * EVALSHA within the backend's timeout, answered by `onReply` (which also tells `batcher`),
+   * falling back to EVAL where the node lacks the script (a restart, a failover).
+   */
+  private evalAlone<R>(
+    client: RedisClient,
+    { sha, source }: { sha: string; source: string },
+    key: string,
+    args: readonly string[],
+    onReply: (reply: unknown) => R,
+    recover: (error: unknown) => R | Promise<R>,
+    batcher: DecisionBatcher | undefined,
+  ): Promise<R> {
     const onError = (error: unknown): R | Promise<R> => {
       batcher?.answered();
       if (!isNoScript(error)) return recover(error);
-      // The node lacks the script (a restart, a failover): EVAL runs and caches it.
       batcher?.sent();
       return this.withinTimeout(client.eval(source, 1, key, ...args), onReply, (failure) => {
         batcher?.answered();
