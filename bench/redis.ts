@@ -3,8 +3,14 @@
  * RedisBackend beside rate-limiter-flexible's RateLimiterRedis, on one redis-server started
  * here, in one run (alternating rounds, median reported).
  *
+ * Each contender is measured in a fresh process, as an app would run it: in one process, the
+ * strategies' shared code became polymorphic and slowed each of them down (the peer's own
+ * auto-pipelining variant moved by a third that way).
+ *
  *   npm run bench:redis            (BENCH_DECISIONS, BENCH_ROUNDS, BENCH_ONLY)
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { RateLimiterRedis } from "rate-limiter-flexible";
 import { HTTPThrottle, type Strategy } from "traffik";
@@ -16,15 +22,18 @@ import {
   TokenBucketStrategy,
 } from "traffik/strategies";
 import { startRedis } from "../test/support/servers.js";
-import { compareStores, type StoreContender, type StoreRun } from "./support.js";
+import { compareStores, measureContender, type StoreContender, type StoreRun } from "./support.js";
 
 const KEYS = 10_000;
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 40_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LIMIT = 1_000_000_000;
 
-const server = await startRedis();
-const admin = new Redis(server.url);
+// A child process measures the contender BENCH_CHILD on the parent's server, BENCH_URL.
+const child = process.env.BENCH_CHILD;
+const server = child === undefined ? await startRedis() : undefined;
+const url = process.env.BENCH_URL ?? (server?.url as string);
+const admin = new Redis(url);
 const addresses = Array.from({ length: KEYS }, (_, i) => `10.0.${(i >> 8) & 255}.${i & 255}`);
 
 type Decide = (i: number) => Promise<unknown>;
@@ -48,7 +57,7 @@ async function measure(decide: Decide, inFlight: number): Promise<StoreRun> {
 }
 
 function rlf(autoPipelining: boolean): { decide: Decide; close: () => void } {
-  const client = new Redis(server.url, { enableAutoPipelining: autoPipelining });
+  const client = new Redis(url, { enableAutoPipelining: autoPipelining });
   const limiter = new RateLimiterRedis({
     storeClient: client,
     points: LIMIT,
@@ -66,7 +75,7 @@ function traffik(
   throttled = false,
   blockCache = true,
 ): { decide: Decide; close: () => Promise<void> } {
-  const backend = new RedisBackend({ connection: server.url, namespace: "bench", blockCache });
+  const backend = new RedisBackend({ connection: url, namespace: "bench", blockCache });
   const uid = strategy.name.replace(/[^\w.-]/g, "-");
   const rate = throttled ? "1/h" : `${LIMIT}/m`;
   const throttle = new HTTPThrottle({ uid, rate, strategy, backend });
@@ -80,7 +89,7 @@ function traffik(
 
 /** Every client already over a 1-per-hour limit: each decision is a rejection. */
 function rlfThrottled(): { decide: Decide; close: () => void } {
-  const client = new Redis(server.url);
+  const client = new Redis(url);
   const limiter = new RateLimiterRedis({ storeClient: client, points: 1, duration: 3600 });
   return {
     decide: (i) => limiter.consume(addresses[i] as string).catch(() => undefined),
@@ -107,9 +116,25 @@ for (const name of Object.keys(contenders)) {
   if (only && !only.some((part) => name.includes(part))) delete contenders[name];
 }
 
+if (child !== undefined) {
+  const runs = await measureContender(contenders[child] as StoreContender, measure);
+  console.log(JSON.stringify(runs));
+  admin.disconnect();
+  process.exit(0);
+}
+
+const run = promisify(execFile);
+const isolate = async (name: string): Promise<[StoreRun, StoreRun]> => {
+  const env = { ...process.env, BENCH_CHILD: name, BENCH_URL: url };
+  const { stdout } = await run(process.execPath, ["--import", "tsx", import.meta.filename], {
+    env,
+  });
+  return JSON.parse(stdout.trim().split("\n").at(-1) as string) as [StoreRun, StoreRun];
+};
+
 const version = (await admin.info("server")).match(/redis_version:(\S+)/)?.[1];
 await compareStores({
-  title: `Redis ${version}, ${KEYS} keys, ${DECISIONS} decisions a run, median of ${ROUNDS} alternating rounds`,
+  title: `Redis ${version}, ${KEYS} keys, ${DECISIONS} decisions a run, median of ${ROUNDS} alternating rounds, each contender in its own process`,
   contenders,
   rounds: ROUNDS,
   measure,
@@ -118,6 +143,7 @@ await compareStores({
     name.startsWith("throttled")
       ? "throttled clients: rate-limiter-flexible"
       : "rate-limiter-flexible RateLimiterRedis",
+  isolate,
 });
 admin.disconnect();
-await server.stop();
+await server?.stop();

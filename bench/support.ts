@@ -46,6 +46,18 @@ export type StoreContender = () => {
   close: () => unknown;
 };
 
+/** A contender's runs with 1 and with 64 decisions in flight, in this process. */
+export async function measureContender(
+  contender: StoreContender,
+  measure: (decide: (i: number) => Promise<unknown>, inFlight: number) => Promise<StoreRun>,
+): Promise<[StoreRun, StoreRun]> {
+  const { decide, close } = contender();
+  const one = await measure(decide, 1);
+  const many = await measure(decide, 64);
+  await close();
+  return [one, many];
+}
+
 /**
  * Runs every contender with 1 and with 64 decisions in flight, in alternating order over
  * `rounds`, then prints a table of medians with ratios to `baseFor(name)`'s figures.
@@ -57,16 +69,20 @@ export async function compareStores(options: {
   measure: (decide: (i: number) => Promise<unknown>, inFlight: number) => Promise<StoreRun>;
   afterEach?: () => Promise<unknown>;
   baseFor: (name: string) => string;
+  /**
+   * Measures a contender somewhere else (a fresh process), so that contenders sharing a
+   * library's code do not make it polymorphic for each other, as no single app would.
+   */
+  isolate?: (name: string) => Promise<[StoreRun, StoreRun]>;
 }): Promise<void> {
   const { contenders, rounds, measure } = options;
   const results = new Map<string, StoreRun[][]>();
   for (let round = 0; round < rounds; round++) {
     const names = round % 2 === 0 ? Object.keys(contenders) : Object.keys(contenders).reverse();
     for (const name of names) {
-      const contender = (contenders[name] as StoreContender)();
-      const one = await measure(contender.decide, 1);
-      const many = await measure(contender.decide, 64);
-      await contender.close();
+      const [one, many] = options.isolate
+        ? await options.isolate(name)
+        : await measureContender(contenders[name] as StoreContender, measure);
       await options.afterEach?.();
       const list = results.get(name) ?? [[], []];
       list[0]?.push(one);
