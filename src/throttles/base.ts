@@ -108,17 +108,14 @@ export abstract class BaseThrottle<C = unknown> {
    * `ConnectionThrottled`. The original's `await throttle(request)`.
    */
   hit(connection: C, options?: HitOptions): Promise<Decision> {
-    // Not an async function: on the hot path its machinery cost more than the rest of `hit`.
-    let decision: Decision | Promise<Decision>;
+    // Not an async function, and the decision is finished in the step that makes it: on the
+    // hot path, each promise more cost more than the rest of `hit`.
+    const finish = (decision: Decision) => this.afterHit(connection, decision, options);
     try {
-      decision = this.decideFor(connection, options?.cost, "consume");
+      return Promise.resolve(this.decideFor(connection, options?.cost, "consume", finish));
     } catch (error) {
       return Promise.reject(error);
     }
-    if (decision instanceof Promise) {
-      return decision.then((decided) => this.afterHit(connection, decided, options));
-    }
-    return Promise.resolve(this.afterHit(connection, decision, options));
   }
 
   /** An admitted decision as it is, after any queueing delay; a throttled one to its handler. */
@@ -279,36 +276,47 @@ export abstract class BaseThrottle<C = unknown> {
     throw this.throttledError(waitMs);
   };
 
+  /** The decision for the connection, passed through `finish` (when given) as it is made. */
   private decideFor(
     connection: C,
     cost: number | undefined,
     mode: DecisionMode,
+    finish?: (decision: Decision) => Decision | Promise<Decision>,
   ): Decision | Promise<Decision> {
     const prepared = this.prepare(connection, cost);
     if (prepared instanceof Promise) {
-      return prepared.then(
+      const decided = prepared.then(
         (ready) => this.decidePrepared(ready, mode, connection),
         (error: unknown) => {
           if (error instanceof BackendError) return this.decideOnError(error, connection);
           throw error;
         },
       );
+      return finish === undefined ? decided : decided.then(finish);
     }
-    return this.decidePrepared(prepared, mode, connection);
+    return this.decidePrepared(prepared, mode, connection, finish);
   }
 
   private decidePrepared(
     prepared: PreparedRequest | Unlimited,
     mode: DecisionMode,
     connection: C,
+    finish?: (decision: Decision) => Decision | Promise<Decision>,
   ): Decision | Promise<Decision> {
-    if (prepared === UNLIMITED) return this.exempt;
-    return prepared.backend.decideThen(
+    if (prepared === UNLIMITED) return finish === undefined ? this.exempt : finish(this.exempt);
+    const map =
+      finish === undefined ? this.decisionOf : (step: Step) => finish(this.toDecision(step));
+    const decided = prepared.backend.decideThen<Decision | Promise<Decision>>(
       prepared,
       prepared.cost === 0 ? "peek" : mode,
-      this.decisionOf,
-      (error: unknown) => this.decideOnError(error, connection),
+      map,
+      (error: unknown) => {
+        const decision = this.decideOnError(error, connection);
+        return finish === undefined ? decision : decision.then(finish);
+      },
     );
+    // A promise resolved with a promise adopts it: this is a decision or a promise of one.
+    return decided as Decision | Promise<Decision>;
   }
 
   private readonly decisionOf = (step: Step): Decision => this.toDecision(step);
