@@ -22,7 +22,15 @@ import {
   TokenBucketStrategy,
 } from "traffik/strategies";
 import { startRedis } from "../test/support/servers.js";
-import { compareStores, measureContender, type StoreContender, type StoreRun } from "./support.js";
+import {
+  compareStores,
+  keepLoadOffServerCore,
+  measureContender,
+  PIN,
+  pinToServerCore,
+  type StoreContender,
+  type StoreRun,
+} from "./support.js";
 
 const KEYS = 10_000;
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 40_000);
@@ -123,6 +131,10 @@ if (child !== undefined) {
   process.exit(0);
 }
 
+// redis-server on core 0, the contenders on the others, so they do not take turns on one core.
+pinToServerCore((await admin.info("server")).match(/process_id:(\d+)/)?.[1] ?? "");
+keepLoadOffServerCore();
+
 const run = promisify(execFile);
 const isolate = async (name: string): Promise<[StoreRun, StoreRun]> => {
   const env = { ...process.env, BENCH_CHILD: name, BENCH_URL: url };
@@ -134,7 +146,7 @@ const isolate = async (name: string): Promise<[StoreRun, StoreRun]> => {
 
 const version = (await admin.info("server")).match(/redis_version:(\S+)/)?.[1];
 await compareStores({
-  title: `Redis ${version}, ${KEYS} keys, ${DECISIONS} decisions a run, median of ${ROUNDS} alternating rounds, each contender in its own process`,
+  title: `Redis ${version}, ${KEYS} keys, ${DECISIONS} decisions a run, median of ${ROUNDS} alternating rounds, each contender in its own process${PIN ? ", redis-server pinned to core 0" : ""}`,
   contenders,
   rounds: ROUNDS,
   measure,

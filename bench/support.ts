@@ -22,6 +22,11 @@ export function keepLoadOffServerCore(): void {
   spawnSync("taskset", ["-a", "-p", "-c", `1-${availableParallelism() - 1}`, String(process.pid)]);
 }
 
+/** Moves a server already running (its process id) to core 0, when pinning. */
+export function pinToServerCore(pid: number | string): void {
+  if (PIN) spawnSync("taskset", ["-a", "-p", "-c", "0", String(pid)]);
+}
+
 /** Starts a server script (through tsx, on core 0 when pinning) that prints `{ "port" }`. */
 export async function startServer(
   script: string,
