@@ -124,11 +124,9 @@ export abstract class BaseThrottle<C = unknown> {
     decision: Decision,
     options: HitOptions | undefined,
   ): Decision | Promise<Decision> {
-    if (!decision.allowed) return this.throttledHit(connection, decision);
-    if (decision.delayMs > 0) {
-      return sleep(decision.delayMs, decision, { signal: options?.signal });
-    }
-    return decision;
+    return decision.allowed
+      ? afterDelay(decision, options)
+      : this.throttledHit(connection, decision);
   }
 
   private async throttledHit(connection: C, decision: Decision): Promise<Decision> {
@@ -141,10 +139,8 @@ export abstract class BaseThrottle<C = unknown> {
 
   /** Like {@link hit}, but a throttled request resolves to its decision instead of throwing. */
   async tryHit(connection: C, options?: HitOptions): Promise<Decision> {
-    let decision = this.decideFor(connection, options?.cost, "consume");
-    if (decision instanceof Promise) decision = await decision;
-    if (decision.delayMs > 0) await sleep(decision.delayMs, undefined, { signal: options?.signal });
-    return decision;
+    const finish = (decision: Decision) => afterDelay(decision, options);
+    return this.decideFor(connection, options?.cost, "consume", finish);
   }
 
   /**
@@ -360,4 +356,13 @@ export abstract class BaseThrottle<C = unknown> {
       );
     }
   }
+}
+
+/** The decision once its queueing delay (if any) has passed. */
+function afterDelay(
+  decision: Decision,
+  options: HitOptions | undefined,
+): Decision | Promise<Decision> {
+  if (decision.delayMs <= 0) return decision;
+  return sleep(decision.delayMs, decision, { signal: options?.signal });
 }

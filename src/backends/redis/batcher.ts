@@ -44,12 +44,12 @@ export class DecisionBatcher {
     return this.inFlight === 0 && !this.scheduled;
   }
 
-  /** Counts a call sent alone as in flight, so later decisions gather meanwhile. */
+  /** Counts a call sent at once as in flight, so later decisions gather meanwhile. */
   sent(): void {
     this.inFlight++;
   }
 
-  /** The call sent alone was answered (or failed, or timed out). */
+  /** A call sent at once was answered (or failed, or timed out). */
   answered(): void {
     this.inFlight--;
   }
@@ -58,12 +58,10 @@ export class DecisionBatcher {
   submit(mode: DecisionMode, entry: Entry): Promise<readonly Step[]> {
     if (this.idle()) {
       const args = entry.args.map((arg) => `0,${arg}`);
-      this.inFlight++;
+      this.sent();
       const call = this.send(mode, entry.keys, entry.codes, args);
-      const settled = () => {
-        this.inFlight--;
-      };
-      call.then(settled, settled);
+      const answered = () => this.answered();
+      call.then(answered, answered);
       return call;
     }
     return new Promise((resolve, reject) => {

@@ -9,7 +9,6 @@ import type { Step } from "../../strategies/strategy.js";
 
 /** A step from one reply string, "allowed,remaining,retry after,reset after,delay". */
 export function stepFrom(reply: string): Step {
-  // indexOf and slice: this runs for every decision, and split() allocates more.
   const a = reply.indexOf(",", 2);
   const b = reply.indexOf(",", a + 1);
   const c = reply.indexOf(",", b + 1);

@@ -1,4 +1,24 @@
 /**
+ * Lua statements settling a fixed-window count made on trial: kept when `keep` holds, else
+ * taken back. `key`, `field`, `cost`, `prior`, `wid` and `now` are in scope; `windowEnd` is
+ * the window's end. The decision script wraps them in a function; the lone script inlines them.
+ */
+function settleFixedWindow(keep: string, windowEnd: string): string {
+  return `if ${keep} then
+  -- The first count of a window drops the last window's field and expires with this one,
+  -- kept a second at least, as keep_for does.
+  if prior == 0 then
+    redis.call("HDEL", key, string.format("%.0f", wid - 1))
+    redis.call("PEXPIRE", key, math.max(1000, math.ceil(${windowEnd} - now)))
+  end
+elseif prior == 0 then
+  redis.call("HDEL", key, field)
+else
+  redis.call("HINCRBY", key, field, -cost)
+end`;
+}
+
+/**
  * Lua mirror of `FixedWindowStrategy.apply`. The count of each window lives in a hash field
  * named for the window (its number since the epoch), so an admitted request costs a single
  * HINCRBY. A request is counted on trial and the count settled afterwards: kept, or taken back
@@ -25,17 +45,7 @@ local function fixed_window(key, now, cost, limit, window, counting)
 end
 
 local function settle_fixed_window(keep, key, field, cost, prior, wid, window_end, now)
-  if keep then
-    -- The first count of a window drops the last window's field and expires with this one.
-    if prior == 0 then
-      redis.call("HDEL", key, string.format("%.0f", wid - 1))
-      redis.call("PEXPIRE", key, keep_for(window_end, now))
-    end
-  elseif prior == 0 then
-    redis.call("HDEL", key, field)
-  else
-    redis.call("HINCRBY", key, field, -cost)
-  end
+${settleFixedWindow("keep", "window_end")}
 end
 `;
 
@@ -77,17 +87,7 @@ export const FIXED_WINDOW_CONSUME_LUA = `${ALONE_PROLOGUE}
 local cost, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 -- ARGV[1] as sent: a number would be formatted back into a string.
 local prior = redis.call("HINCRBY", key, field, ARGV[1]) - cost
-if prior + cost <= limit then
-  -- The first count of a window drops the last window's field and expires with this one.
-  if prior == 0 then
-    redis.call("HDEL", key, string.format("%.0f", wid - 1))
-    redis.call("PEXPIRE", key, math.max(1000, math.ceil((wid + 1) * window - now)))
-  end
-elseif prior == 0 then
-  redis.call("HDEL", key, field)
-else
-  redis.call("HINCRBY", key, field, -cost)
-end
+${settleFixedWindow("prior + cost <= limit", "(wid + 1) * window")}
 ${ALONE_REPLY}`;
 
 /** One fixed-window request alone, peeked at (or free): reads the window's count. */
