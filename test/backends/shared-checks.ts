@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import fc from "fast-check";
 import type { ThrottleBackend } from "../../src/backends/base.js";
+import type { DecisionMode, DecisionRequest } from "../../src/backends/types.js";
 import { Rate } from "../../src/rate.js";
 import type { Step, Strategy, StrategyState } from "../../src/strategies/strategy.js";
 import { allStrategies, rateArb, traceArb } from "../strategies/harness.js";
@@ -48,7 +49,9 @@ let runs = 0;
 /**
  * Drives `backend` and the TypeScript `strategy` with the same random traces, at the same
  * `now` (set through `setNow`, which the backend's test clock reads), and requires the `fields`
- * of every step to agree.
+ * of every step to agree. `via` chooses how each request is sent, as a backend may decide
+ * each way on a path of its own: alone, as a group of one, or in a batch, made at once with a
+ * neighbour's request.
  */
 export async function assertSameDecisions(
   backend: ThrottleBackend,
@@ -56,6 +59,7 @@ export async function assertSameDecisions(
   setNow: (now: number) => void,
   fields: readonly (keyof Step)[],
   numRuns: number,
+  via: Via = "alone",
 ): Promise<void> {
   await fc.assert(
     fc.asyncProperty(rateArb, traceArb, async (rate, trace) => {
@@ -69,11 +73,39 @@ export async function assertSameDecisions(
         const expected = strategy.apply(state, now, cost, rate);
         if (expected.allowed && cost > 0) state = expected.state;
         const mode = cost === 0 ? "peek" : "consume";
-        const actual = await backend.decide({ uid: "p", identity, strategy, rate, cost }, mode);
+        const actual = await decideVia(
+          via,
+          backend,
+          { uid: "p", identity, strategy, rate, cost },
+          mode,
+        );
         const pick = (step: Step) => fields.map((field) => step[field]);
         assert.deepEqual(pick(actual), pick(expected), `at ${now} with cost ${cost}`);
       }
     }),
     { numRuns },
   );
+}
+
+/** How a test sends a request: see {@link decideVia}. */
+export type Via = "alone" | "group" | "batch";
+
+/**
+ * Decides `request` alone, as a group of one, or in a batch: made at once with a neighbour's
+ * request (another identity), which goes first.
+ */
+export async function decideVia(
+  via: Via,
+  backend: ThrottleBackend,
+  request: DecisionRequest,
+  mode: DecisionMode,
+): Promise<Step> {
+  if (via === "group") return (await backend.decideAll([request], mode))[0] as Step;
+  if (via === "alone") return backend.decide(request, mode);
+  const neighbour = { ...request, identity: `${request.identity}-neighbour` };
+  const [, step] = await Promise.all([
+    backend.decide(neighbour, mode),
+    backend.decide(request, mode),
+  ]);
+  return step;
 }

@@ -5,11 +5,15 @@ import type { Step } from "../../strategies/strategy.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import { pollForLock } from "../poll-lock.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
-import { DecisionBatcher, type Send } from "./batcher.js";
+import { DecisionBatcher, type Entry, type Send } from "./batcher.js";
 import { BlockCache } from "./block-cache.js";
 import { stateKey } from "./keys.js";
 import { decideScript } from "./lua/decide.js";
-import { FIXED_WINDOW_CONSUME_LUA, FIXED_WINDOW_PEEK_LUA } from "./lua/fixed-window.js";
+import {
+  FIXED_WINDOW_CONSUME_LUA,
+  FIXED_WINDOW_PEEK_LUA,
+  FIXED_WINDOWS_LUA,
+} from "./lua/fixed-window.js";
 import { INCREMENT_WITH_TTL_LUA, RELEASE_LOCK_LUA } from "./lua/primitives.js";
 import { blockedStep, fixedWindowStep, stepFrom, toSteps } from "./replies.js";
 import { fixedWindowArgs, type Policy, requestArg, strategyArgs } from "./strategy-args.js";
@@ -44,7 +48,23 @@ const RELEASE_LOCK_SHA = sha1(RELEASE_LOCK_LUA);
 const withSha = (source: string) => ({ sha: sha1(source), source });
 const FIXED_WINDOW_CONSUME = withSha(FIXED_WINDOW_CONSUME_LUA);
 const FIXED_WINDOW_PEEK = withSha(FIXED_WINDOW_PEEK_LUA);
+const FIXED_WINDOWS = withSha(FIXED_WINDOWS_LUA);
 const INCREMENT_WITH_TTL_SHA = sha1(INCREMENT_WITH_TTL_LUA);
+
+/** A request, or a group, for the decision script: a packed argument per request. */
+interface DecideEntry extends Entry {
+  readonly codes: readonly string[];
+  /** "code,cost,limit,window,option,option" per request. */
+  readonly args: readonly string[];
+}
+
+/** A lone fixed-window request, for the fixed-window batch script. */
+interface FixedWindowEntry extends Entry {
+  readonly request: DecisionRequest;
+}
+
+/** Counts calls sent at once as in flight (see {@link DecisionBatcher.sent}). */
+type InFlight = Pick<DecisionBatcher<Entry>, "sent" | "answered">;
 
 const isNoScript = (error: unknown): boolean =>
   error instanceof Error && error.message.startsWith("NOSCRIPT");
@@ -121,7 +141,8 @@ export class RedisBackend extends ThrottleBackend {
   /**
    * One decision, within the backend's timeout. A lone one (nothing in flight to gather it
    * with) is one script call whose reply is shaped by `map` in the turn it arrives; others are
-   * batched with their neighbours. A client known to be throttled is answered at once.
+   * batched with their neighbours, fixed windows in a script of their own. A client known to
+   * be throttled is answered at once.
    */
   override decideThen<R>(
     request: DecisionRequest,
@@ -141,18 +162,24 @@ export class RedisBackend extends ThrottleBackend {
       if (blockedFor !== undefined) return map(blockedStep(blockedFor));
     }
     const client = this.client;
+    const reply = (steps: readonly Step[]) =>
+      map(this.remember(key, request, mode, steps[0] as Step));
     if (client !== undefined && this.ready() === undefined) {
       if (client.isCluster) return this.sendAlone(client, key, policy, request, mode, map, recover);
-      if (this.batcher.idle()) {
-        return this.sendAlone(client, key, policy, request, mode, map, recover, this.batcher);
+      const batcher = policy[0] === "fw" ? this.fixedWindows : this.batcher;
+      if (batcher.idle()) {
+        return this.sendAlone(client, key, policy, request, mode, map, recover, batcher);
+      }
+      if (policy[0] === "fw") {
+        return this.withinTimeout(
+          this.fixedWindows.submit(mode, { keys: [key], request }),
+          reply,
+          recover,
+        );
       }
     }
     const call = this.runDecide([key], [policy[0]], [requestArg(policy, request)], mode);
-    return this.withinTimeout(
-      call,
-      (steps) => map(this.remember(key, request, mode, steps[0] as Step)),
-      recover,
-    );
+    return this.withinTimeout(call, reply, recover);
   }
 
   /** Blocks a consumer that was rejected in-process, until its wait is over. */
@@ -178,15 +205,16 @@ export class RedisBackend extends ThrottleBackend {
     mode: DecisionMode,
     map: (step: Step) => R,
     recover: (error: unknown) => R | Promise<R>,
-    batcher?: DecisionBatcher,
+    batcher?: InFlight,
   ): Promise<R> {
     const now = this.clock?.();
     if (policy[0] === "fw") {
-      const script =
-        mode === "consume" && request.cost > 0 ? FIXED_WINDOW_CONSUME : FIXED_WINDOW_PEEK;
+      const { cost, rate } = request;
+      const counts = mode === "consume" && cost > 0 && cost <= rate.limit;
+      const script = counts ? FIXED_WINDOW_CONSUME : FIXED_WINDOW_PEEK;
       const onReply = (reply: unknown): R => {
         batcher?.answered();
-        const step = fixedWindowStep(reply as string, now, request.cost, request.rate);
+        const step = fixedWindowStep(reply as number | string, cost, rate);
         return map(this.remember(key, request, mode, step));
       };
       const args = fixedWindowArgs(request, now);
@@ -216,7 +244,7 @@ export class RedisBackend extends ThrottleBackend {
     args: readonly string[],
     onReply: (reply: unknown) => R,
     recover: (error: unknown) => R | Promise<R>,
-    batcher: DecisionBatcher | undefined,
+    batcher: InFlight | undefined,
   ): Promise<R> {
     const onError = (error: unknown): R | Promise<R> => {
       batcher?.answered();
@@ -361,27 +389,53 @@ export class RedisBackend extends ThrottleBackend {
     if (this.client === undefined) {
       return this.connected().then(() => this.runDecide(keys, codes, args, mode));
     }
+    const entry = { keys, args, codes };
     // A cluster script may only touch one slot, so there each entry goes alone.
-    if (this.client.isCluster)
-      return this.send(
-        mode,
-        keys,
-        codes,
-        args.map((arg) => `0,${arg}`),
-      );
-    return this.batcher.submit(mode, { keys, args, codes });
+    if (this.client.isCluster) return this.send(mode, [entry]);
+    return this.batcher.submit(mode, entry);
   }
 
-  /** One script call for a batch (or a group); a lone decision goes through `sendAlone`. */
-  private readonly send: Send = (mode, keys, codes, args) => {
-    const now = this.clock === undefined ? "" : String(this.clock());
+  /** The clock argument of the batch scripts: a test clock's time, or "" for the server's. */
+  private clockArg(): string {
+    return this.clock === undefined ? "" : String(this.clock());
+  }
+
+  /**
+   * One decision script call for a batch of entries, each its own all-or-nothing group; a lone
+   * decision goes through `sendAlone`.
+   */
+  private readonly send: Send<DecideEntry> = (mode, entries) => {
+    const keys: string[] = [];
+    const codes: string[] = [];
+    const args = [mode === "consume" ? "c" : "p", this.clockArg()];
+    entries.forEach((entry, group) => {
+      keys.push(...entry.keys);
+      codes.push(...entry.codes);
+      for (const arg of entry.args) args.push(`${group},${arg}`);
+    });
     const { sha, source } = scriptFor(codes);
-    return this.script(sha, source, keys, [mode === "consume" ? "c" : "p", now, ...args], (reply) =>
-      toSteps(reply as string[]),
-    );
+    return this.script(sha, source, keys, args, (reply) => toSteps(reply as string[]));
   };
 
   private readonly batcher = new DecisionBatcher(this.send);
+
+  /** One call of the fixed-window batch script for lone fixed-window requests made at once. */
+  private readonly sendFixedWindows: Send<FixedWindowEntry> = (mode, entries) => {
+    const keys: string[] = [];
+    const args = [mode === "consume" ? "c" : "p", this.clockArg()];
+    for (const { keys: entryKeys, request } of entries) {
+      keys.push(entryKeys[0] as string);
+      args.push(...fixedWindowArgs(request, undefined));
+    }
+    return this.script(FIXED_WINDOWS.sha, FIXED_WINDOWS.source, keys, args, (reply) =>
+      (reply as (number | string)[]).map((answer, i) => {
+        const { cost, rate } = (entries[i] as FixedWindowEntry).request;
+        return fixedWindowStep(answer, cost, rate);
+      }),
+    );
+  };
+
+  private readonly fixedWindows = new DecisionBatcher(this.sendFixedWindows);
 
   /**
    * EVALSHA, falling back to EVAL (which caches the script) where the node lacks it; `map`

@@ -3,22 +3,15 @@ import type { DecisionMode } from "../types.js";
 
 /** One decision call's worth of work: a single request, or an all-or-nothing group. */
 export interface Entry {
+  /** One key per request. */
   readonly keys: readonly string[];
-  /** One argument per request: "code,cost,limit,window,option,option". */
-  readonly args: readonly string[];
-  readonly codes: readonly string[];
 }
 
 /** Sends entries as one script call; the answer holds one step per request, in order. */
-export type Send = (
-  mode: DecisionMode,
-  keys: readonly string[],
-  codes: readonly string[],
-  args: readonly string[],
-) => Promise<Step[]>;
+export type Send<E extends Entry> = (mode: DecisionMode, entries: readonly E[]) => Promise<Step[]>;
 
-interface Waiting {
-  readonly entry: Entry;
+interface Waiting<E> {
+  readonly entry: E;
   resolve(steps: readonly Step[]): void;
   reject(error: unknown): void;
 }
@@ -27,15 +20,15 @@ interface Waiting {
  * Coalesces decisions into script calls of up to `maxRequests` requests: a decision made while
  * none is in flight goes at once; those made while others are in flight are gathered until the
  * end of the current turn and sent together. Under concurrency Redis then runs one script for
- * many decisions, and each entry stays its own group, decided exactly as if alone.
+ * many decisions; `send` keeps each entry its own group, decided exactly as if alone.
  */
-export class DecisionBatcher {
-  private readonly queues: Record<DecisionMode, Waiting[]> = { consume: [], peek: [] };
+export class DecisionBatcher<E extends Entry> {
+  private readonly queues: Record<DecisionMode, Waiting<E>[]> = { consume: [], peek: [] };
   private scheduled = false;
   private inFlight = 0;
 
   constructor(
-    private readonly send: Send,
+    private readonly send: Send<E>,
     private readonly maxRequests = 16,
   ) {}
 
@@ -55,11 +48,10 @@ export class DecisionBatcher {
   }
 
   /** The entry's slice of the answer: one step per request. */
-  submit(mode: DecisionMode, entry: Entry): Promise<readonly Step[]> {
+  submit(mode: DecisionMode, entry: E): Promise<readonly Step[]> {
     if (this.idle()) {
-      const args = entry.args.map((arg) => `0,${arg}`);
       this.sent();
-      const call = this.send(mode, entry.keys, entry.codes, args);
+      const call = this.send(mode, [entry]);
       const answered = () => this.answered();
       call.then(answered, answered);
       return call;
@@ -79,7 +71,7 @@ export class DecisionBatcher {
     for (const mode of ["consume", "peek"] as const) {
       const queue = this.queues[mode];
       this.queues[mode] = [];
-      let batch: Waiting[] = [];
+      let batch: Waiting<E>[] = [];
       let size = 0;
       for (const waiting of queue) {
         if (size > 0 && size + waiting.entry.keys.length > this.maxRequests) {
@@ -94,17 +86,12 @@ export class DecisionBatcher {
     }
   }
 
-  private dispatch(mode: DecisionMode, batch: readonly Waiting[]): void {
-    const keys: string[] = [];
-    const codes: string[] = [];
-    const args: string[] = [];
-    batch.forEach(({ entry }, group) => {
-      keys.push(...entry.keys);
-      codes.push(...entry.codes);
-      for (const arg of entry.args) args.push(`${group},${arg}`);
-    });
+  private dispatch(mode: DecisionMode, batch: readonly Waiting<E>[]): void {
     this.inFlight++;
-    this.send(mode, keys, codes, args).then(
+    this.send(
+      mode,
+      batch.map(({ entry }) => entry),
+    ).then(
       (reply) => {
         this.inFlight--;
         let at = 0;

@@ -30,27 +30,26 @@ export const toSteps = (reply: readonly string[]): Step[] => reply.map(stepFrom)
 const fixedWindow = new FixedWindowStrategy();
 
 /**
- * The step of a lone fixed-window request from the script's "prior,seconds,microseconds":
- * the TypeScript strategy decides from the count before the request and the server's clock
- * (computed as the scripts compute it), exactly as the script did.
+ * The step of a lone fixed-window request from the script's reply: the count before the
+ * request and the ms until the window ends, packed in one integer as
+ * `prior * (windowMs + 1) + reset`, or as text "prior,reset". The TypeScript strategy decides
+ * from those, on a clock that starts at the decision, exactly as the script did.
  */
-export function fixedWindowStep(
-  reply: string,
-  testNow: number | undefined,
-  cost: number,
-  rate: Rate,
-): Step {
-  const comma = reply.indexOf(",");
-  let now = testNow as number;
+export function fixedWindowStep(reply: number | string, cost: number, rate: Rate): Step {
   let prior: number;
-  if (comma === -1) prior = Number(reply);
-  else {
-    const micros = reply.indexOf(",", comma + 1);
+  let reset: number;
+  if (typeof reply === "number") {
+    // Exact: both are whole numbers and the reply is below 2^53.
+    reset = reply % (rate.windowMs + 1);
+    prior = (reply - reset) / (rate.windowMs + 1);
+  } else {
+    const comma = reply.indexOf(",");
     prior = wholeNumber(reply, 0, comma);
-    now = wholeNumber(reply, comma + 1, micros) * 1000 + wholeNumber(reply, micros + 1) / 1000;
+    reset = Number(reply.slice(comma + 1));
   }
-  const windowEnd = (Math.floor(now / rate.windowMs) + 1) * rate.windowMs;
-  return fixedWindow.apply([windowEnd, prior], now, cost, rate);
+  // An empty window is no state: a cost beyond the limit then waits for nothing.
+  const state = prior > 0 || cost <= rate.limit ? [reset, prior] : undefined;
+  return fixedWindow.apply(state, 0, cost, rate);
 }
 
 /**

@@ -28,15 +28,18 @@ describe("Lua mirrors decide exactly as the TypeScript strategies", { skip: !ena
   });
 
   for (const strategy of allStrategies()) {
-    it(`${strategy.name}: same decisions over random traces`, () =>
-      assertSameDecisions(
-        backend,
-        strategy,
-        (at) => {
-          now = at;
-        },
-        ["allowed", "remaining", "retryAfterMs", "resetAfterMs", "delayMs"],
-        40,
-      ));
+    for (const via of ["alone", "group", "batch"] as const) {
+      it(`${strategy.name}: same decisions over random traces, ${via}`, () =>
+        assertSameDecisions(
+          backend,
+          strategy,
+          (at) => {
+            now = at;
+          },
+          ["allowed", "remaining", "retryAfterMs", "resetAfterMs", "delayMs"],
+          via === "alone" ? 40 : 15,
+          via,
+        ));
+    }
   }
 });

@@ -9,13 +9,13 @@ import {
   ConfigurationError,
   ConnectionThrottled,
   HTTPThrottle,
-  type Rate,
+  Rate,
   tryHitAll,
 } from "../../../src/index.js";
 import { FixedWindowStrategy } from "../../../src/strategies/index.js";
 import { allStrategies } from "../../strategies/harness.js";
 import { freePort, hasBinary, type RedisServer, startRedis } from "../../support/servers.js";
-import { assertNoOverAdmission } from "../shared-checks.js";
+import { assertNoOverAdmission, decideVia } from "../shared-checks.js";
 
 const enabled = hasBinary("redis-server");
 const req = (remoteAddress = "192.0.2.1") => ({ socket: { remoteAddress }, headers: {} });
@@ -77,6 +77,69 @@ describe("RedisBackend on a real redis-server", { skip: !enabled }, () => {
     assert.equal(await admittedBy("client-clock", () => Date.now()), 12);
   });
 
+  it("ends fixed windows at their boundaries on the server's clock, alone, in groups, in batches", async () => {
+    // No test clock: this is the path production takes, where Redis's own key expiry ends
+    // each window. Each decision is bracketed by two readings of the server's clock.
+    const backend = new RedisBackend({
+      connection: server.url,
+      namespace: "edges",
+      blockCache: false,
+    });
+    await backend.initialize();
+    const rate = Rate.parse("4/40ms");
+    const strategy = new FixedWindowStrategy();
+    const serverNow = async () => {
+      const [seconds, micros] = await admin.time();
+      return Number(seconds) * 1000 + Number(micros) / 1000;
+    };
+    for (const via of ["alone", "group", "batch"] as const) {
+      const counted = new Map<number, number>(); // units admitted, by the window's end
+      const until = performance.now() + 800;
+      for (let i = 0; performance.now() < until; i++) {
+        const mode = i % 4 === 3 ? "peek" : "consume";
+        const request = { uid: via, identity: "edge", strategy, rate, cost: 1 };
+        const before = await serverNow();
+        const step = await decideVia(via, backend, request, mode);
+        const after = await serverNow();
+        if (after - before > rate.windowMs / 2) continue; // a stall: the window is unclear
+        // Decided at some time from `before` to `after`: its window ends `reset` after that,
+        // at a multiple of the window's length.
+        const end =
+          Math.ceil((Math.floor(before) + step.resetAfterMs) / rate.windowMs) * rate.windowMs;
+        assert.ok(
+          end <= after + step.resetAfterMs,
+          `reset ${step.resetAfterMs} at ${before}–${after}`,
+        );
+        const count = counted.get(end) ?? 0;
+        const allowed = count + 1 <= rate.limit;
+        assert.deepEqual(
+          [step.allowed, step.remaining],
+          [allowed, allowed ? rate.limit - count - 1 : rate.limit - count],
+          `${mode} at ${before}–${after}, window ending ${end}`,
+        );
+        if (allowed && mode === "consume") counted.set(end, count + 1);
+      }
+      assert.ok(counted.size >= 5, `${counted.size} windows seen`);
+    }
+    await backend.close();
+  });
+
+  it("gives a fixed-window counter that lost its expiry its window's end again", async () => {
+    const backend = new RedisBackend({ connection: server.url, namespace: "heal" });
+    const throttle = new HTTPThrottle({ uid: "fw", rate: "5/h", backend });
+    await throttle.hit(req());
+    const [key] = await admin.keys("heal:*");
+    assert.ok(key !== undefined);
+    await admin.persist(key); // as a hand on the key would
+    assert.equal(await admin.pttl(key), -1);
+    const decision = await throttle.tryHit(req());
+    assert.equal(decision.remaining, 3);
+    const left = await admin.pttl(key);
+    assert.ok(left > 0 && left <= 3_600_000, `expires in ${left} ms`);
+    assert.ok(decision.resetAfterMs > 0 && decision.resetAfterMs <= 3_600_000);
+    await backend.close();
+  });
+
   it("decides a fixed-window request with three commands, and answers known rejections in-process", async () => {
     await admin.flushall();
     const backend = new RedisBackend({ connection: server.url, namespace: "count" });
@@ -88,7 +151,7 @@ describe("RedisBackend on a real redis-server", { skip: !enabled }, () => {
     const total = Object.entries(allowed)
       .filter(([name]) => name !== "info")
       .reduce((sum, [, n]) => sum + n, 0);
-    assert.equal(total / 49, 3, JSON.stringify(allowed)); // EVALSHA, TIME, HINCRBY
+    assert.equal(total / 49, 3, JSON.stringify(allowed)); // EVALSHA, INCRBY, PTTL
     await admin.config("RESETSTAT");
     await assert.rejects(throttle.hit(req()), ConnectionThrottled);
     for (let i = 0; i < 100; i++) await assert.rejects(throttle.hit(req()), ConnectionThrottled);

@@ -14,6 +14,7 @@ local function read_group(i)
 end
 
 -- ARGV[2], the time a test passes, or else the server's clock, in ms.
+local testing = ARGV[2] ~= ""
 local function deciding_now()
   local now = tonumber(ARGV[2])
   if now ~= nil then return now end

@@ -30,9 +30,9 @@ const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = 
  * takes the default): one argument rather than seven spares the client most of its encoding. Returns one string per request: "allowed,remaining,retry
  * after,reset after,delay" (allowed is 1 or 0; a retry after of "inf" means never).
  *
- * The fixed window keeps a bare counter per window in a hash field named for the window, so an
- * admitted request costs one HINCRBY; a rejected one undoes its increment, so rejections are not
- * counted. Other strategies read their state, decide, and write it back with its expiry.
+ * The fixed window keeps a bare counter that expires as its window ends, so an admitted request
+ * costs one INCRBY; a rejected one undoes its increment, so rejections are not counted. Other
+ * strategies read their state, decide, and write it back with its expiry.
  */
 export function decideScript(codes: readonly string[]): string {
   const used = [...new Set(codes)].filter((code) => code in MIRRORS);
@@ -52,8 +52,7 @@ local out = {}
 -- Decides requests first..last, one all-or-nothing group.
 local function decide_group(first, last)
   local staged = nil
-  -- Fixed-window increments made on trial, six values each: key, field, cost, prior count,
-  -- window id, window end.
+  -- Fixed-window increments made on trial, three values each: key, cost, prior count.
   local counted = {}
   local all = true
   for i = first, last do
@@ -61,14 +60,13 @@ local function decide_group(first, last)
     local _, code, cost, limit, window, first_option, second_option = read_request(i)
     local allowed, state, remaining, retry, reset, delay
     if code == "fw" then
-      local counting, field, prior, wid, window_end
-      allowed, remaining, retry, reset, counting, field, prior, wid, window_end =
+      local counting, prior
+      allowed, remaining, retry, reset, counting, prior =
         fixed_window(key, now, cost, limit, window, consume)
       delay = 0
       if counting then
         local n = #counted
-        counted[n + 1], counted[n + 2], counted[n + 3] = key, field, cost
-        counted[n + 4], counted[n + 5], counted[n + 6] = prior, wid, window_end
+        counted[n + 1], counted[n + 2], counted[n + 3] = key, cost, prior
       end
     else
       staged = staged or {}
@@ -88,9 +86,8 @@ local function decide_group(first, last)
     end
   end
   -- Latest first, so a throttle counted twice in a group is taken back in the right order.
-  for j = #counted - 5, 1, -6 do
-    settle_fixed_window(consume and all, counted[j], counted[j + 1], counted[j + 2], counted[j + 3],
-      counted[j + 4], counted[j + 5], now)
+  for j = #counted - 2, 1, -3 do
+    settle_fixed_window(consume and all, counted[j], counted[j + 1], counted[j + 2])
   end
 end
 
