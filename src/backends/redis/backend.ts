@@ -37,8 +37,9 @@ export interface RedisBackendOptions extends Partial<ThrottleBackendOptions> {
    */
   blockCache?: boolean;
   /**
-   * For tests only: the deciding clock in ms. By default every decision reads the Redis server's
-   * `TIME`, so application servers with skewed clocks agree.
+   * For tests only: the deciding clock in ms. By default decisions are on the Redis server's
+   * clock (its `TIME` and its key expiry), so application servers with skewed clocks agree.
+   * Under a test clock, fixed windows need Redis 7 or later (`PEXPIRETIME`).
    */
   clock?: () => number;
 }
@@ -72,8 +73,8 @@ const isNoScript = (error: unknown): boolean =>
 /**
  * Keeps counters in Redis (a single node or a Redis Cluster) through ioredis. Every decision,
  * for every built-in strategy and for a group of throttles, is one `EVALSHA` of a script that
- * mirrors the strategies exactly and reads the server's clock, so any number of processes
- * admit exactly what one would.
+ * mirrors the strategies exactly on the server's clock, so any number of processes admit
+ * exactly what one would.
  */
 export class RedisBackend extends ThrottleBackend {
   private readonly connection: RedisBackendOptions["connection"];
