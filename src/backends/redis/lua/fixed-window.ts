@@ -136,18 +136,18 @@ local now = ARGV[2] ~= "" and tonumber(ARGV[2]) or nil
 local testing = now ~= nil
 local out = {}
 for i = 1, #KEYS do
-  local key, at = KEYS[i], 3 * i
-  local cost, limit, window = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+  local key, base = KEYS[i], 3 * i
+  local cost, limit, window = tonumber(ARGV[base]), tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
   ${EXPIRE_BY_HAND}
   local counting, count, prior = consume and cost > 0 and cost <= limit
   if counting then
-    count = redis.call("INCRBY", key, ARGV[at])
+    count = redis.call("INCRBY", key, ARGV[base])
     prior = count - cost
   else
     prior = tonumber(redis.call("GET", key)) or 0
   end
   ${settleReset("counting")}
-  if counting and count > limit then redis.call("DECRBY", key, ARGV[at]) end
+  if counting and count > limit then redis.call("DECRBY", key, ARGV[base]) end
   ${ANSWER}
   out[i] = answer
 end
