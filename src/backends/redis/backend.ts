@@ -163,24 +163,24 @@ export class RedisBackend extends ThrottleBackend {
       if (blockedFor !== undefined) return map(blockedStep(blockedFor));
     }
     const client = this.client;
-    const reply = (steps: readonly Step[]) =>
-      map(this.remember(key, request, mode, steps[0] as Step));
-    if (client !== undefined && this.ready() === undefined) {
+    const ready = client !== undefined && this.ready() === undefined;
+    const fixedWindow = policy[0] === "fw";
+    if (ready) {
       if (client.isCluster) return this.sendAlone(client, key, policy, request, mode, map, recover);
-      const batcher = policy[0] === "fw" ? this.fixedWindows : this.batcher;
+      const batcher = fixedWindow ? this.fixedWindows : this.batcher;
       if (batcher.idle()) {
         return this.sendAlone(client, key, policy, request, mode, map, recover, batcher);
       }
-      if (policy[0] === "fw") {
-        return this.withinTimeout(
-          this.fixedWindows.submit(mode, { keys: [key], request }),
-          reply,
-          recover,
-        );
-      }
     }
-    const call = this.runDecide([key], [policy[0]], [requestArg(policy, request)], mode);
-    return this.withinTimeout(call, reply, recover);
+    const call =
+      ready && fixedWindow
+        ? this.fixedWindows.submit(mode, { keys: [key], request })
+        : this.runDecide([key], [policy[0]], [requestArg(policy, request)], mode);
+    return this.withinTimeout(
+      call,
+      (steps) => map(this.remember(key, request, mode, steps[0] as Step)),
+      recover,
+    );
   }
 
   /** Blocks a consumer that was rejected in-process, until its wait is over. */

@@ -86,8 +86,10 @@ local function decide_group(first, last)
     end
   end
   -- Latest first, so a throttle counted twice in a group is taken back in the right order.
-  for j = #counted - 2, 1, -3 do
-    settle_fixed_window(consume and all, counted[j], counted[j + 1], counted[j + 2])
+  if not (consume and all) then
+    for j = #counted - 2, 1, -3 do
+      take_back_fixed_window(counted[j], counted[j + 1], counted[j + 2])
+    end
   end
 end
 

@@ -49,8 +49,8 @@ end`;
 
 /**
  * Lua mirror of `FixedWindowStrategy.apply`, for the decision script: a request is counted on
- * trial and the count settled afterwards by `settle_fixed_window`, kept or taken back when the
- * request (or its group) is rejected, so rejections are never counted. Returns the step, then
+ * trial, and `take_back_fixed_window` takes the count back when the request (or its group) is
+ * rejected, so rejections are never counted. Returns the step, then
  * whether it counted and the count before it.
  */
 export const FIXED_WINDOW_LUA = `
@@ -72,8 +72,7 @@ local function fixed_window(key, now, cost, limit, window, counting)
   return true, limit - prior - cost, 0, reset, counting, prior
 end
 
-local function settle_fixed_window(keep, key, cost, prior)
-  if keep then return end
+local function take_back_fixed_window(key, cost, prior)
   if prior == 0 then redis.call("DEL", key) else redis.call("DECRBY", key, cost) end
 end
 `;
