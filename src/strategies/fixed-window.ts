@@ -7,6 +7,7 @@ import {
   type Strategy,
   type StrategyState,
 } from "./strategy.js";
+import { floorDiv } from "./whole-numbers.js";
 
 /**
  * Fixed window: counts units in windows of `rate.windowMs` aligned to the clock (they end at
@@ -27,11 +28,12 @@ export class FixedWindowStrategy implements Strategy {
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
     const { limit, windowMs } = rate;
-    if (cost > limit) return beyondCapacity(state, now);
-    const live = isLive(state, 2, now);
-    const windowEnd = live ? (state[0] as number) : (Math.floor(now / windowMs) + 1) * windowMs;
+    const t = Math.floor(now);
+    const live = isLive(state, 2, t);
     const count = live ? (state[1] as number) : 0;
-    const resetAfterMs = windowEnd - now;
+    if (cost > limit) return beyondCapacity(state, t, Math.max(0, limit - count));
+    const windowEnd = live ? (state[0] as number) : (floorDiv(t, windowMs) + 1) * windowMs;
+    const resetAfterMs = windowEnd - t;
     if (count + cost > limit) {
       return rejected(live ? state : [windowEnd, count], limit - count, resetAfterMs, resetAfterMs);
     }

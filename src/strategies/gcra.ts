@@ -1,15 +1,7 @@
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
-import {
-  beyondCapacity,
-  EPSILON,
-  isLive,
-  rejected,
-  type Step,
-  type Strategy,
-  type StrategyState,
-  wholeUnits,
-} from "./strategy.js";
+import { scheduleStep } from "./schedule.js";
+import { beyondCapacity, type Step, type Strategy, type StrategyState } from "./strategy.js";
 
 /** Options of {@link GCRAStrategy}. */
 export interface GCRAOptions {
@@ -21,11 +13,13 @@ export interface GCRAOptions {
  * Generic cell rate algorithm: keeps one time per client, the theoretical arrival time (TAT) of
  * its next unit at the steady rate; a request is admitted when it arrives no earlier than
  * `burst` emission intervals ahead of that schedule. The same decisions as a token bucket of
- * `burst` tokens, in a single number.
+ * `burst` tokens (it is computed by the same function, `schedule.ts`).
  *
  * - Admits at most `burst + limit * t / windowMs` units in any interval of length t.
- * - State, 1 number: `[tat]`.
- * - Wait: `tat + cost * interval - burst * interval - now`, where `interval = windowMs / limit`.
+ * - State, 2 numbers: `[tatMs, ticks]`, the TAT as whole ms less `ticks` of 1/limit ms, so it is
+ *   exact at any clock (an interval of `windowMs / limit` ms is rarely a whole number).
+ * - Wait: `tat + cost * interval - burst * interval - now`, where `interval = windowMs / limit`,
+ *   rounded up to a whole ms.
  */
 export class GCRAStrategy implements Strategy {
   readonly name: string;
@@ -42,23 +36,8 @@ export class GCRAStrategy implements Strategy {
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
     const burst = this.capacity(rate);
-    if (cost > burst) return beyondCapacity(state, now);
-    const interval = rate.windowMs / rate.limit;
-    const tolerance = burst * interval;
-    const tat = isLive(state, 1, now) ? (state[0] as number) : now;
-    const newTat = tat + cost * interval;
-    const aheadMs = newTat - now;
-    if (aheadMs > tolerance + EPSILON * interval) {
-      const remaining = wholeUnits((tolerance - (tat - now)) / interval);
-      return rejected(state ?? [], remaining, aheadMs - tolerance, tat - now);
-    }
-    return {
-      state: [newTat],
-      allowed: true,
-      remaining: wholeUnits((tolerance - aheadMs) / interval),
-      retryAfterMs: 0,
-      resetAfterMs: aheadMs,
-      delayMs: 0,
-    };
+    if (cost <= burst) return scheduleStep(state, now, cost, burst, 0, rate);
+    const { remaining } = scheduleStep(state, now, 0, burst, 0, rate);
+    return beyondCapacity(state, Math.floor(now), remaining);
   }
 }

@@ -2,14 +2,13 @@ import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
 import {
   beyondCapacity,
-  EPSILON,
   isLive,
   rejected,
   type Step,
   type Strategy,
   type StrategyState,
-  wholeUnits,
 } from "./strategy.js";
+import { ceilDiv, floorDiv, unitsIn } from "./whole-numbers.js";
 
 /** Options of {@link LeakyBucketWithQueueStrategy}. */
 export interface LeakyBucketWithQueueOptions {
@@ -23,8 +22,9 @@ export interface LeakyBucketWithQueueOptions {
  * bursts at all. A request that fits the queue is admitted with a `delayMs` to wait before it
  * starts (the throttle awaits it); when `queueSize` units are already waiting it is rejected.
  *
- * - State, 1 number: `[nextStart]`, when the next unit may start.
- * - Delay: `nextStart - now` when positive.
+ * - State, 2 numbers: `[nextStartMs, ticks]`, when the next unit may start, as whole ms less
+ *   `ticks` of 1/limit ms, so it is exact at any clock.
+ * - Delay: `nextStart - now` when positive, rounded up to a whole ms.
  * - Wait (rejected): until the queue has drained enough for the request to fit.
  */
 export class LeakyBucketWithQueueStrategy implements Strategy {
@@ -43,26 +43,34 @@ export class LeakyBucketWithQueueStrategy implements Strategy {
   }
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
-    if (cost > this.capacity(rate)) return beyondCapacity(state, now);
-    const interval = rate.windowMs / rate.limit;
-    const queueMs = (this.queueSize ?? rate.limit) * interval;
-    const start = isLive(state, 1, now) ? (state[0] as number) : now;
-    const delayMs = start - now;
-    // The request's last unit must start within the queue's span.
-    const overflowMs = delayMs + (cost - 1) * interval - queueMs;
-    if (overflowMs > EPSILON * interval) {
-      const remaining = wholeUnits((queueMs - delayMs) / interval + 1);
-      return rejected(state ?? [], remaining, overflowMs, delayMs);
+    const { limit, windowMs } = rate;
+    const t = Math.floor(now);
+    // Times in ticks of 1/limit ms, so an interval (windowMs / limit ms) is windowMs ticks.
+    const queue = (this.queueSize ?? rate.limit) * windowMs;
+    const live = isLive(state, 2, t);
+    const wait = live ? Math.max(0, ((state[0] as number) - t) * limit - (state[1] as number)) : 0;
+    if (cost > this.capacity(rate)) {
+      return beyondCapacity(state, t, unitsIn(queue - wait, windowMs) + 1);
     }
-    const nextStart = start + cost * interval;
-    const backlogMs = nextStart - now;
+    // The request's last unit must start within the queue's span.
+    const overflow = wait + (cost - 1) * windowMs - queue;
+    if (overflow > 0) {
+      return rejected(
+        state ?? [],
+        unitsIn(queue - wait, windowMs) + 1,
+        ceilDiv(overflow, limit),
+        ceilDiv(wait, limit),
+      );
+    }
+    const backlog = wait + cost * windowMs;
+    const backlogMs = ceilDiv(backlog, limit);
     return {
-      state: [nextStart],
+      state: [t + backlogMs, backlogMs * limit - backlog],
       allowed: true,
-      remaining: wholeUnits((queueMs - backlogMs) / interval + 1),
+      remaining: floorDiv(queue - backlog, windowMs) + 1,
       retryAfterMs: 0,
       resetAfterMs: backlogMs,
-      delayMs: cost > 0 ? delayMs : 0,
+      delayMs: cost > 0 ? ceilDiv(wait, limit) : 0,
     };
   }
 }

@@ -1,15 +1,7 @@
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
-import {
-  beyondCapacity,
-  EPSILON,
-  isLive,
-  rejected,
-  type Step,
-  type Strategy,
-  type StrategyState,
-  wholeUnits,
-} from "./strategy.js";
+import { scheduleStep } from "./schedule.js";
+import { beyondCapacity, type Step, type Strategy, type StrategyState } from "./strategy.js";
 
 /** Options of {@link LeakyBucketStrategy}. */
 export interface LeakyBucketOptions {
@@ -26,8 +18,10 @@ export interface LeakyBucketOptions {
  * never exceeds the leak rate once the bucket is full; lower `capacity` for smoother traffic.
  *
  * - Admits at most `capacity + limit * t / windowMs` units in any interval of length t.
- * - State, 3 numbers: `[emptyAt, level, updatedAt]`.
- * - Wait: until enough has leaked for the cost to fit, `(level + cost - capacity) * windowMs / limit`.
+ * - State, 2 numbers: `[emptyAtMs, ticks]`, when the bucket is empty again (see `schedule.ts`:
+ *   a metering leaky bucket admits exactly what a token bucket of the same size admits).
+ * - Wait: until enough has leaked for the cost to fit, `(level + cost - capacity) * windowMs / limit`,
+ *   rounded up.
  * - To delay requests instead of rejecting them, use {@link LeakyBucketWithQueueStrategy}.
  */
 export class LeakyBucketStrategy implements Strategy {
@@ -45,26 +39,8 @@ export class LeakyBucketStrategy implements Strategy {
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
     const capacity = this.capacity(rate);
-    if (cost > capacity) return beyondCapacity(state, now);
-    const leakPerMs = rate.limit / rate.windowMs;
-    let level = 0;
-    if (isLive(state, 3, now)) {
-      const leaked = Math.max(0, now - (state[2] as number)) * leakPerMs;
-      level = Math.max(0, (state[1] as number) - leaked);
-    }
-    if (level + cost > capacity + EPSILON) {
-      const retryAfterMs = (level + cost - capacity) / leakPerMs;
-      return rejected(state ?? [], wholeUnits(capacity - level), retryAfterMs, level / leakPerMs);
-    }
-    const filled = level + cost;
-    const resetAfterMs = filled / leakPerMs;
-    return {
-      state: [now + resetAfterMs, filled, now],
-      allowed: true,
-      remaining: wholeUnits(capacity - filled),
-      retryAfterMs: 0,
-      resetAfterMs,
-      delayMs: 0,
-    };
+    if (cost <= capacity) return scheduleStep(state, now, cost, capacity, 0, rate);
+    const { remaining } = scheduleStep(state, now, 0, capacity, 0, rate);
+    return beyondCapacity(state, Math.floor(now), remaining);
   }
 }

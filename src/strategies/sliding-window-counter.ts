@@ -1,14 +1,13 @@
 import type { Rate } from "../rate.js";
 import {
   beyondCapacity,
-  EPSILON,
   isLive,
   rejected,
   type Step,
   type Strategy,
   type StrategyState,
-  wholeUnits,
 } from "./strategy.js";
+import { floorDiv, unitsIn } from "./whole-numbers.js";
 
 /**
  * Sliding window counter: two fixed windows, the current and the previous, with the previous
@@ -20,7 +19,8 @@ import {
  *   were spread evenly.
  * - State, 4 numbers: `[expiresAt, windowStart, previousCount, currentCount]`.
  * - Wait: the time until the weighted estimate leaves room for the cost; within this window if
- *   the current count alone allows it, else from the next window on.
+ *   the current count alone allows it, else from the next window on. Computed in whole
+ *   numbers (the estimate times `windowMs`), rounded up to a whole ms.
  * - Rejected requests are not counted.
  */
 export class SlidingWindowCounterStrategy implements Strategy {
@@ -32,46 +32,50 @@ export class SlidingWindowCounterStrategy implements Strategy {
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
     const { limit, windowMs } = rate;
-    if (cost > limit) return beyondCapacity(state, now);
-    let start = now;
+    const t = Math.floor(now);
+    let start = t;
     let previous = 0;
     let current = 0;
-    if (isLive(state, 4, now)) {
+    if (isLive(state, 4, t)) {
       start = state[1] as number;
       previous = state[2] as number;
       current = state[3] as number;
-      if (now - start >= windowMs) {
+      if (t - start >= windowMs) {
         // A live state is younger than two windows, so at most one window has passed.
         start += windowMs;
         previous = current;
         current = 0;
       }
     }
-    const elapsed = Math.max(0, now - start);
-    const weight = (windowMs - elapsed) / windowMs;
-    const estimate = previous * weight + current;
+    const elapsed = Math.max(0, t - start);
+    // The estimate in unit-milliseconds: `previous * (W - elapsed) / W + current`, times W.
+    const estimate = previous * (windowMs - elapsed) + current * windowMs;
+    if (cost > limit)
+      return beyondCapacity(state, t, unitsIn(limit * windowMs - estimate, windowMs));
 
-    if (estimate + cost > limit + EPSILON) {
+    if (estimate > (limit - cost) * windowMs) {
+      // The first whole ms at which the previous window's weight leaves room for the cost: in
+      // this window if the current count alone allows it, else in the next.
       const retryAfterMs =
         current + cost <= limit
-          ? windowMs * (1 - (limit - current - cost) / previous) - elapsed
-          : windowMs - elapsed + windowMs * (1 - (limit - cost) / current);
+          ? windowMs - floorDiv((limit - current - cost) * windowMs, previous) - elapsed
+          : 2 * windowMs - elapsed - floorDiv((limit - cost) * windowMs, current);
       const resetAt = current > 0 ? start + 2 * windowMs : start + windowMs;
       return rejected(
         state ?? [],
-        wholeUnits(limit - estimate),
-        Math.max(0, retryAfterMs),
-        resetAt - now,
+        unitsIn(limit * windowMs - estimate, windowMs),
+        retryAfterMs,
+        resetAt - t,
       );
     }
     current += cost;
-    const resetAt = current > 0 ? start + 2 * windowMs : previous > 0 ? start + windowMs : now;
+    const resetAt = current > 0 ? start + 2 * windowMs : previous > 0 ? start + windowMs : t;
     return {
       state: [start + 2 * windowMs, start, previous, current],
       allowed: true,
-      remaining: wholeUnits(limit - estimate - cost),
+      remaining: floorDiv((limit - cost) * windowMs - estimate, windowMs),
       retryAfterMs: 0,
-      resetAfterMs: resetAt - now,
+      resetAfterMs: resetAt - t,
       delayMs: 0,
     };
   }

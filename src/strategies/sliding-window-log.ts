@@ -39,13 +39,13 @@ export class SlidingWindowLogStrategy implements Strategy {
 
 function logStep(
   state: StrategyState | undefined,
-  now: number,
+  at: number,
   cost: number,
   rate: Rate,
   reuse: boolean,
 ): Step {
   const { limit, windowMs } = rate;
-  if (cost > limit) return beyondCapacity(state, now);
+  const now = Math.floor(at);
   const live = isLiveLog(state, now);
   const length = live ? state.length : FIRST_ENTRY;
   // Entries are oldest first: skip those that have left the window.
@@ -56,6 +56,7 @@ function logStep(
     first += 2;
   }
   const newest = first < length ? (state?.[length - 2] as number) : now - windowMs;
+  if (cost > limit) return beyondCapacity(state, now, Math.max(0, limit - used));
 
   if (used + cost > limit) {
     const mustFree = used + cost - limit;
@@ -79,7 +80,9 @@ function logStep(
     if (first > FIRST_ENTRY) next.splice(FIRST_ENTRY, first - FIRST_ENTRY);
   }
   if (cost > 0) {
-    if (first < length && newest === now) next[next.length - 1] = (next.at(-1) as number) + cost;
+    // Entries stay oldest first even if the clock steps back: a request is logged no earlier
+    // than the newest entry, so the log's expiry is its newest entry's, never an older one's.
+    if (first < length && newest >= now) next[next.length - 1] = (next.at(-1) as number) + cost;
     else next.push(now, cost);
   }
   used += cost;

@@ -3,18 +3,26 @@ import type { Rate } from "../rate.js";
 /**
  * The state a strategy keeps for one client: a short array of plain numbers, so every backend
  * can store it (a Map entry, a Redis value, a Memcached item) and every language can compute
- * with it. By contract `state[0]` is the time (on the deciding clock, in ms) from which the state
- * is equivalent to no state at all; backends use it as the key's expiry.
+ * with it. By contract `state[0]` is the time (on the deciding clock, in whole ms) from which
+ * the state is equivalent to no state at all; backends use it as the key's expiry. Strategies
+ * keep whole numbers only (see `whole-numbers.ts`), so states compare and serialise exactly.
  */
 export type StrategyState = readonly number[];
 
-/** One decision of a strategy: the state to store (when allowed) and what to tell the caller. */
+/**
+ * One decision of a strategy: the state to store (when allowed) and what to tell the caller.
+ * Every duration is whole milliseconds, rounded up.
+ */
 export interface Step {
   /** The state after this request; `state[0]` is when it expires. Unchanged when rejected. */
   readonly state: StrategyState;
   /** Whether the request is admitted. */
   readonly allowed: boolean;
-  /** Whole units that could still be admitted right after this decision. */
+  /**
+   * Whole units that could still be admitted right after this decision (for a rejected request,
+   * without it), whatever this request's cost: a rejection for a cost beyond what the strategy
+   * can ever admit still reports what smaller requests could take.
+   */
   readonly remaining: number;
   /**
    * When rejected: milliseconds after which the same request is admitted if nothing else
@@ -37,8 +45,10 @@ export interface Strategy {
   /** The largest cost this strategy can ever admit at `rate`; larger costs are rejected at once. */
   capacity(rate: Rate): number;
   /**
-   * Decides one request of `cost` units at time `now` (ms). `state` is what the last admitted
-   * request left, or `undefined`; a malformed or expired state counts as none.
+   * Decides one request of `cost` units at time `now` (ms, floored to a whole millisecond).
+   * `state` is what the last admitted request left, or `undefined`; a malformed or expired
+   * state counts as none. `capacity(rate) * rate.windowMs` must stay below 2^52, as throttles
+   * check.
    */
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step;
   /**
@@ -48,12 +58,6 @@ export interface Strategy {
    */
   applyInPlace?(state: number[] | undefined, now: number, cost: number, rate: Rate): Step;
 }
-
-/**
- * Floating-point slack for comparisons of continuous quantities (tokens, levels, times), so a
- * client that waits exactly the `retryAfterMs` it was given is admitted despite rounding.
- */
-export const EPSILON = 1e-9;
 
 /** Whether `state` is a usable state of `length` numbers that has not expired at `now`. */
 export function isLive(
@@ -78,13 +82,15 @@ export function rejected(
   return { state, allowed: false, remaining, retryAfterMs, resetAfterMs, delayMs: 0 };
 }
 
-/** The answer for a cost above the strategy's capacity: never admissible, state untouched. */
-export function beyondCapacity(state: StrategyState | undefined, now: number): Step {
+/**
+ * The answer for a cost above the strategy's capacity: never admissible, state untouched.
+ * `remaining` is what a request of cost 0 (a peek) reports at the same moment.
+ */
+export function beyondCapacity(
+  state: StrategyState | undefined,
+  now: number,
+  remaining: number,
+): Step {
   const expiresAt = state?.[0] ?? now;
-  return rejected(state ?? [], 0, Number.POSITIVE_INFINITY, Math.max(0, expiresAt - now));
-}
-
-/** `Math.floor` that forgives rounding just below a whole number, never below 0. */
-export function wholeUnits(value: number): number {
-  return Math.max(0, Math.floor(value + EPSILON));
+  return rejected(state ?? [], remaining, Number.POSITIVE_INFINITY, Math.max(0, expiresAt - now));
 }

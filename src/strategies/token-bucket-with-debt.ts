@@ -1,7 +1,7 @@
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
+import { scheduleStep } from "./schedule.js";
 import { beyondCapacity, type Step, type Strategy, type StrategyState } from "./strategy.js";
-import { tokenBucketStep } from "./token-bucket-math.js";
 
 /** Options of {@link TokenBucketWithDebtStrategy}. */
 export interface TokenBucketWithDebtOptions {
@@ -17,8 +17,9 @@ export interface TokenBucketWithDebtOptions {
  * again. Good for rare large requests that must not fail outright.
  *
  * - Admits at most `burstSize + maxDebt + limit * t / windowMs` units in any interval of length t.
- * - State, 3 numbers: `[fullAt, tokens, updatedAt]`; `tokens` goes down to `-maxDebt`.
- * - Wait: the time to refill until `tokens + maxDebt` covers the cost.
+ * - State, 2 numbers: `[fullAtMs, ticks]`, when the bucket is full again (see `schedule.ts`);
+ *   the bucket goes down to `-maxDebt` tokens.
+ * - Wait: the time to refill until `tokens + maxDebt` covers the cost, rounded up.
  */
 export class TokenBucketWithDebtStrategy implements Strategy {
   readonly name: string;
@@ -37,9 +38,10 @@ export class TokenBucketWithDebtStrategy implements Strategy {
   }
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
-    if (cost > this.capacity(rate)) return beyondCapacity(state, now);
     const burst = this.burstSize ?? rate.limit;
     const maxDebt = this.maxDebt ?? rate.limit;
-    return tokenBucketStep(state, now, cost, burst, maxDebt, rate.limit / rate.windowMs);
+    if (cost <= burst + maxDebt) return scheduleStep(state, now, cost, burst, maxDebt, rate);
+    const { remaining } = scheduleStep(state, now, 0, burst, maxDebt, rate);
+    return beyondCapacity(state, Math.floor(now), remaining);
   }
 }

@@ -1,7 +1,7 @@
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
+import { scheduleStep } from "./schedule.js";
 import { beyondCapacity, type Step, type Strategy, type StrategyState } from "./strategy.js";
-import { tokenBucketStep } from "./token-bucket-math.js";
 
 /** Options of {@link TokenBucketStrategy}. */
 export interface TokenBucketOptions {
@@ -15,8 +15,9 @@ export interface TokenBucketOptions {
  *
  * - Admits bursts up to `burstSize`, and at most `burstSize + limit * t / windowMs` units in any
  *   interval of length t.
- * - State, 3 numbers: `[fullAt, tokens, updatedAt]`.
- * - Wait: the time to refill the missing tokens, `(cost - tokens) * windowMs / limit`.
+ * - State, 2 numbers: `[fullAtMs, ticks]`, when the bucket is full again (see `schedule.ts`),
+ *   exact at any clock.
+ * - Wait: the time to refill the missing tokens, `(cost - tokens) * windowMs / limit`, rounded up.
  */
 export class TokenBucketStrategy implements Strategy {
   readonly name: string;
@@ -33,7 +34,8 @@ export class TokenBucketStrategy implements Strategy {
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
     const burst = this.capacity(rate);
-    if (cost > burst) return beyondCapacity(state, now);
-    return tokenBucketStep(state, now, cost, burst, 0, rate.limit / rate.windowMs);
+    if (cost <= burst) return scheduleStep(state, now, cost, burst, 0, rate);
+    const { remaining } = scheduleStep(state, now, 0, burst, 0, rate);
+    return beyondCapacity(state, Math.floor(now), remaining);
   }
 }

@@ -14,6 +14,7 @@ import { safeIdentity } from "../identity/safe-identity.js";
 import { Rate } from "../rate.js";
 import { FixedWindowStrategy } from "../strategies/fixed-window.js";
 import type { Step, Strategy } from "../strategies/strategy.js";
+import { MAX_UNIT_MS } from "../strategies/whole-numbers.js";
 import { UNLIMITED, type Unlimited } from "../unlimited.js";
 import type { Decision } from "./decision.js";
 import type {
@@ -67,6 +68,11 @@ export abstract class BaseThrottle<C = unknown> {
     this.rate = Rate.from(options.rate);
     this.strategy = options.strategy ?? new FixedWindowStrategy();
     this.capacity = this.strategy.capacity(this.rate);
+    if (this.capacity * this.rate.windowMs > MAX_UNIT_MS) {
+      throw new ConfigurationError(
+        `Throttle "${this.uid}": ${this.strategy.name} at ${this.rate} holds ${this.capacity} units over ${this.rate.windowMs} ms; capacity × window must stay below 2^52 for exact arithmetic (about 52 million a day). Use a coarser unit of cost or a shorter window.`,
+      );
+    }
     this.minWaitPeriod = options.minWaitPeriod ?? 0;
     if (!(this.minWaitPeriod >= 0) || !Number.isFinite(this.minWaitPeriod)) {
       throw new ConfigurationError(
@@ -93,8 +99,8 @@ export abstract class BaseThrottle<C = unknown> {
       allowed: true,
       uid: this.uid,
       rate: this.rate,
-      limit: this.rate.limit,
-      remaining: this.rate.limit,
+      limit: this.capacity,
+      remaining: this.capacity,
       retryAfterMs: 0,
       resetAfterMs: 0,
       delayMs: 0,
@@ -218,7 +224,7 @@ export abstract class BaseThrottle<C = unknown> {
       allowed,
       uid: this.uid,
       rate: this.rate,
-      limit: this.rate.limit,
+      limit: this.capacity,
       remaining: step.remaining,
       retryAfterMs: allowed ? 0 : Math.max(1, Math.ceil(step.retryAfterMs), this.minWaitPeriod),
       resetAfterMs: Math.ceil(step.resetAfterMs),
@@ -252,7 +258,7 @@ export abstract class BaseThrottle<C = unknown> {
     return {
       ...this.exempt,
       allowed,
-      remaining: allowed ? this.rate.limit : 0,
+      remaining: allowed ? this.capacity : 0,
       retryAfterMs: allowed ? 0 : Math.max(this.minWaitPeriod, FAILED_BACKEND_WAIT_MS),
       source: "error",
     };

@@ -11,7 +11,11 @@ export interface Decision {
   readonly uid: string;
   /** The throttle's rate. */
   readonly rate: Rate;
-  /** Units per window (`rate.limit`). */
+  /**
+   * The most units the client can hold at once: the strategy's capacity at the rate (`burst`,
+   * `burstSize + maxDebt`, a queue's size + 1, else `rate.limit`), so `remaining <= limit`
+   * always. The sustained rate is `rate`.
+   */
   readonly limit: number;
   /** Whole units the client could still use right now. */
   readonly remaining: number;

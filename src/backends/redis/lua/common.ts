@@ -13,13 +13,14 @@ local function read_group(i)
   return string.match(ARGV[2 + i], "^[^,]*")
 end
 
--- ARGV[2], the time a test passes, or else the server's clock, in ms.
+-- ARGV[2], the time a test passes, or else the server's clock, in whole ms (the strategies
+-- compute in whole numbers).
 local testing = ARGV[2] ~= ""
 local function deciding_now()
   local now = tonumber(ARGV[2])
-  if now ~= nil then return now end
+  if now ~= nil then return math.floor(now) end
   local t = redis.call("TIME")
-  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
 -- How long to keep a key whose state expires at expires_at. Expiry is decided from the state
@@ -30,15 +31,26 @@ end
 `;
 
 /**
- * Lua shared by the strategy mirrors that keep a state. Numbers are doubles in Lua as in JavaScript, and every
- * mirror performs the same operations in the same order as its TypeScript original, so the
- * two decide identically (test/backends/redis/parity.test.ts holds them to it).
+ * Lua shared by the strategy mirrors that keep a state. Numbers are doubles in Lua as in
+ * JavaScript, and the strategies compute in whole numbers below 2^53 only
+ * (`strategies/whole-numbers.ts`), so each mirror decides exactly as its TypeScript original
+ * (test/backends/redis/parity.test.ts holds them to it). Lua 5.1's % is a - floor(a/b)*b,
+ * which rounds; math.fmod is C's, exact like JavaScript's %.
  */
 export const COMMON_LUA = `
-local EPSILON = 1e-9
+local function floor_div(a, b)
+  local r = math.fmod(a, b)
+  local q = (a - r) / b
+  if r < 0 then q = q - 1 end
+  return q
+end
 
-local function whole(v)
-  return math.max(0, math.floor(v + EPSILON))
+local function ceil_div(a, b)
+  return floor_div(a + b - 1, b)
+end
+
+local function units_in(amount, window)
+  return math.max(0, floor_div(amount, window))
 end
 
 local function num(text)
@@ -73,9 +85,10 @@ local function rejected(s, remaining, retry, reset)
   return false, s, remaining, retry, reset, 0
 end
 
-local function beyond_capacity(s, now)
+-- A cost beyond capacity: never admissible; remaining is what a peek reports.
+local function beyond_capacity(s, now, remaining)
   local reset = 0
   if s ~= nil and s[1] ~= nil then reset = math.max(0, s[1] - now) end
-  return false, s, 0, INF, reset, 0
+  return false, s, remaining, INF, reset, 0
 end
 `;

@@ -1,20 +1,19 @@
 import { BASE_LUA, COMMON_LUA } from "./common.js";
 import { FIXED_WINDOW_LUA } from "./fixed-window.js";
-import { GCRA_LUA } from "./gcra.js";
-import { LEAKY_BUCKET_LUA } from "./leaky-bucket.js";
+import { LEAKY_BUCKET_WITH_QUEUE_LUA } from "./leaky-bucket-with-queue.js";
+import { SCHEDULE_LUA } from "./schedule.js";
 import { SLIDING_WINDOW_COUNTER_LUA } from "./sliding-window-counter.js";
 import { SLIDING_WINDOW_LOG_LUA } from "./sliding-window-log.js";
-import { TOKEN_BUCKET_LUA } from "./token-bucket.js";
 
 /** The mirror of each strategy code; "fw", the fixed window, is decided inline below. */
 const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = {
   swl: ["sliding_window_log", SLIDING_WINDOW_LOG_LUA],
   swc: ["sliding_window_counter", SLIDING_WINDOW_COUNTER_LUA],
-  tb: ["token_bucket", TOKEN_BUCKET_LUA],
-  tbd: ["token_bucket_with_debt", TOKEN_BUCKET_LUA],
-  lb: ["leaky_bucket", LEAKY_BUCKET_LUA],
-  lbq: ["leaky_bucket_with_queue", LEAKY_BUCKET_LUA],
-  gcra: ["gcra", GCRA_LUA],
+  tb: ["token_bucket", SCHEDULE_LUA],
+  tbd: ["token_bucket_with_debt", SCHEDULE_LUA],
+  lb: ["leaky_bucket", SCHEDULE_LUA],
+  lbq: ["leaky_bucket_with_queue", LEAKY_BUCKET_WITH_QUEUE_LUA],
+  gcra: ["gcra", SCHEDULE_LUA],
 };
 
 /**

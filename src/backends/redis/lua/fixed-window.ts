@@ -66,7 +66,7 @@ local function fixed_window(key, now, cost, limit, window, counting)
   ${settleReset("counting")}
   if cost > limit then
     if prior == 0 then reset = 0 end
-    return false, 0, INF, reset, false, prior
+    return false, math.max(0, limit - prior), INF, reset, false, prior
   end
   if prior + cost > limit then return false, limit - prior, reset, reset, counting, prior end
   return true, limit - prior - cost, 0, reset, counting, prior
@@ -82,11 +82,10 @@ end
  * before the request and `reset`, from which the client computes the step with the TypeScript
  * strategy. Both are whole numbers on the server's clock, so one integer carries them,
  * `prior * (window + 1) + reset` (reset is at most `window`), the cheapest reply for Redis to
- * make and for the client to read. A pair too large for that, or a test clock's fraction, is
- * text instead: "prior,reset".
+ * make and for the client to read. A pair too large for that is text instead: "prior,reset".
  */
 const ANSWER = `local answer = prior * (window + 1) + reset
-if testing or answer >= 9007199254740992 then
+if answer >= 9007199254740992 then
   answer = string.format("%.0f,%.17g", prior, reset)
 end`;
 
@@ -96,7 +95,7 @@ end`;
  */
 const ALONE_PROLOGUE = `
 local key, window = KEYS[1], tonumber(ARGV[3])
-local now = ARGV[4] and tonumber(ARGV[4])
+local now = ARGV[4] and math.floor(tonumber(ARGV[4]))
 local testing = now ~= nil
 ${EXPIRE_BY_HAND}
 `;
@@ -131,7 +130,7 @@ return answer`;
  */
 export const FIXED_WINDOWS_LUA = `
 local consume = ARGV[1] == "c"
-local now = ARGV[2] ~= "" and tonumber(ARGV[2]) or nil
+local now = ARGV[2] ~= "" and math.floor(tonumber(ARGV[2])) or nil
 local testing = now ~= nil
 local out = {}
 for i = 1, #KEYS do

@@ -1,7 +1,6 @@
 /** Lua mirror of `SlidingWindowCounterStrategy.apply`. */
 export const SLIDING_WINDOW_COUNTER_LUA = `
 local function sliding_window_counter(s, now, cost, limit, window)
-  if cost > limit then return beyond_capacity(s, now) end
   local start, previous, current = now, 0, 0
   if is_live(s, 4, now) then
     start, previous, current = s[2], s[3], s[4]
@@ -12,22 +11,22 @@ local function sliding_window_counter(s, now, cost, limit, window)
     end
   end
   local elapsed = math.max(0, now - start)
-  local weight = (window - elapsed) / window
-  local estimate = previous * weight + current
-  if estimate + cost > limit + EPSILON then
+  local estimate = previous * (window - elapsed) + current * window
+  if cost > limit then return beyond_capacity(s, now, units_in(limit * window - estimate, window)) end
+  if estimate > (limit - cost) * window then
     local retry
     if current + cost <= limit then
-      retry = window * (1 - (limit - current - cost) / previous) - elapsed
+      retry = window - floor_div((limit - current - cost) * window, previous) - elapsed
     else
-      retry = window - elapsed + window * (1 - (limit - cost) / current)
+      retry = 2 * window - elapsed - floor_div((limit - cost) * window, current)
     end
     local reset_at = start + window
     if current > 0 then reset_at = start + 2 * window end
-    return rejected(s, whole(limit - estimate), math.max(0, retry), reset_at - now)
+    return rejected(s, units_in(limit * window - estimate, window), retry, reset_at - now)
   end
   current = current + cost
   local reset_at = now
   if current > 0 then reset_at = start + 2 * window elseif previous > 0 then reset_at = start + window end
-  return true, { start + 2 * window, start, previous, current }, whole(limit - estimate - cost), 0, reset_at - now, 0
+  return true, { start + 2 * window, start, previous, current }, floor_div((limit - cost) * window - estimate, window), 0, reset_at - now, 0
 end
 `;

@@ -1,7 +1,6 @@
 /** Lua mirror of `SlidingWindowLogStrategy.apply`; entries start at index 3 (1-based). */
 export const SLIDING_WINDOW_LOG_LUA = `
 local function sliding_window_log(s, now, cost, limit, window)
-  if cost > limit then return beyond_capacity(s, now) end
   local live = s ~= nil and #s >= 2 and #s % 2 == 0 and s[1] > now
   local length = 2
   local used = 0
@@ -16,6 +15,7 @@ local function sliding_window_log(s, now, cost, limit, window)
   end
   local newest = now - window
   if first <= length then newest = s[length - 1] end
+  if cost > limit then return beyond_capacity(s, now, math.max(0, limit - used)) end
   if used + cost > limit then
     local must_free = used + cost - limit
     local freed = 0
@@ -34,7 +34,7 @@ local function sliding_window_log(s, now, cost, limit, window)
     for i = first, length do next_state[#next_state + 1] = s[i] end
   end
   if cost > 0 then
-    if first <= length and newest == now then
+    if first <= length and newest >= now then
       next_state[#next_state] = next_state[#next_state] + cost
     else
       next_state[#next_state + 1] = now
