@@ -21,7 +21,8 @@ const LINGER_MS = 10_000;
 let running: NodeJS.Timeout | undefined;
 
 beforeEach((t) => {
-  const name = t.fullName;
+  // `fullName` ("suite > test") is newer than @types/node 20's typings.
+  const name = (t as { fullName?: string }).fullName ?? t.name;
   running = setTimeout(() => {
     console.error(`\n✖ "${name}" was still running after ${TEST_DEADLINE_MS / 1000} s: it hangs.`);
     process.exit(1);
