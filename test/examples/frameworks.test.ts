@@ -11,6 +11,7 @@ async function serving(server: Server, use: (url: string) => Promise<void>): Pro
   try {
     await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   } finally {
+    server.closeAllConnections(); // fetch keeps connections alive
     await new Promise((resolve) => server.close(resolve));
   }
 }
@@ -44,11 +45,11 @@ describe("the framework examples", () => {
     await serving(createServer(app), quickStart);
   });
 
-  it("examples/fastify.ts", async () => {
+  it("examples/fastify.ts", async (t) => {
     const { app } = await import("../../examples/fastify.js");
+    t.after(() => app.close());
     await app.ready();
     await serving(app.server, quickStart);
-    await app.close();
   });
 
   it("examples/hono.ts", async () => {

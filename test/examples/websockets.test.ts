@@ -5,6 +5,12 @@ import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { WebSocket } from "ws";
 
+/** Closes `server` with whatever sockets a test left open on it, passed or failed. */
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
 /** Five messages on one socket: three succeed, two are answered as rate limited. */
 async function chat(url: string): Promise<void> {
   const client = new WebSocket(url);
@@ -41,37 +47,35 @@ async function handshakes(url: string): Promise<void> {
 }
 
 describe("the WebSocket examples", () => {
-  it("examples/ws.ts", async () => {
+  it("examples/ws.ts", async (t) => {
     const { server } = await import("../../examples/ws.js");
     server.listen(0, "127.0.0.1");
+    t.after(() => closeServer(server));
     await once(server, "listening");
     const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
     await chat(url);
     await handshakes(url);
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
   });
 
-  it("examples/fastify-websocket.ts", async () => {
+  it("examples/fastify-websocket.ts", async (t) => {
     const { app } = await import("../../examples/fastify-websocket.js");
+    t.after(() => app.close());
     const address = await app.listen({ port: 0, host: "127.0.0.1" });
     const url = `${address.replace("http", "ws")}/chat`;
     await chat(url);
     await handshakes(url);
-    await app.close();
   });
 
-  it("examples/hono-websocket.ts", async () => {
+  it("examples/hono-websocket.ts", async (t) => {
     const { start } = await import("../../examples/hono-websocket.js");
     let port = 0;
     const server = start(0, (p) => {
       port = p;
     }) as Server;
+    t.after(() => closeServer(server));
     await once(server, "listening");
     const url = `ws://127.0.0.1:${port || (server.address() as AddressInfo).port}/chat`;
     await chat(url);
     await handshakes(url);
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
   });
 });

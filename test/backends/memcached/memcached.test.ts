@@ -81,9 +81,10 @@ describe("MemcachedBackend against a real memcached", { skip: !enabled }, () => 
   it("admits exactly the capacity across four OS processes, for every strategy", () =>
     assertNoOverAdmission("memcached", server.address));
 
-  it("applies a group all or nothing: a rejection leaves every counter as it was", async () => {
+  it("applies a group all or nothing: a rejection leaves every counter as it was", async (t) => {
     now = Date.now();
     const group = new MemcachedBackend({ servers: [server.address], namespace: "group" });
+    t.after(() => group.close());
     const short = new HTTPThrottle({
       uid: "short",
       rate: "1/h",
@@ -102,7 +103,6 @@ describe("MemcachedBackend against a real memcached", { skip: !enabled }, () => 
       [false, true],
     );
     assert.equal((await long.peek(conn)).remaining, 3, "the long window counted only the first");
-    await group.close();
   });
 
   it("keeps hostile identities apart", async () => {
@@ -134,7 +134,7 @@ describe("MemcachedBackend against a real memcached", { skip: !enabled }, () => 
     assert.ok(!(await backend.decide(request, "consume")).allowed);
   });
 
-  it("clears a namespace by generation, here and in other processes; a non-persistent one on close", async () => {
+  it("clears a namespace by generation, here and in other processes; a non-persistent one on close", async (t) => {
     now = Date.now();
     const strategy = new TokenBucketStrategy();
     const rate = Rate.parse("1/h");
@@ -145,25 +145,30 @@ describe("MemcachedBackend against a real memcached", { skip: !enabled }, () => 
       generationRefreshMs: 0,
       clock: () => now,
     });
+    t.after(() => other.close());
     assert.ok((await backend.decide(request, "consume")).allowed);
     assert.ok(!(await other.decide(request, "consume")).allowed, "one counter, two processes");
     await backend.reset();
-    assert.ok((await backend.decide(request, "consume")).allowed, "a fresh namespace");
-    await other.decide(request, "peek"); // reads the new generation in the background
-    await sleep(20);
-    assert.ok(!(await other.decide(request, "consume")).allowed, "the other process followed");
-    await other.close();
+    // The other process reads the new generation in the background of its calls: it follows
+    // within a few, however slowly they come. Until then it sees the old, spent counter.
+    for (let polls = 0; !(await other.decide(request, "peek")).allowed; polls++) {
+      assert.ok(polls < 50, "the other process followed to the fresh namespace");
+      await sleep(20);
+    }
+    assert.ok((await other.decide(request, "consume")).allowed, "a fresh namespace");
+    assert.ok(!(await backend.decide(request, "consume")).allowed, "one counter again");
 
     const temporary = new MemcachedBackend({
       servers: [server.address],
       namespace: "temp",
       persistent: false,
     });
+    t.after(() => temporary.close()); // after the close() under test: a second does nothing
     await temporary.set("k", "v");
     await temporary.close();
     const reopened = new MemcachedBackend({ servers: [server.address], namespace: "temp" });
+    t.after(() => reopened.close());
     assert.equal(await reopened.get("k"), null);
-    await reopened.close();
   });
 
   it("offers the primitives", async () => {
@@ -182,7 +187,8 @@ describe("MemcachedBackend against a real memcached", { skip: !enabled }, () => 
   });
 
   it("gives locks a token and a TTL; only the holder releases", async () => {
-    const held = await backend.lock("job", { ttlMs: 1000 });
+    // A hold meant to last is a minute long: no stall of this process can outlast it.
+    const held = await backend.lock("job", { ttlMs: 60_000 });
     await assert.rejects(backend.lock("job", { blocking: false }), (error: BackendError) => {
       return error.code === "ERR_TRAFFIK_LOCK_HELD";
     });
@@ -190,18 +196,18 @@ describe("MemcachedBackend against a real memcached", { skip: !enabled }, () => 
     assert.equal(await held.release(), false, "twice is harmless");
     const expiring = await backend.lock("job", { ttlMs: 1000 });
     // memcached counts TTLs in whole seconds.
-    const next = await backend.lock("job", { ttlMs: 5000, blockingTimeoutMs: 3000 });
+    const next = await backend.lock("job", { ttlMs: 60_000, blockingTimeoutMs: 30_000 });
     assert.equal(await expiring.release(), false, "an expired holder cannot free the new one");
     assert.equal(await next.release(), true);
   });
 
-  it("fails clearly on a malformed address or an unreachable server", async () => {
+  it("fails clearly on a malformed address or an unreachable server", async (t) => {
     assert.throws(() => new MemcachedBackend({ servers: ["no-port"] }), ConfigurationError);
     assert.throws(() => new MemcachedBackend({ servers: ["host:99999"] }), ConfigurationError);
     assert.throws(() => new MemcachedBackend({ poolSize: 0 }), ConfigurationError);
     const unreachable = new MemcachedBackend({ servers: ["127.0.0.1:1"], timeoutMs: 300 });
+    t.after(() => unreachable.close());
     await assert.rejects(unreachable.initialize(), BackendConnectionError);
-    await unreachable.close();
   });
 });
 
@@ -235,7 +241,7 @@ describe("MemcachedBackend on two servers", { skip: !enabled }, () => {
 });
 
 describe("MemcachedBackend when memcached dies", { skip: !enabled }, () => {
-  it("decides by onError within the timeout, leaks no rejection, and recovers when it returns", async () => {
+  it("decides by onError while memcached is down, leaks no rejection, and is back on it within 60 polls", async () => {
     const server = await startMemcached();
     const backend = new MemcachedBackend({
       servers: [server.address],
@@ -250,21 +256,18 @@ describe("MemcachedBackend when memcached dies", { skip: !enabled }, () => {
     try {
       assert.equal((await throttle.hit(conn)).source, "backend");
       await server.kill();
-      for (let i = 0; i < 5; i++) {
-        const started = performance.now();
-        const decision = await throttle.hit(conn);
-        assert.equal(decision.source, "error");
-        assert.ok(performance.now() - started < 600, "within the timeout");
-      }
+      // Answered by onError at once or by the deadline at the latest: deadlines.test.ts proves
+      // that bound without a stopwatch, which load would break.
+      for (let i = 0; i < 5; i++) assert.equal((await throttle.hit(conn)).source, "error");
       await server.start();
-      const back = performance.now();
+      // Counted in polls, not measured: a stall delays the client's reconnection and the polls
+      // alike, so it cannot fail this.
       let source = "error";
-      while (source !== "backend" && performance.now() - back < 3000) {
+      for (let polls = 0; source !== "backend"; polls++) {
+        assert.ok(polls < 60, "back on memcached within 60 polls, 50 ms apart");
+        await sleep(50);
         source = (await throttle.hit(conn)).source;
-        if (source !== "backend") await sleep(50);
       }
-      assert.equal(source, "backend");
-      assert.ok(performance.now() - back < 1500, "back on memcached within a second or so");
       assert.deepEqual(unhandled, []);
     } finally {
       process.off("unhandledRejection", onUnhandled);
