@@ -58,14 +58,17 @@ export class ClientStates {
     step: Step,
     now: number,
   ): boolean {
+    if (!step.allowed) {
+      // A rejection stores nothing: the client, if it has a state, is now throttled.
+      if (entry !== undefined) this.order.touch(entry, true);
+      return false;
+    }
     const created = entry === undefined;
     if (entry === undefined) {
-      // A rejection with nothing stored has nothing to keep.
-      if (!step.allowed) return false;
       entry = new Entry(table, identity, step.state as number[]);
       table.entries.set(identity, entry);
       this.count++;
-    } else if (step.allowed && entry.state !== step.state) {
+    } else if (entry.state !== step.state) {
       // Copied into the stored array: a long-lived array stays put instead of each decision
       // promoting a new one to the old generation, which made GC the hot path's main cost.
       const stored = entry.state;
@@ -73,7 +76,7 @@ export class ClientStates {
       if (stored.length !== next.length) stored.length = next.length;
       for (let i = 0; i < next.length; i++) stored[i] = next[i] as number;
     }
-    this.order.touch(entry, !step.allowed || step.remaining <= 0);
+    this.order.touch(entry, step.remaining <= 0);
     const bytes = estimateBytes(identity, entry.state.length);
     this.bytes += bytes - entry.bytes;
     entry.bytes = bytes;
