@@ -14,15 +14,18 @@ import { ValueStore } from "./values.js";
 export interface InMemoryBackendOptions extends Partial<ThrottleBackendOptions> {
   /**
    * Most client states kept at once, over all throttles. A new client beyond it makes room:
-   * an expired state goes first, else the least recently used client that is not throttled,
-   * else (every client is throttled) the least recently used throttled client, which then
-   * starts afresh. @default 1_000_000
+   * an expired state among the two least recently used of each kind goes first (the sweeper
+   * removes the others), else the least recently used client that is not throttled, else
+   * (every client held is throttled) the least recently used throttled client, which then
+   * starts afresh. A client is throttled when its last decision rejected it or left it no
+   * unit. @default 1_000_000
    */
   maxKeys?: number;
   /**
-   * Most heap bytes the client states may take, estimated per state as a fixed overhead, one
-   * byte per identity character and 12 bytes per number (a sliding log keeps two numbers per
-   * request in its window). Exceeding it evicts in the same order as `maxKeys`.
+   * Most heap bytes the client states may take, estimated per state as 196 bytes, plus one
+   * per identity character, plus 10 per number (a sliding log keeps two numbers per request in
+   * its window: ~20 kB for a full log at a limit of 1 000). Exceeding it evicts in the same
+   * order as `maxKeys`; the state being decided is never evicted for it.
    * @default a quarter of V8's heap limit (`v8.getHeapStatistics().heap_size_limit / 4`)
    */
   maxBytes?: number;
