@@ -73,7 +73,7 @@ describe("InMemoryBackend", () => {
     assert.equal(backend.size, 0);
   });
 
-  it("caps memory at maxKeys, evicting expired states first, then the oldest", () => {
+  it("caps memory at maxKeys, evicting expired states first, then the least recently used", () => {
     const time = clock();
     const backend = new InMemoryBackend({ namespace: "t", clock: time.now, maxKeys: 3 });
     const long = { ...request("old"), rate: Rate.parse("2/h") };
@@ -84,7 +84,7 @@ describe("InMemoryBackend", () => {
     backend.decide(request("y"), "consume"); // short1 expired: swept, "old" survives
     assert.equal(backend.size, 3);
     assert.equal(backend.decide(long, "peek").remaining, 0, "the live state was kept");
-    backend.decide(request("z"), "consume"); // nothing expired: the oldest ("old") goes
+    backend.decide(request("z"), "consume"); // nothing expired: the least recently used ("old") goes
     assert.equal(backend.size, 3);
     assert.equal(backend.decide(long, "peek").remaining, 1);
   });

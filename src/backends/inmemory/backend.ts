@@ -1,35 +1,45 @@
-import { BackendError, ConfigurationError } from "../../errors.js";
-import type { Step, StrategyState } from "../../strategies/strategy.js";
+import { ConfigurationError } from "../../errors.js";
+import type { Step } from "../../strategies/strategy.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
+import { ClientStates } from "./client-states.js";
+import { epochMonotonicClock } from "./clock.js";
+import type { Entry } from "./eviction-order.js";
 import { LocalLocks } from "./locks.js";
-import { StateTable } from "./state-table.js";
+import { defaultMaxBytes } from "./memory-estimate.js";
+import type { StateTable } from "./state-table.js";
+import { ValueStore } from "./values.js";
 
 /** Options of {@link InMemoryBackend}. */
 export interface InMemoryBackendOptions extends Partial<ThrottleBackendOptions> {
   /**
-   * Most client states kept at once, over all throttles. When full, a new client first makes
-   * room by a bounded sweep of expired states, else by evicting the oldest-created state (that
-   * client starts afresh). @default 1_000_000
+   * Most client states kept at once, over all throttles. A new client beyond it makes room:
+   * an expired state among the two least recently used of each kind goes first (the sweeper
+   * removes the others), else the least recently used client that is not throttled, else
+   * (every client held is throttled) the least recently used throttled client, which then
+   * starts afresh. A client is throttled when its last decision rejected it or left it no
+   * unit. @default 1_000_000
    */
   maxKeys?: number;
+  /**
+   * Most heap bytes the client states may take, estimated per state as 196 bytes, plus one
+   * per identity character, plus 10 per number (a sliding log keeps two numbers per request in
+   * its window: ~20 kB for a full log at a limit of 1 000). Exceeding it evicts in the same
+   * order as `maxKeys`; the state being decided is never evicted for it.
+   * @default a quarter of V8's heap limit (`v8.getHeapStatistics().heap_size_limit / 4`)
+   */
+  maxBytes?: number;
   /** How often the one background sweeper runs, in ms. @default 10_000 */
   sweepIntervalMs?: number;
   /** States examined per sweep. @default 10_000 */
   sweepBudget?: number;
-  /** The deciding clock in ms; monotonic by default. Inject one in tests. */
+  /**
+   * The deciding clock in whole ms. By default the epoch read from the monotonic clock, so
+   * windows end where they do on Redis and a wall-clock step never moves it back. Inject one
+   * in tests.
+   */
   clock?: () => number;
 }
-
-interface StoredValue {
-  value: string;
-  expiresAt: number;
-}
-
-const monotonic = (): number => performance.now();
-
-/** States examined for expiry before a full backend evicts instead. */
-const SCAN_BUDGET = 1_000;
 
 /**
  * Keeps everything in this process's memory: the fastest backend, and the right one for a
@@ -37,39 +47,44 @@ const SCAN_BUDGET = 1_000;
  *
  * Decisions are atomic by construction: each is one synchronous read-modify-write. There is no
  * timer per key; one unref'd sweeper removes expired states in bounded batches, and `maxKeys`
- * bounds memory.
+ * and `maxBytes` bound memory. Making room costs O(1) per new client, and never frees a
+ * throttled client while another can go.
  */
 export class InMemoryBackend extends ThrottleBackend {
   readonly maxKeys: number;
+  readonly maxBytes: number;
   private readonly clock: () => number;
   private readonly sweepIntervalMs: number;
   private readonly sweepBudget: number;
-  private readonly tables = new Map<string, StateTable>();
-  private readonly values = new Map<string, StoredValue>();
+  private readonly states: ClientStates;
+  private readonly values: ValueStore;
   private readonly locks = new LocalLocks();
-  private stateCount = 0;
-  private lastUid: string | undefined;
-  private lastTable: StateTable | undefined;
   private sweeper: NodeJS.Timeout | undefined;
-  private warnedFull = false;
-  private scanCredit = 0;
+  private readonly warned = new Set<string>();
 
   constructor(options: InMemoryBackendOptions = {}) {
     super({ ...options, namespace: options.namespace ?? "inmemory" });
-    this.maxKeys = options.maxKeys ?? 1_000_000;
-    this.clock = options.clock ?? monotonic;
+    this.maxKeys = positiveWhole("maxKeys", options.maxKeys ?? 1_000_000);
+    this.maxBytes = positiveWhole("maxBytes", options.maxBytes ?? defaultMaxBytes());
+    this.clock = options.clock ?? epochMonotonicClock;
     this.sweepIntervalMs = options.sweepIntervalMs ?? 10_000;
     this.sweepBudget = options.sweepBudget ?? 10_000;
-    if (!Number.isSafeInteger(this.maxKeys) || this.maxKeys < 1) {
-      throw new ConfigurationError(
-        `InMemoryBackend: maxKeys must be a whole number of at least 1, got ${this.maxKeys}.`,
-      );
-    }
+    this.values = new ValueStore(this.clock, () => this.startSweeper());
+    this.states = new ClientStates({
+      maxKeys: this.maxKeys,
+      maxBytes: this.maxBytes,
+      warn: (code, what) => this.warnOnce(code, what),
+    });
   }
 
   /** States currently held, over all throttles. */
   get size(): number {
-    return this.stateCount;
+    return this.states.count;
+  }
+
+  /** Heap bytes the states currently held are estimated to take (what `maxBytes` bounds). */
+  get bytes(): number {
+    return this.states.bytes;
   }
 
   override now(): number {
@@ -77,16 +92,17 @@ export class InMemoryBackend extends ThrottleBackend {
   }
 
   override decide(request: DecisionRequest, mode: DecisionMode): Step {
-    const table = this.table(request.uid);
-    const state = table.states.get(request.identity);
+    const table = this.states.table(request.uid);
+    const entry = table.entries.get(request.identity);
+    const state = entry?.state;
     const { strategy, cost, rate } = request;
     const now = this.clock();
-    // The table owns its states, so one that grows can be extended where it lies.
+    // The entry owns its state, so one that grows can be extended where it lies.
     const step =
       mode === "consume" && strategy.applyInPlace !== undefined
         ? strategy.applyInPlace(state, now, cost, rate)
         : strategy.apply(state, now, cost, rate);
-    if (mode === "consume" && step.allowed) this.store(table, request.identity, state, step.state);
+    if (mode === "consume") this.record(table, request.identity, entry, step, now);
     return step;
   }
 
@@ -95,9 +111,9 @@ export class InMemoryBackend extends ThrottleBackend {
     // Later requests in the group see what earlier ones would store (a throttle may repeat).
     const pending = new Map<StateTable, Map<string, Step>>();
     const steps = requests.map((request) => {
-      const table = this.table(request.uid);
+      const table = this.states.table(request.uid);
       const staged = pending.get(table)?.get(request.identity);
-      const state = staged ? staged.state : table.states.get(request.identity);
+      const state = staged ? staged.state : table.entries.get(request.identity)?.state;
       const step = request.strategy.apply(state, now, request.cost, request.rate);
       if (step.allowed) {
         let forTable = pending.get(table);
@@ -106,13 +122,17 @@ export class InMemoryBackend extends ThrottleBackend {
           pending.set(table, forTable);
         }
         forTable.set(request.identity, step);
+      } else if (mode === "consume") {
+        // A rejected member's client is throttled, whatever the group's outcome.
+        this.record(table, request.identity, table.entries.get(request.identity), step, now);
       }
       return step;
     });
     if (mode === "consume" && steps.every((step) => step.allowed)) {
       for (const [table, staged] of pending) {
         for (const [identity, step] of staged) {
-          this.store(table, identity, table.states.get(identity), step.state);
+          // Looked up now: committing an earlier member may have evicted a state.
+          this.record(table, identity, table.entries.get(identity), step, now);
         }
       }
     }
@@ -120,17 +140,16 @@ export class InMemoryBackend extends ThrottleBackend {
   }
 
   override async clear(uid: string, identity: string): Promise<void> {
-    if (this.tables.get(uid)?.states.delete(identity)) this.stateCount--;
+    const entry = this.states.find(uid, identity);
+    if (entry !== undefined) this.states.remove(entry);
   }
 
   async get(key: string): Promise<string | null> {
-    return this.liveValue(key)?.value ?? null;
+    return this.values.get(key);
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    const expiresAt = ttlMs === undefined ? Number.POSITIVE_INFINITY : this.clock() + ttlMs;
-    this.values.set(key, { value, expiresAt });
-    this.startSweeper();
+    this.values.set(key, value, ttlMs);
   }
 
   async delete(key: string): Promise<void> {
@@ -138,15 +157,15 @@ export class InMemoryBackend extends ThrottleBackend {
   }
 
   async increment(key: string, amount = 1): Promise<number> {
-    return this.add(key, amount, undefined);
+    return this.values.add(key, amount, undefined);
   }
 
   async decrement(key: string, amount = 1): Promise<number> {
-    return this.add(key, -amount, undefined);
+    return this.values.add(key, -amount, undefined);
   }
 
   async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
-    return this.add(key, amount, ttlMs);
+    return this.values.add(key, amount, ttlMs);
   }
 
   lock(name: string, options?: LockOptions): Promise<Lock> {
@@ -154,11 +173,9 @@ export class InMemoryBackend extends ThrottleBackend {
   }
 
   async reset(): Promise<void> {
-    this.tables.clear();
-    this.lastTable = undefined;
+    this.states.clear();
     this.values.clear();
     this.locks.clear();
-    this.stateCount = 0;
   }
 
   override async close(): Promise<void> {
@@ -169,77 +186,28 @@ export class InMemoryBackend extends ThrottleBackend {
 
   /** Runs one sweep of expired states and values now; returns how many states it examined. */
   sweep(): number {
-    const now = this.clock();
-    let budget = this.sweepBudget;
-    for (const table of this.tables.values()) {
-      if (budget <= 0) break;
-      budget -= table.sweep(now, budget, () => this.stateCount--);
-    }
-    for (const [key, stored] of this.values) {
-      if (stored.expiresAt <= now) this.values.delete(key);
-    }
-    return this.sweepBudget - budget;
+    const examined = this.states.sweep(this.clock(), this.sweepBudget);
+    this.values.sweep();
+    return examined;
   }
 
-  private table(uid: string): StateTable {
-    // Most calls in a row come from one throttle.
-    if (uid === this.lastUid && this.lastTable !== undefined) return this.lastTable;
-    let table = this.tables.get(uid);
-    if (table === undefined) {
-      table = new StateTable();
-      this.tables.set(uid, table);
-    }
-    this.lastUid = uid;
-    this.lastTable = table;
-    return table;
-  }
-
-  private store(
+  private record(
     table: StateTable,
     identity: string,
-    stored: number[] | undefined,
-    next: StrategyState,
+    entry: Entry | undefined,
+    step: Step,
+    now: number,
   ): void {
-    if (stored === undefined) {
-      if (this.stateCount >= this.maxKeys) this.makeRoom(table);
-      this.stateCount++;
-      this.startSweeper();
-    } else if (stored === next) {
-      return;
-    } else {
-      // Updated in place: a long-lived array stays put instead of each decision promoting a
-      // new one to the old generation, which made garbage collection the hot path's main cost.
-      if (stored.length !== next.length) stored.length = next.length;
-      for (let i = 0; i < next.length; i++) stored[i] = next[i] as number;
-      return;
-    }
-    table.states.set(identity, next as number[]);
+    if (this.states.record(table, identity, entry, step, now)) this.startSweeper();
   }
 
-  private makeRoom(preferred: StateTable): void {
-    // A scan that found nothing expired is not repeated for the next SCAN_BUDGET new clients,
-    // so a flood of new keys costs O(1) each, not a scan each.
-    if (this.scanCredit <= 0) {
-      const before = this.stateCount;
-      preferred.sweep(this.clock(), SCAN_BUDGET, () => this.stateCount--);
-      if (this.stateCount < this.maxKeys) return;
-      if (this.stateCount === before) this.scanCredit = SCAN_BUDGET;
-    } else {
-      this.scanCredit--;
-    }
-    if (!this.warnedFull) {
-      this.warnedFull = true;
-      process.emitWarning(
-        `InMemoryBackend "${this.namespace}" holds maxKeys=${this.maxKeys} client states; evicting the oldest. Evicted clients start afresh; raise maxKeys if this is normal load.`,
-        { code: "TRAFFIK_INMEMORY_FULL" },
-      );
-    }
-    for (const table of [preferred, ...this.tables.values()]) {
-      if (table.evictOldest()) {
-        this.stateCount--;
-        return;
-      }
-    }
+  private warnOnce(code: string, what: string): void {
+    if (this.warned.has(code)) return;
+    this.warned.add(code);
+    process.emitWarning(
+      `InMemoryBackend "${this.namespace}" is full (maxKeys=${this.maxKeys}, maxBytes=${this.maxBytes}): ${what}. Raise the bounds if this is normal load.`,
+      { code },
+    );
   }
 
   private startSweeper(): void {
@@ -247,33 +215,13 @@ export class InMemoryBackend extends ThrottleBackend {
     this.sweeper = setInterval(() => this.sweep(), this.sweepIntervalMs);
     this.sweeper.unref();
   }
+}
 
-  private liveValue(key: string): StoredValue | undefined {
-    const stored = this.values.get(key);
-    if (stored === undefined) return undefined;
-    if (stored.expiresAt <= this.clock()) {
-      this.values.delete(key);
-      return undefined;
-    }
-    return stored;
+function positiveWhole(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigurationError(
+      `InMemoryBackend: ${name} must be a whole number of at least 1, got ${value}.`,
+    );
   }
-
-  private add(key: string, amount: number, ttlMs: number | undefined): number {
-    const stored = this.liveValue(key);
-    const current = stored === undefined ? 0 : Number.parseInt(stored.value, 10);
-    if (!Number.isSafeInteger(current)) {
-      throw new BackendError(`InMemoryBackend: the value at "${key}" is not an integer.`, {
-        code: "ERR_TRAFFIK_NOT_AN_INTEGER",
-      });
-    }
-    const next = current + amount;
-    if (stored === undefined) {
-      const expiresAt = ttlMs === undefined ? Number.POSITIVE_INFINITY : this.clock() + ttlMs;
-      this.values.set(key, { value: String(next), expiresAt });
-      this.startSweeper();
-    } else {
-      stored.value = String(next);
-    }
-    return next;
-  }
+  return value;
 }

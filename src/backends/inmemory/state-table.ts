@@ -1,37 +1,30 @@
+import type { Entry } from "./eviction-order.js";
+
 /**
- * One throttle's client states, keyed by identity, in creation order. Expired states are
- * removed lazily on access and by {@link sweep}, which resumes where its last call stopped so
- * each call does a bounded amount of work.
+ * One throttle's client states, keyed by identity. {@link sweep} finds expired states in
+ * bounded batches, resuming where its last call stopped: its one iterator passes each deleted
+ * entry once, where a fresh iterator per call would pass them all again.
  */
 export class StateTable {
-  readonly states = new Map<string, number[]>();
-  private cursor: Iterator<[string, number[]]> | undefined;
+  readonly entries = new Map<string, Entry>();
+  private cursor: Iterator<Entry> | undefined;
 
-  /** Removes up to `budget` examined entries that expired by `now`; returns how many it examined. */
-  sweep(now: number, budget: number, onRemove: () => void): number {
+  /**
+   * Examines up to `budget` entries and hands those expired by `now` to `onExpired` (which
+   * removes them); returns how many it examined.
+   */
+  sweep(now: number, budget: number, onExpired: (entry: Entry) => void): number {
     let examined = 0;
     while (examined < budget) {
-      this.cursor ??= this.states.entries();
+      this.cursor ??= this.entries.values();
       const next = this.cursor.next();
       if (next.done) {
         this.cursor = undefined;
         break;
       }
       examined++;
-      const [identity, state] = next.value;
-      if (!((state[0] as number) > now)) {
-        this.states.delete(identity);
-        onRemove();
-      }
+      if (!((next.value.state[0] as number) > now)) onExpired(next.value);
     }
     return examined;
-  }
-
-  /** Removes the oldest-created entry; returns whether there was one. */
-  evictOldest(): boolean {
-    const oldest = this.states.keys().next();
-    if (oldest.done) return false;
-    this.states.delete(oldest.value);
-    return true;
   }
 }

@@ -13,6 +13,12 @@ interface Block {
  */
 export class BlockCache {
   private readonly blocks = new Map<string, Block>();
+  /**
+   * Walks the keys oldest first, once: every key behind it was evicted, and a key blocked
+   * again moves to the end, so its next key is always the oldest. A fresh iterator per
+   * eviction would instead pass every deleted entry ahead of the first live one, each time.
+   */
+  private evictionCursor: Iterator<string> | undefined;
 
   constructor(private readonly maxEntries = 100_000) {}
 
@@ -34,10 +40,7 @@ export class BlockCache {
 
   block(key: string, cost: number, waitMs: number, now: number): void {
     if (!(waitMs > 0) || !Number.isFinite(waitMs)) return;
-    if (this.blocks.size >= this.maxEntries) {
-      const oldest = this.blocks.keys().next();
-      if (!oldest.done) this.blocks.delete(oldest.value);
-    }
+    if (this.blocks.size >= this.maxEntries && !this.blocks.has(key)) this.evictOldest();
     this.blocks.delete(key);
     this.blocks.set(key, { until: now + waitMs, cost });
   }
@@ -48,5 +51,17 @@ export class BlockCache {
 
   clear(): void {
     this.blocks.clear();
+    this.evictionCursor = undefined;
+  }
+
+  private evictOldest(): void {
+    this.evictionCursor ??= this.blocks.keys();
+    let oldest = this.evictionCursor.next();
+    if (oldest.done) {
+      // Finished iterators stay finished: start again from what is left.
+      this.evictionCursor = this.blocks.keys();
+      oldest = this.evictionCursor.next();
+    }
+    if (!oldest.done) this.blocks.delete(oldest.value);
   }
 }
