@@ -6,7 +6,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ConnectionThrottled, HTTPThrottle, hitAll } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
-import { TokenBucketStrategy } from "traffik/strategies";
+import { SlidingWindowLogStrategy, TokenBucketStrategy } from "traffik/strategies";
 
 const backend = new InMemoryBackend({ namespace: "demo" });
 const burst = new HTTPThrottle({
@@ -14,7 +14,12 @@ const burst = new HTTPThrottle({
   rate: "2/s",
   strategy: new TokenBucketStrategy({ burstSize: 3 }),
 });
-const perMinute = new HTTPThrottle({ uid: "per-minute", rate: "5/m" });
+// A sliding log counts the last minute from any moment, whenever the demo runs.
+const perMinute = new HTTPThrottle({
+  uid: "per-minute",
+  rate: "5/m",
+  strategy: new SlidingWindowLogStrategy(),
+});
 
 const server = createServer((req, res) =>
   backend.run(async () => {

@@ -21,7 +21,7 @@ const request = (identity: string, uid = "u") => ({
 
 describe("InMemoryBackend", () => {
   it("decides synchronously and stores only admitted requests", () => {
-    const backend = new InMemoryBackend({ namespace: "t" });
+    const backend = new InMemoryBackend({ namespace: "t", clock: clock().now });
     assert.equal(backend.decide(request("a"), "consume").allowed, true);
     assert.equal(backend.decide(request("a"), "peek").remaining, 0);
     assert.equal(backend.decide(request("a"), "consume").allowed, true);
@@ -31,13 +31,13 @@ describe("InMemoryBackend", () => {
   });
 
   it("peek stores nothing", () => {
-    const backend = new InMemoryBackend({ namespace: "t" });
+    const backend = new InMemoryBackend({ namespace: "t", clock: clock().now });
     for (let i = 0; i < 5; i++) assert.equal(backend.decide(request("a"), "peek").allowed, true);
     assert.equal(backend.size, 0);
   });
 
   it("decides a group all or nothing", () => {
-    const backend = new InMemoryBackend({ namespace: "t" });
+    const backend = new InMemoryBackend({ namespace: "t", clock: clock().now });
     const loose = { ...request("a", "loose"), rate: Rate.parse("10/s") };
     const tight = { ...request("a", "tight"), rate: Rate.parse("1/s") };
     assert.deepEqual(
@@ -53,7 +53,7 @@ describe("InMemoryBackend", () => {
   });
 
   it("sees earlier members of a group when a throttle repeats in it", () => {
-    const backend = new InMemoryBackend({ namespace: "t" });
+    const backend = new InMemoryBackend({ namespace: "t", clock: clock().now });
     const steps = backend.decideAll([request("a"), request("a"), request("a")], "consume");
     assert.deepEqual(
       steps.map((s) => s.allowed),
@@ -125,10 +125,10 @@ describe("InMemoryBackend", () => {
 
   it("locks: one holder at a time, released only by it, expiring on its own", async () => {
     const backend = new InMemoryBackend({ namespace: "t" });
-    const first = await backend.lock("x", { ttlMs: 50 });
+    const first = await backend.lock("x", { ttlMs: 60_000 });
     await assert.rejects(backend.lock("x", { blocking: false }), BackendError);
     const order: string[] = [];
-    const waiting = backend.lock("x", { ttlMs: 1000 }).then((lock) => {
+    const waiting = backend.lock("x", { ttlMs: 60_000 }).then((lock) => {
       order.push("second");
       return lock;
     });
@@ -139,7 +139,7 @@ describe("InMemoryBackend", () => {
     assert.equal(await first.release(), false, "a stale holder cannot release the new hold");
     await second.release();
     const crashed = await backend.lock("y", { ttlMs: 20 });
-    const taken = await backend.lock("y", { blockingTimeoutMs: 1000 });
+    const taken = await backend.lock("y", { ttlMs: 60_000, blockingTimeoutMs: 30_000 });
     assert.ok(taken);
     assert.equal(await crashed.release(), false);
     await assert.rejects(backend.lock("y", { blockingTimeoutMs: 10 }), /held/);

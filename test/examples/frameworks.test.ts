@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { getRequestListener } from "@hono/node-server";
 import { parseList } from "structured-headers";
+import { awayFromWindowEdges } from "../support/window-edges.js";
 
 /** Serves an example app on a loopback port for the duration of `use`. */
 async function serving(server: Server, use: (url: string) => Promise<void>): Promise<void> {
@@ -17,6 +18,8 @@ async function serving(server: Server, use: (url: string) => Promise<void>): Pro
 }
 
 async function quickStart(url: string): Promise<void> {
+  // The examples' fixed windows ("5/10s", "100/m") end on the epoch's 10 s and minutes.
+  await awayFromWindowEdges([10_000, 60_000]);
   const statuses = [];
   let last: Response | undefined;
   for (let n = 0; n < 6; n++) {

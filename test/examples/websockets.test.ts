@@ -4,6 +4,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { WebSocket } from "ws";
+import { awayFromWindowEdges } from "../support/window-edges.js";
 
 /** Closes `server` with whatever sockets a test left open on it, passed or failed. */
 function closeServer(server: Server): Promise<void> {
@@ -13,6 +14,8 @@ function closeServer(server: Server): Promise<void> {
 
 /** Five messages on one socket: three succeed, two are answered as rate limited. */
 async function chat(url: string): Promise<void> {
+  // The examples' fixed windows ("3/10s", "10/m") end on the epoch's 10 s and minutes.
+  await awayFromWindowEdges([10_000, 60_000]);
   const client = new WebSocket(url);
   await once(client, "open");
   const replies: { status?: string; type?: string }[] = [];
