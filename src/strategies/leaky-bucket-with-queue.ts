@@ -8,7 +8,7 @@ import {
   type Strategy,
   type StrategyState,
 } from "./strategy.js";
-import { ceilDiv, floorDiv, unitsIn } from "./whole-numbers.js";
+import { ceilDiv, floorDiv } from "./whole-numbers.js";
 
 /** Options of {@link LeakyBucketWithQueueStrategy}. */
 export interface LeakyBucketWithQueueOptions {
@@ -49,18 +49,13 @@ export class LeakyBucketWithQueueStrategy implements Strategy {
     const queue = (this.queueSize ?? rate.limit) * windowMs;
     const live = isLive(state, 2, t);
     const wait = live ? Math.max(0, ((state[0] as number) - t) * limit - (state[1] as number)) : 0;
-    if (cost > this.capacity(rate)) {
-      return beyondCapacity(state, t, unitsIn(queue - wait, windowMs) + 1);
-    }
+    // Units that could still start: the queue's free room, plus the one starting now.
+    const free = Math.max(0, floorDiv(queue - wait, windowMs) + 1);
+    if (cost > this.capacity(rate)) return beyondCapacity(state, t, free);
     // The request's last unit must start within the queue's span.
     const overflow = wait + (cost - 1) * windowMs - queue;
     if (overflow > 0) {
-      return rejected(
-        state ?? [],
-        unitsIn(queue - wait, windowMs) + 1,
-        ceilDiv(overflow, limit),
-        ceilDiv(wait, limit),
-      );
+      return rejected(state ?? [], free, ceilDiv(overflow, limit), ceilDiv(wait, limit));
     }
     const backlog = wait + cost * windowMs;
     const backlogMs = ceilDiv(backlog, limit);

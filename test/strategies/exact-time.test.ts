@@ -109,6 +109,17 @@ describe("exact time arithmetic", () => {
       );
     });
 
+    it(`${strategy.name}: a cost beyond capacity reports the remaining a peek reports`, () => {
+      fc.assert(
+        fc.property(rateArb, traceArb, clockArb, (rate, trace, start) => {
+          const { state, now } = run(strategy, rate, trace, start);
+          const beyond = strategy.apply(state, now, strategy.capacity(rate) + 1, rate);
+          assert.equal(beyond.remaining, strategy.apply(state, now, 0, rate).remaining);
+        }),
+        RUNS,
+      );
+    });
+
     it(`${strategy.name}: every duration is a whole number of ms`, () => {
       fc.assert(
         fc.property(wideRateArb, traceArb, clockArb, (rate, trace, start) => {

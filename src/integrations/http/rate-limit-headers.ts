@@ -107,33 +107,34 @@ function policyItem(decision: Decision): string {
     byUid = new Map();
     policyItems.set(decision.rate, byUid);
   }
-  let item = byUid.get(decision.uid);
+  // A uid's capacity is fixed by its throttle; it is in the key for uids reused across apps.
+  const key = `${decision.limit}:${decision.uid}`;
+  let item = byUid.get(key);
   if (item === undefined) {
-    const { q, w } = quotaPerWholeSeconds(decision.rate);
+    const { q, w } = policyQuota(decision);
     item = `${policyName(decision.uid)};q=${q};w=${w}`;
-    byUid.set(decision.uid, item);
+    byUid.set(key, item);
   }
   return item;
 }
 
 function integerPolicy(decision: Decision): string {
-  const { q, w } = quotaPerWholeSeconds(decision.rate);
+  const { q, w } = policyQuota(decision);
   return `${q};w=${w}`;
 }
 
-const quotas = new WeakMap<Rate, { q: number; w: number }>();
-
-/** `"1000/500ms"` becomes q=2000 per w=1: the draft has no sub-second windows. */
-function quotaPerWholeSeconds(rate: Rate): { q: number; w: number } {
-  let quota = quotas.get(rate);
-  if (quota === undefined) {
-    const w = Math.max(1, Math.ceil(rate.windowMs / 1000));
-    const q =
-      rate.windowMs === w * 1000 ? rate.limit : Math.floor((rate.limit * w * 1000) / rate.windowMs);
-    quota = { q, w };
-    quotas.set(rate, quota);
-  }
-  return quota;
+/**
+ * The policy as a quota per whole seconds (the draft has no sub-second windows):
+ * `"1000/500ms"` is q=2000 per w=1. A strategy that holds more or fewer units than the
+ * rate's limit at once (a burst, a debt, a queue) states its capacity over the time the rate
+ * takes to refill it: a token bucket of 300 at `"60/m"` is q=300 per w=300, so `r` never
+ * exceeds `q`. Otherwise the quota is the rate itself.
+ */
+function policyQuota({ rate, limit: capacity }: Decision): { q: number; w: number } {
+  const windowMs = (rate.windowMs * capacity) / rate.limit;
+  const w = Math.max(1, Math.ceil(windowMs / 1000));
+  const q = windowMs === w * 1000 ? capacity : Math.floor((capacity * w * 1000) / windowMs);
+  return { q, w };
 }
 
 const policyNames = new Map<string, string>();

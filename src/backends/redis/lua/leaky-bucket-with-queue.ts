@@ -5,10 +5,11 @@ local function leaky_bucket_with_queue(s, now, cost, limit, window, queue_size)
   local queue = queued * window
   local wait = 0
   if is_live(s, 2, now) then wait = math.max(0, (s[1] - now) * limit - s[2]) end
-  if cost > queued + 1 then return beyond_capacity(s, now, units_in(queue - wait, window) + 1) end
+  local free = math.max(0, floor_div(queue - wait, window) + 1)
+  if cost > queued + 1 then return beyond_capacity(s, now, free) end
   local overflow = wait + (cost - 1) * window - queue
   if overflow > 0 then
-    return rejected(s, units_in(queue - wait, window) + 1, ceil_div(overflow, limit), ceil_div(wait, limit))
+    return rejected(s, free, ceil_div(overflow, limit), ceil_div(wait, limit))
   end
   local backlog = wait + cost * window
   local backlog_ms = ceil_div(backlog, limit)
