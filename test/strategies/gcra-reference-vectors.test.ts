@@ -156,10 +156,8 @@ function atStartInstant(scenario: Scenario, rate: Rate): Scenario {
   return { ...scenario, name: `${scenario.name}, start instant, at ${rate}`, rate, calls };
 }
 
-// Today's GCRA adds fractional intervals to epoch times in floating point and misjudges these
-// replays (issue 20); they run as todo until its exact time arithmetic lands: then delete this.
-const AWAITING_ISSUE_20 = "issue 20: GCRA's floating-point time arithmetic at epoch clocks";
-
+// A GCRA that added fractional intervals to epoch times in floating point misjudged these
+// replays: it rejected fresh clients and under-counted remaining units at epoch clocks.
 for (const [tableName, scenarios] of TABLES) {
   describe(`reference vectors at fractional intervals: ${tableName}`, () => {
     for (const [strategyName, strategyFor] of STRATEGIES) {
@@ -168,9 +166,7 @@ for (const [tableName, scenarios] of TABLES) {
           const derived = atStartInstant(scenario, rate);
           for (const [clockName, start] of CLOCKS) {
             const strategy = strategyFor(derived.burst);
-            const todo =
-              strategy instanceof GCRAStrategy && start !== 0 ? AWAITING_ISSUE_20 : false;
-            it(`${strategyName}: ${derived.name}, ${clockName}`, { todo }, () => {
+            it(`${strategyName}: ${derived.name}, ${clockName}`, () => {
               replay(strategy, derived, start);
             });
           }
