@@ -27,6 +27,7 @@ import {
   throttledBody,
   throttleTogether,
 } from "../http/request-throttling.js";
+import { type ClosingResponse, ResponseDeparture } from "../http/response-departure.js";
 import { rateLimitMessage } from "../ws/rate-limit-message.js";
 
 /** Options of {@link TraffikModule}. */
@@ -146,7 +147,14 @@ export class TraffikGuard implements CanActivate {
     const request = http.getRequest<object>();
     const response = http.getResponse<object>();
     shareSettings(request, this.settings);
-    const verdict = await throttleTogether(throttles, request, this.settings);
+    const departure = new ResponseDeparture(nodeResponse(response));
+    const verdict = await throttleTogether(throttles, request, this.settings, departure);
+    if (verdict.abandoned) {
+      // Its client gone while it waited for its turn, the request must run nothing: neither
+      // the handler nor an exception filter. The guard never answers, and the request goes
+      // with its closed socket.
+      return new Promise<never>(() => {});
+    }
     setHeaders(response, verdict.headers);
     if (verdict.throttled === undefined) return true;
     setHeaders(response, Object.entries(verdict.throttled.headers));
@@ -219,6 +227,12 @@ export class TraffikModule {
       exports: [TRAFFIK_OPTIONS, TraffikGuard],
     };
   }
+}
+
+/** The `node:http` response under an Express response or a Fastify reply. */
+function nodeResponse(response: object): ClosingResponse {
+  const raw = (response as { raw?: ClosingResponse }).raw;
+  return raw ?? (response as ClosingResponse);
 }
 
 /** Sets headers on an Express response or a Fastify reply. */
