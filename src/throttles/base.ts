@@ -140,8 +140,8 @@ export abstract class BaseThrottle<C = unknown> {
    * in-memory one always does) and the request need not wait for its turn. The wait rejects
    * with the departure's reason if the client goes first. @internal
    */
-  decideNow(connection: C, departure?: Departure): Decision | Promise<Decision> {
-    return this.decideFor(connection, undefined, "consume", departure);
+  decideNow(connection: C, departure?: Departure, cost?: number): Decision | Promise<Decision> {
+    return this.decideFor(connection, cost, "consume", departure);
   }
 
   /** The decision a request would get now, without counting it. */
