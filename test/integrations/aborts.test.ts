@@ -6,7 +6,6 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { createHook } from "node:async_hooks";
 import { getEventListeners } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { serve } from "@hono/node-server";
@@ -17,53 +16,12 @@ import express from "express";
 import express4 from "express4";
 import Fastify from "fastify";
 import { Hono } from "hono";
-import { HTTPThrottle, tryHitAll } from "traffik";
-import { InMemoryBackend } from "traffik/backends/inmemory";
+import { tryHitAll } from "traffik";
 import * as forExpress from "traffik/express";
 import * as forFastify from "traffik/fastify";
 import * as forHono from "traffik/hono";
 import { Throttled, TraffikModule } from "traffik/nestjs";
-import { LeakyBucketWithQueueStrategy } from "traffik/strategies";
-
-/** How long the second request on a throttle waits for its turn: one unit an hour. */
-const TURN_MS = 3_600_000;
-
-/**
- * The timers of waits for a turn that are still pending: Timeouts of exactly {@link TURN_MS}
- * (no other timer in this process is an hour long), seen through async_hooks because
- * `getActiveResourcesInfo()` counts every other timer too. `_idleTimeout` is the delay Node
- * keeps on a Timeout.
- */
-const pendingWaits = new Set<number>();
-createHook({
-  init(id, type, _trigger, resource) {
-    if (type === "Timeout" && (resource as { _idleTimeout?: number })._idleTimeout === TURN_MS) {
-      pendingWaits.add(id);
-    }
-  },
-  destroy(id) {
-    pendingWaits.delete(id);
-  },
-}).enable();
-
-/** Waits for I/O until `check` holds (polling, bounded), not for time to pass. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(check(), what);
-}
-
-/**
- * Throttles whose second request waits an hour for its turn: one unit an hour, a queue of one,
- * on a clock that stands still. `pair` share one backend, as all or nothing requires.
- */
-function queueThrottles() {
-  const backend = new InMemoryBackend({ namespace: "aborts", clock: () => 0 });
-  const strategy = new LeakyBucketWithQueueStrategy({ queueSize: 1 });
-  const make = (uid: string) =>
-    new HTTPThrottle<unknown>({ uid, rate: "1/h", strategy, backend, identifier: () => "client" });
-  assert.equal(strategy.capacity(make("probe").rate), 2, `the second request waits ${TURN_MS} ms`);
-  return { one: make("one"), pairA: make("pair-a"), pairB: make("pair-b"), app: make("app") };
-}
+import { pendingWaits, queueThrottles, until } from "./turn-support.js";
 
 /** What ran on the server: route handlers and error handlers, per path. */
 class Runs {

@@ -4,7 +4,6 @@
  * message. On a real `ws` server over loopback.
  */
 import assert from "node:assert/strict";
-import { createHook } from "node:async_hooks";
 import { once } from "node:events";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,27 +13,7 @@ import { InMemoryBackend } from "traffik/backends/inmemory";
 import { LeakyBucketWithQueueStrategy } from "traffik/strategies";
 import { type MessageGuard, type ThrottleMessagesOptions, throttleMessages } from "traffik/ws";
 import { WebSocket, WebSocketServer } from "ws";
-
-/** A wait for a turn in this file is an hour long; no other timer is. */
-const TURN_MS = 3_600_000;
-const pendingWaits = new Set<number>();
-createHook({
-  init(id, type, _trigger, resource) {
-    // `_idleTimeout` is the delay Node keeps on a Timeout.
-    if (type === "Timeout" && (resource as { _idleTimeout?: number })._idleTimeout === TURN_MS) {
-      pendingWaits.add(id);
-    }
-  },
-  destroy(id) {
-    pendingWaits.delete(id);
-  },
-}).enable();
-
-/** Waits for I/O until `check` holds (polling, bounded), not for time to pass. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(check(), what);
-}
+import { pendingWaits, until } from "./turn-support.js";
 
 /** A handler that finishes only when the test lets it: "slow" without any clock. */
 class Gate {

@@ -21,7 +21,7 @@ import {
   type Verdict,
   whenDecided,
 } from "../http/request-throttling.js";
-import { ResponseDeparture } from "../http/response-departure.js";
+import { StreamDeparture } from "../http/stream-departure.js";
 
 export * from "../http/public.js";
 
@@ -56,7 +56,7 @@ export function throttled<C extends ExpressRequest = ExpressRequest>(
   return function traffikThrottled(req, res, next) {
     const settings = settingsFor(req, options);
     whenDecided(
-      () => throttleTogether(throttles, req, settings, new ResponseDeparture(res)),
+      () => throttleTogether(throttles, req, settings, new StreamDeparture(res)),
       (verdict) => answer(verdict, settings, res, next),
       next,
     );
@@ -89,7 +89,7 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
           pathOf(req),
           req.method ?? "GET",
           settings,
-          new ResponseDeparture(res),
+          new StreamDeparture(res),
         ),
       (verdict) => answer(verdict, settings, res, next),
       next,

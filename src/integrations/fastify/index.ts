@@ -21,7 +21,7 @@ import {
   type Verdict,
   whenDecided,
 } from "../http/request-throttling.js";
-import { ResponseDeparture } from "../http/response-departure.js";
+import { StreamDeparture } from "../http/stream-departure.js";
 
 export * from "../http/public.js";
 
@@ -46,7 +46,7 @@ export function throttled(...args: ThrottledArgs<FastifyRequest>): ThrottleHook 
   return function traffikThrottled(request, reply, done) {
     const settings = settingsFor(request, options);
     whenDecided(
-      () => throttleTogether(throttles, request, settings, new ResponseDeparture(reply.raw)),
+      () => throttleTogether(throttles, request, settings, new StreamDeparture(reply.raw)),
       (verdict) => answer(verdict, settings, reply, done),
       (error) => done(error as Error),
     );
@@ -92,7 +92,7 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
               pathOf(request.url),
               request.method,
               settings,
-              new ResponseDeparture(reply.raw),
+              new StreamDeparture(reply.raw),
             ),
           (verdict) => answer(verdict, settings, reply, next),
           (error) => next(error as Error),

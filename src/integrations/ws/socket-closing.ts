@@ -31,3 +31,32 @@ export class SocketClosing implements Departure {
     for (const onGone of watchers) onGone();
   }
 }
+
+/** The slice of a `ws` WebSocket watched by {@link closingOf}. */
+interface ClosableSocket {
+  readonly readyState: number;
+  once(event: "close", listener: () => void): unknown;
+}
+
+/** `ws`'s readyState CLOSING: from then on, the socket's client is gone. */
+const CLOSING = 2;
+
+const closings = new WeakMap<object, SocketClosing>();
+
+/**
+ * The one departure of a `ws` socket's client, made on first use and shared by every message
+ * that waits on that socket (one `close` listener per socket, not per message); `undefined`
+ * for a client that is not a `ws` socket. @internal
+ */
+export function closingOf(client: object): SocketClosing | undefined {
+  let closing = closings.get(client);
+  if (closing !== undefined) return closing;
+  const socket = client as Partial<ClosableSocket>;
+  if (typeof socket.once !== "function" || typeof socket.readyState !== "number") return undefined;
+  const made = new SocketClosing();
+  if (socket.readyState >= CLOSING) made.close();
+  else socket.once("close", () => made.close());
+  closings.set(client, made);
+  closing = made;
+  return closing;
+}
