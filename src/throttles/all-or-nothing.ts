@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { ThrottleBackend } from "../backends/base.js";
 import type { DecisionRequest } from "../backends/types.js";
 import { ConfigurationError } from "../errors.js";
@@ -6,19 +5,34 @@ import type { Step } from "../strategies/strategy.js";
 import { UNLIMITED } from "../unlimited.js";
 import type { BaseThrottle } from "./base.js";
 import type { Decision } from "./decision.js";
+import { type Departure, signalDeparture, waitForTurn } from "./turn.js";
 
 /**
  * Applies several throttles to one connection all or nothing: either every throttle admits the
  * request and each counts it, or none counts anything. Decisions come back in the order given.
  * Exempt throttles (`UNLIMITED`) take no part. The throttles must share one backend, which
- * decides the group atomically.
+ * decides the group atomically. When the group is admitted with a queueing delay, the call
+ * resolves once its turn comes; `signal` gives up that wait, and the call then rejects with the
+ * signal's reason.
  *
  * @throws {ConfigurationError} when the throttles resolve to different backends.
  */
-export async function tryHitAll<C>(
+export function tryHitAll<C>(
   throttles: readonly BaseThrottle<C>[],
   connection: C,
   options?: { signal?: AbortSignal },
+): Promise<Decision[]> {
+  return decideTogether(throttles, connection, signalDeparture(options?.signal));
+}
+
+/**
+ * {@link tryHitAll}, with the wait for the group's turn given up when `departure` says the
+ * client has gone. @internal
+ */
+export async function decideTogether<C>(
+  throttles: readonly BaseThrottle<C>[],
+  connection: C,
+  departure: Departure | undefined,
 ): Promise<Decision[]> {
   const prepared = await Promise.all(
     throttles.map((throttle) => throttle.prepare(connection, undefined)),
@@ -63,8 +77,7 @@ export async function tryHitAll<C>(
           };
   });
   const delayMs = admitted ? Math.max(...decisions.map((d) => d.delayMs)) : 0;
-  if (delayMs > 0) await sleep(delayMs, undefined, { signal: options?.signal });
-  return decisions;
+  return delayMs > 0 ? waitForTurn(decisions, delayMs, departure) : decisions;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { checkName, ThrottleBackend } from "../backends/base.js";
 import type { DecisionMode, DecisionRequest } from "../backends/types.js";
 import {
@@ -25,6 +24,7 @@ import type {
   ThrottledHandler,
   ThrottleOptions,
 } from "./options.js";
+import { type Departure, signalDeparture, waitForTurn } from "./turn.js";
 
 /** A request ready for a backend, with the backend that decides it. @internal */
 export interface PreparedRequest extends DecisionRequest {
@@ -116,23 +116,16 @@ export abstract class BaseThrottle<C = unknown> {
   hit(connection: C, options?: HitOptions): Promise<Decision> {
     // Not an async function, and the decision is finished in the step that makes it: on the
     // hot path, each promise more cost more than the rest of `hit`.
-    const finish = (decision: Decision) => this.afterHit(connection, decision, options);
+    const finish = (decision: Decision) =>
+      decision.allowed ? decision : this.throttledHit(connection, decision);
     try {
-      return Promise.resolve(this.decideFor(connection, options?.cost, "consume", finish));
+      const departure = signalDeparture(options?.signal);
+      return Promise.resolve(
+        this.decideFor(connection, options?.cost, "consume", departure, finish),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** An admitted decision as it is, after any queueing delay; a throttled one to its handler. */
-  private afterHit(
-    connection: C,
-    decision: Decision,
-    options: HitOptions | undefined,
-  ): Decision | Promise<Decision> {
-    return decision.allowed
-      ? afterDelay(decision, options)
-      : this.throttledHit(connection, decision);
   }
 
   private async throttledHit(connection: C, decision: Decision): Promise<Decision> {
@@ -145,22 +138,21 @@ export abstract class BaseThrottle<C = unknown> {
 
   /** Like {@link hit}, but a throttled request resolves to its decision instead of throwing. */
   async tryHit(connection: C, options?: HitOptions): Promise<Decision> {
-    const finish = (decision: Decision) => afterDelay(decision, options);
-    return this.decideFor(connection, options?.cost, "consume", finish);
+    return this.decideFor(connection, options?.cost, "consume", signalDeparture(options?.signal));
   }
 
   /**
    * Counts the request like {@link tryHit}, but answers synchronously when the backend can (the
-   * in-memory one always does), and leaves any queueing delay (`delayMs`) to the caller.
-   * @internal
+   * in-memory one always does) and the request need not wait for its turn. The wait rejects
+   * with the departure's reason if the client goes first. @internal
    */
-  decideNow(connection: C): Decision | Promise<Decision> {
-    return this.decideFor(connection, undefined, "consume");
+  decideNow(connection: C, departure?: Departure, cost?: number): Decision | Promise<Decision> {
+    return this.decideFor(connection, cost, "consume", departure);
   }
 
   /** The decision a request would get now, without counting it. */
   async peek(connection: C, options?: Pick<HitOptions, "cost">): Promise<Decision> {
-    return this.decideFor(connection, options?.cost, "peek");
+    return this.decideFor(connection, options?.cost, "peek", undefined);
   }
 
   /** Forgets the connection's client in this throttle: its full quota is back. */
@@ -278,36 +270,50 @@ export abstract class BaseThrottle<C = unknown> {
     throw this.throttledError(waitMs);
   };
 
-  /** The decision for the connection, passed through `finish` (when given) as it is made. */
+  /**
+   * The decision for the connection, passed through `finish` (when given) as it is made. A
+   * request admitted with a queueing delay is decided once its turn comes.
+   */
   private decideFor(
     connection: C,
     cost: number | undefined,
     mode: DecisionMode,
+    departure: Departure | undefined,
     finish?: (decision: Decision) => Decision | Promise<Decision>,
   ): Decision | Promise<Decision> {
     const prepared = this.prepare(connection, cost);
     if (prepared instanceof Promise) {
-      const decided = prepared.then(
-        (ready) => this.decidePrepared(ready, mode, connection),
+      return prepared.then(
+        (ready) => this.decidePrepared(ready, mode, connection, departure, finish),
         (error: unknown) => {
-          if (error instanceof BackendError) return this.decideOnError(error, connection);
-          throw error;
+          if (!(error instanceof BackendError)) throw error;
+          const decided = this.decideOnError(error, connection);
+          return finish === undefined ? decided : decided.then(finish);
         },
       );
-      return finish === undefined ? decided : decided.then(finish);
     }
-    return this.decidePrepared(prepared, mode, connection, finish);
+    return this.decidePrepared(prepared, mode, connection, departure, finish);
   }
 
   private decidePrepared(
     prepared: PreparedRequest | Unlimited,
     mode: DecisionMode,
     connection: C,
+    departure: Departure | undefined,
     finish?: (decision: Decision) => Decision | Promise<Decision>,
   ): Decision | Promise<Decision> {
     if (prepared === UNLIMITED) return finish === undefined ? this.exempt : finish(this.exempt);
     const map =
-      finish === undefined ? this.decisionOf : (step: Step) => finish(this.toDecision(step));
+      mode === "peek" && finish === undefined
+        ? this.decisionOf
+        : (step: Step) => {
+            const decision = this.toDecision(step);
+            if (mode === "consume" && decision.allowed && decision.delayMs > 0) {
+              const started = waitForTurn(decision, decision.delayMs, departure);
+              return finish === undefined ? started : started.then(finish);
+            }
+            return finish === undefined ? decision : finish(decision);
+          };
     const decided = prepared.backend.decideThen<Decision | Promise<Decision>>(
       prepared,
       prepared.cost === 0 ? "peek" : mode,
@@ -362,13 +368,4 @@ export abstract class BaseThrottle<C = unknown> {
       );
     }
   }
-}
-
-/** The decision once its queueing delay (if any) has passed. */
-function afterDelay(
-  decision: Decision,
-  options: HitOptions | undefined,
-): Decision | Promise<Decision> {
-  if (decision.delayMs <= 0) return decision;
-  return sleep(decision.delayMs, decision, { signal: options?.signal });
 }

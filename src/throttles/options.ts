@@ -67,6 +67,9 @@ export interface ThrottleOptions<C> {
 export interface HitOptions {
   /** Units this request takes, instead of the throttle's `cost`. */
   cost?: number;
-  /** Gives up a queueing delay (leaky bucket with queue) when aborted; the call then rejects. */
+  /**
+   * Gives up a queueing delay (leaky bucket with queue) when aborted: the call then rejects with
+   * the signal's reason, and no timer or listener of the wait remains.
+   */
   signal?: AbortSignal;
 }

@@ -207,15 +207,16 @@ describe("ws: per-message throttling", () => {
     });
   }
 
-  it("queues with the leaky bucket: admitted messages wait their turn in order, a full queue answers rate_limit", async () => {
+  it("queues with the leaky bucket: admitted messages wait their turn in order, a full queue answers rate_limit at once", async () => {
     const started = performance.now();
     const { replies } = await converse(`${server.url}/queue`, burst(5), (r) => r.length === 5);
     const elapsed = performance.now() - started;
-    assert.deepEqual(replies.slice(0, 3), ["echo:m0", "echo:m1", "echo:m2"]);
+    const echoes = replies.filter((r) => r.startsWith("echo:"));
+    assert.deepEqual(echoes, ["echo:m0", "echo:m1", "echo:m2"]);
+    // m3 and m4 found the queue (2) full: answered on arrival, not held behind m1 and m2.
     assert.deepEqual(
-      replies.slice(3).map((r) => JSON.parse(r).type),
+      replies.slice(1, 3).map((r) => JSON.parse(r).type),
       ["rate_limit", "rate_limit"],
-      "m3 and m4 found the queue (2) full",
     );
     assert.ok(elapsed >= 90, `the queued messages waited (${elapsed.toFixed(0)} ms)`);
   });

@@ -21,6 +21,7 @@ import {
   type Verdict,
   whenDecided,
 } from "../http/request-throttling.js";
+import { StreamDeparture } from "../http/stream-departure.js";
 
 export * from "../http/public.js";
 
@@ -55,7 +56,7 @@ export function throttled<C extends ExpressRequest = ExpressRequest>(
   return function traffikThrottled(req, res, next) {
     const settings = settingsFor(req, options);
     whenDecided(
-      () => throttleTogether(throttles, req, settings),
+      () => throttleTogether(throttles, req, settings, new StreamDeparture(res)),
       (verdict) => answer(verdict, settings, res, next),
       next,
     );
@@ -81,7 +82,15 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
       return;
     }
     whenDecided(
-      () => throttleInOrder(entries, req, pathOf(req), req.method ?? "GET", settings),
+      () =>
+        throttleInOrder(
+          entries,
+          req,
+          pathOf(req),
+          req.method ?? "GET",
+          settings,
+          new StreamDeparture(res),
+        ),
       (verdict) => answer(verdict, settings, res, next),
       next,
     );
@@ -94,8 +103,9 @@ function answer(
   res: ServerResponse,
   next: (error?: unknown) => void,
 ): void {
+  // Its client gone while it waited for its turn, the request is dropped: nothing runs for it.
   // A custom handleThrottled may have answered already.
-  if (res.headersSent) return;
+  if (verdict.abandoned || res.headersSent) return;
   for (const [name, value] of verdict.headers) res.setHeader(name, value);
   const throttled = verdict.throttled;
   if (throttled === undefined) {

@@ -21,6 +21,7 @@ import {
   type Verdict,
   whenDecided,
 } from "../http/request-throttling.js";
+import { StreamDeparture } from "../http/stream-departure.js";
 
 export * from "../http/public.js";
 
@@ -45,7 +46,7 @@ export function throttled(...args: ThrottledArgs<FastifyRequest>): ThrottleHook 
   return function traffikThrottled(request, reply, done) {
     const settings = settingsFor(request, options);
     whenDecided(
-      () => throttleTogether(throttles, request, settings),
+      () => throttleTogether(throttles, request, settings, new StreamDeparture(reply.raw)),
       (verdict) => answer(verdict, settings, reply, done),
       (error) => done(error as Error),
     );
@@ -84,7 +85,15 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
           return;
         }
         whenDecided(
-          () => throttleInOrder(entries, request, pathOf(request.url), request.method, settings),
+          () =>
+            throttleInOrder(
+              entries,
+              request,
+              pathOf(request.url),
+              request.method,
+              settings,
+              new StreamDeparture(reply.raw),
+            ),
           (verdict) => answer(verdict, settings, reply, next),
           (error) => next(error as Error),
         );
@@ -108,8 +117,9 @@ function answer(
   reply: FastifyReply,
   done: (error?: Error) => void,
 ): void {
-  // A custom handleThrottled may have answered already.
-  if (reply.sent) return;
+  // Its client gone while it waited for its turn, the request is dropped: neither the route
+  // nor the error handler runs for it. A custom handleThrottled may have answered already.
+  if (verdict.abandoned || reply.sent) return;
   for (const [name, value] of verdict.headers) reply.header(name, value);
   const throttled = verdict.throttled;
   if (throttled === undefined) done();

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler, Next } from "hono";
+import { SignalDeparture } from "../../throttles/turn.js";
 import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
 import type { HeaderList } from "../http/rate-limit-headers.js";
 import {
@@ -38,7 +39,8 @@ export function throttled(...args: ThrottledArgs<Context>): MiddlewareHandler {
   const { options, throttles } = parseThrottledArgs(args);
   return async function traffikThrottled(c, next) {
     const settings = settingsFor(c, options);
-    return answer(await throttleTogether(throttles, c, settings), settings, c, next);
+    const departure = new SignalDeparture(c.req.raw);
+    return answer(await throttleTogether(throttles, c, settings, departure), settings, c, next);
   };
 }
 
@@ -60,7 +62,15 @@ export function ThrottleMiddleware(
       await next();
       return undefined;
     }
-    const verdict = await throttleInOrder(entries, c, c.req.path, c.req.method, settings);
+    const departure = new SignalDeparture(c.req.raw);
+    const verdict = await throttleInOrder(
+      entries,
+      c,
+      c.req.path,
+      c.req.method,
+      settings,
+      departure,
+    );
     return answer(verdict, settings, c, next);
   };
 }
@@ -71,6 +81,9 @@ async function answer(
   c: Context,
   next: Next,
 ): Promise<Response | undefined> {
+  // Its client gone while it waited for its turn (the request's signal aborted), the request
+  // runs nothing; Hono needs a response all the same, which nobody will read.
+  if (verdict.abandoned) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
   const throttled = verdict.throttled;
   // Set before the handler, the headers travel in any response built with the Context.
   for (const [name, value] of verdict.headers) c.header(name, value);
@@ -82,6 +95,9 @@ async function answer(
   if (settings.respondWith === "error") throw throttled;
   return c.json(throttledBody(throttled), throttled.status as 429, throttled.headers);
 }
+
+/** The status of a request its client gave up (nginx's 499): it is never sent. */
+const CLIENT_CLOSED_REQUEST = 499;
 
 /** Adds the headers a Response built without the Context (`new Response(...)`) lacks. */
 function addMissing(res: Response, headers: HeaderList): void {

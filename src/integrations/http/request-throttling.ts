@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { ThrottleBackend } from "../../backends/base.js";
 import { ConfigurationError, ConnectionThrottled } from "../../errors.js";
-import { tryHitAll } from "../../throttles/all-or-nothing.js";
+import { decideTogether } from "../../throttles/all-or-nothing.js";
 import { BaseThrottle } from "../../throttles/base.js";
 import type { Decision } from "../../throttles/decision.js";
+import type { Departure } from "../../throttles/turn.js";
 import type { MiddlewareThrottle } from "./middleware-throttle.js";
 import { type HeaderFormat, type HeaderList, rateLimitHeaders } from "./rate-limit-headers.js";
 
@@ -34,7 +34,15 @@ export interface Verdict {
   readonly headers: HeaderList;
   /** Set when the request must be answered as throttled. */
   readonly throttled: ConnectionThrottled | undefined;
+  /**
+   * Set when the client went away while the request waited for its turn: nothing may run for
+   * it, and there is nobody to answer.
+   */
+  readonly abandoned?: true;
 }
+
+/** The verdict on a request whose client went away while it waited for its turn. */
+const ABANDONED: Verdict = Object.freeze({ headers: [], throttled: undefined, abandoned: true });
 
 /** What is known about one request: the app's settings, and the decisions taken so far. */
 interface RequestState {
@@ -109,32 +117,41 @@ export function checkThrottles<C>(throttles: readonly unknown[], where: string):
 /**
  * Applies a route's throttles all or nothing. A throttled request goes to the first rejecting
  * throttle's `handleThrottled`: a thrown `ConnectionThrottled` makes the verdict, anything else
- * thrown propagates, and a handler that returns lets the request through. Synchronous when the
- * backend decides synchronously and nothing is throttled, which spares the hot path a few
- * promises. @internal
+ * thrown propagates, and a handler that returns lets the request through. A request admitted
+ * with a queueing delay is decided when its turn comes, or abandoned when `departure` says its
+ * client has gone first. Synchronous when the backend decides synchronously, nothing is
+ * throttled and nothing waits, which spares the hot path a few promises. @internal
  */
 export function throttleTogether<C extends object>(
   throttles: readonly BaseThrottle<C>[],
   connection: C,
   settings: Settings,
+  departure?: Departure,
 ): Verdict | Promise<Verdict> {
   if (throttles.length === 1) {
     const throttle = throttles[0] as BaseThrottle<C>;
-    const decision = afterDelay(throttle.decideNow(connection));
+    const decision = throttle.decideNow(connection, departure);
     if (decision instanceof Promise) {
-      return decision.then((d) => verdictFor(connection, settings, [d], throttles));
+      return unlessAbandoned(
+        decision.then((d) => verdictFor(connection, settings, [d], throttles)),
+        departure,
+      );
     }
     return verdictFor(connection, settings, [decision], throttles);
   }
-  return tryHitAll(throttles, connection).then((decisions) =>
-    verdictFor(connection, settings, decisions, throttles),
+  return unlessAbandoned(
+    decideTogether(throttles, connection, departure).then((decisions) =>
+      verdictFor(connection, settings, decisions, throttles),
+    ),
+    departure,
   );
 }
 
 /**
  * Applies app-wide throttles one after another in the order given, each only where its filter
  * matches; the first rejection answers and the rest are not consulted. Synchronous while the
- * filters and the backend are. @internal
+ * filters and the backend are and nothing waits for its turn; abandoned like
+ * {@link throttleTogether}. @internal
  */
 export function throttleInOrder<C extends object>(
   entries: readonly MiddlewareThrottle<C>[],
@@ -142,6 +159,7 @@ export function throttleInOrder<C extends object>(
   path: string,
   method: string,
   settings: Settings,
+  departure?: Departure,
 ): Verdict | Promise<Verdict> {
   const decisions: Decision[] = [];
   const applied: BaseThrottle<C>[] = [];
@@ -149,19 +167,20 @@ export function throttleInOrder<C extends object>(
     const entry = entries[index] as MiddlewareThrottle<C>;
     const matches = entry.matches(connection, path, method);
     if (matches === false) continue;
-    const decision =
-      matches === true ? afterDelay(entry.throttle.decideNow(connection)) : undefined;
+    const decision = matches === true ? entry.throttle.decideNow(connection, departure) : undefined;
     if (decision === undefined || decision instanceof Promise) {
-      // A hook or a backend answered with a promise: finish the rest asynchronously.
-      return (async () => {
+      // A hook or a backend answered with a promise, or a request waits for its turn: finish
+      // the rest asynchronously.
+      const rest = async () => {
         if (!(await matches)) return inOrderFrom(index + 1);
-        const awaited = await (decision ?? afterDelay(entry.throttle.decideNow(connection)));
+        const awaited = await (decision ?? entry.throttle.decideNow(connection, departure));
         decisions.push(awaited);
         applied.push(entry.throttle);
         return awaited.allowed
           ? inOrderFrom(index + 1)
           : verdictFor(connection, settings, decisions, applied);
-      })();
+      };
+      return unlessAbandoned(rest(), departure);
     }
     decisions.push(decision);
     applied.push(entry.throttle);
@@ -173,7 +192,7 @@ export function throttleInOrder<C extends object>(
     for (let index = start; index < entries.length; index++) {
       const entry = entries[index] as MiddlewareThrottle<C>;
       if (!(await entry.matches(connection, path, method))) continue;
-      const decision = await afterDelay(entry.throttle.decideNow(connection));
+      const decision = await entry.throttle.decideNow(connection, departure);
       decisions.push(decision);
       applied.push(entry.throttle);
       if (!decision.allowed) break;
@@ -207,11 +226,16 @@ export function throttledBody(error: ConnectionThrottled): { detail: string; ret
   return { detail: error.detail, retryAfter: error.retryAfter };
 }
 
-/** A decision, once its queueing delay (leaky bucket with queue) has passed. */
-function afterDelay(decision: Decision | Promise<Decision>): Decision | Promise<Decision> {
-  if (decision instanceof Promise) return decision.then(afterDelay);
-  if (!decision.allowed || decision.delayMs <= 0) return decision;
-  return sleep(decision.delayMs).then(() => decision);
+/** The verdict, or {@link ABANDONED} once the client has gone while the request waited. */
+function unlessAbandoned(
+  verdict: Promise<Verdict>,
+  departure: Departure | undefined,
+): Promise<Verdict> {
+  if (departure === undefined) return verdict;
+  return verdict.catch((error: unknown) => {
+    if (departure.gone && error === departure.reason) return ABANDONED;
+    throw error;
+  });
 }
 
 function verdictFor<C extends object>(

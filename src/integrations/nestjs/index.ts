@@ -15,8 +15,9 @@
 import type { CanActivate, DynamicModule, ExecutionContext, Provider } from "@nestjs/common";
 import type { ThrottleBackend } from "../../backends/base.js";
 import { ConfigurationError } from "../../errors.js";
-import { tryHitAll } from "../../throttles/all-or-nothing.js";
+import { decideTogether } from "../../throttles/all-or-nothing.js";
 import type { BaseThrottle } from "../../throttles/base.js";
+import type { Decision } from "../../throttles/decision.js";
 import type { HeaderList } from "../http/rate-limit-headers.js";
 import {
   checkOptions,
@@ -27,7 +28,9 @@ import {
   throttledBody,
   throttleTogether,
 } from "../http/request-throttling.js";
+import { type ClosingStream, StreamDeparture } from "../http/stream-departure.js";
 import { rateLimitMessage } from "../ws/rate-limit-message.js";
+import { closingOf } from "../ws/socket-closing.js";
 
 /** Options of {@link TraffikModule}. */
 export interface TraffikModuleOptions extends Pick<IntegrationOptions, "headers"> {
@@ -146,7 +149,9 @@ export class TraffikGuard implements CanActivate {
     const request = http.getRequest<object>();
     const response = http.getResponse<object>();
     shareSettings(request, this.settings);
-    const verdict = await throttleTogether(throttles, request, this.settings);
+    const departure = new StreamDeparture(nodeResponse(response));
+    const verdict = await throttleTogether(throttles, request, this.settings, departure);
+    if (verdict.abandoned) return unanswered();
     setHeaders(response, verdict.headers);
     if (verdict.throttled === undefined) return true;
     setHeaders(response, Object.entries(verdict.throttled.headers));
@@ -163,7 +168,14 @@ export class TraffikGuard implements CanActivate {
     const client = context.switchToWs().getClient<object>();
     // The client lives as long as the socket: decide each message on its own, keep nothing.
     if (this.settings.backend !== undefined) this.settings.backend.attachTo(client);
-    const decisions = await tryHitAll(throttles, client);
+    const closing = closingOf(client);
+    let decisions: Decision[];
+    try {
+      decisions = await decideTogether(throttles, client, closing);
+    } catch (error) {
+      if (closing?.gone && error === closing.reason) return unanswered();
+      throw error;
+    }
     const rejected = decisions.find((decision) => !decision.allowed);
     if (rejected === undefined) return true;
     const retryAfterMs = Math.max(...decisions.map((decision) => decision.retryAfterMs));
@@ -219,6 +231,21 @@ export class TraffikModule {
       exports: [TRAFFIK_OPTIONS, TraffikGuard],
     };
   }
+}
+
+/**
+ * What the guard answers for a request or message whose client went away while it waited for
+ * its turn: nothing, ever. It must run nothing (neither the handler nor an exception filter),
+ * and it goes with its closed socket. A fresh promise each time, so none collects reactions.
+ */
+function unanswered(): Promise<never> {
+  return new Promise<never>(() => {});
+}
+
+/** The `node:http` response under an Express response or a Fastify reply. */
+function nodeResponse(response: object): ClosingStream {
+  const raw = (response as { raw?: ClosingStream }).raw;
+  return raw ?? (response as ClosingStream);
 }
 
 /** Sets headers on an Express response or a Fastify reply. */

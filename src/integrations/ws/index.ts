@@ -30,6 +30,7 @@ import {
   type MessageGuard,
   type MessageGuardOptions,
 } from "./message-guard.js";
+import { UpgradeDeparture } from "./upgrade-departure.js";
 
 export {
   type GuardedSocket,
@@ -95,7 +96,8 @@ export interface ThrottleUpgradeOptions extends Pick<IntegrationOptions, "header
  * Throttles WebSocket handshakes, all or nothing over the throttles given. The function it
  * returns decides one upgrade request: `true` to go on with `handleUpgrade`; `false` once it has
  * answered the socket itself, with 429, `Retry-After` and rate-limit headers (or 500 if an
- * identifier failed), and closed it.
+ * identifier failed), and closed it, or when the client closed the socket while its handshake
+ * waited for its turn (leaky bucket with queue).
  *
  * @throws {ConfigurationError} at once, for anything but throttles.
  */
@@ -111,7 +113,10 @@ export function throttleUpgrade<C extends IncomingMessage = IncomingMessage>(
   return async function decideUpgrade(request, socket) {
     try {
       const settings = settingsFor(request, options);
-      const verdict = await throttleTogether(throttles, request, settings);
+      const departure = new UpgradeDeparture(socket);
+      const verdict = await throttleTogether(throttles, request, settings, departure);
+      // A client gone while its handshake waited for its turn: nothing to upgrade or answer.
+      if (verdict.abandoned) return false;
       const throttled = verdict.throttled;
       if (throttled === undefined) return true;
       const body = JSON.stringify(throttledBody(throttled));

@@ -1,9 +1,11 @@
 import { ConfigurationError } from "../../errors.js";
-import { tryHitAll } from "../../throttles/all-or-nothing.js";
+import { decideTogether } from "../../throttles/all-or-nothing.js";
 import { BaseThrottle } from "../../throttles/base.js";
 import type { Decision } from "../../throttles/decision.js";
 import type { AnyThrottle } from "../../throttles/options.js";
+import { HeldMessages } from "./held-messages.js";
 import { rateLimitMessage } from "./rate-limit-message.js";
+import { SocketClosing } from "./socket-closing.js";
 
 /**
  * What happens to a throttled message:
@@ -33,6 +35,14 @@ export interface MessageGuardOptions<C, M> {
    * next message waits for it.
    */
   onMessage: (message: M) => unknown;
+  /**
+   * The most admitted messages held for `onMessage` at once: those waiting for their turn
+   * (leaky bucket with queue), for the backend's answer, or for `onMessage` to finish with
+   * earlier ones. A message arriving when this many are held is not counted against any
+   * throttle: it gets the `onThrottled` action at once (of the first throttle, with a wait of
+   * 1 s). Held memory is at most this many messages of ws's `maxPayload`. @default 64
+   */
+  maxPending?: number;
   /** The action for a throttled message, or a choice per throttle. @default "error" */
   onThrottled?: ThrottledMessageAction | ((throttle: AnyThrottle) => ThrottledMessageAction);
   /**
@@ -42,7 +52,7 @@ export interface MessageGuardOptions<C, M> {
   closeCode?: 1008 | 1013;
   /** Receives what `onMessage` throws or rejects with, and backend errors `onError` raises. */
   onError?: (error: unknown) => void;
-  /** Units a message costs. @default each throttle's own cost */
+  /** Units a message costs; only with a single throttle. @default each throttle's own cost */
   cost?: (message: M) => number;
 }
 
@@ -54,17 +64,28 @@ export interface MessageGuard<M> {
   close(): void;
   /** Resolves once every message pushed so far has been delivered or answered. */
   settled(): Promise<void>;
+  /** Admitted (or undecided) messages held now, not yet taken by `onMessage`; at most `maxPending`. */
+  readonly pending: number;
 }
 
 /** Longest close reason RFC 6455 allows: 125 bytes of payload minus the 2-byte code. */
 const MAX_REASON_BYTES = 123;
 
+const DEFAULT_MAX_PENDING = 64;
+
+/** The wait told to a client whose message found `maxPending` messages held. */
+const OVERFLOW_WAIT_MS = 1000;
+
 /**
  * Throttles the messages of one socket. Each message is decided when it arrives (so a queueing
  * strategy counts it in the queue at once, and a message that finds the queue full is
- * throttled), then delivered in arrival order once its wait, if any, is over.
+ * throttled). A throttled message is answered at once and not kept; an admitted one is held
+ * until its wait, if any, is over and every earlier admitted message has been delivered, at
+ * most `maxPending` of them. A throttled message's answer can thus reach the client before the
+ * replies to earlier messages still held.
  *
- * @throws {ConfigurationError} for anything but throttles, or an unknown action.
+ * @throws {ConfigurationError} for anything but throttles, an unknown action, a bad
+ * `maxPending`, or a per-message cost with several throttles.
  */
 export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): MessageGuard<M> {
   const throttles = Array.isArray(options.throttles)
@@ -73,7 +94,7 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
   if (throttles.length === 0 || !throttles.every((t) => t instanceof BaseThrottle)) {
     throw new ConfigurationError("guardMessages: throttles must be one or more throttles.");
   }
-  const { connection, socket, onMessage } = options;
+  const { connection, socket, onMessage, cost } = options;
   const chooseAction = options.onThrottled ?? "error";
   if (typeof chooseAction === "string") checkAction(chooseAction);
   const closeCode = options.closeCode ?? 1008;
@@ -82,73 +103,92 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
       `guardMessages: closeCode must be 1008 or 1013, got ${closeCode}.`,
     );
   }
-  const onError = options.onError ?? ((error: unknown) => process.emitWarning(String(error)));
-  const aborter = new AbortController();
-  const signal = aborter.signal;
+  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+  if (!Number.isSafeInteger(maxPending) || maxPending < 1) {
+    throw new ConfigurationError(
+      `guardMessages: maxPending must be a whole number of at least 1, got ${maxPending}.`,
+    );
+  }
   const single = throttles.length === 1 ? (throttles[0] as BaseThrottle<C>) : undefined;
-  let delivery: Promise<void> = Promise.resolve();
-  let closed = false;
+  if (cost !== undefined && single === undefined) {
+    throw new ConfigurationError("guardMessages: a per-message cost needs a single throttle.");
+  }
+  const onError = options.onError ?? ((error: unknown) => process.emitWarning(String(error)));
+  // One departure for the socket, however many messages wait on it.
+  const closing = new SocketClosing();
+  const held = new HeldMessages(onMessage, onError);
 
-  const decide = (message: M): Promise<readonly Decision[]> => {
-    const cost = options.cost?.(message);
-    if (single !== undefined) {
-      return single.tryHit(connection, { cost, signal }).then((decision) => [decision]);
-    }
-    if (cost !== undefined) {
-      throw new ConfigurationError("guardMessages: a per-message cost needs a single throttle.");
-    }
-    return tryHitAll(throttles, connection, { signal });
+  const decide = (message: M): readonly Decision[] | Promise<readonly Decision[]> => {
+    if (single === undefined) return decideTogether(throttles, connection, closing);
+    const decision = single.decideNow(connection, closing, cost?.(message));
+    return decision instanceof Promise ? decision.then((d) => [d]) : [decision];
   };
 
-  const answer = (decisions: readonly Decision[]): void => {
-    const index = decisions.findIndex((d) => !d.allowed);
-    const throttle = throttles[index] as BaseThrottle<C>;
-    const waitMs = Math.max(...decisions.map((d) => d.retryAfterMs));
+  const refuse = (throttle: BaseThrottle<C>, waitMs: number): void => {
     const action = typeof chooseAction === "function" ? chooseAction(throttle) : chooseAction;
     checkAction(action);
     const message = rateLimitMessage(throttle.uid, waitMs);
     if (action === "error") {
       socket.send(JSON.stringify(message));
     } else if (action === "close") {
-      closed = true;
-      aborter.abort();
+      stop();
       socket.close(closeCode, closeReason(message.retryAfter));
     }
   };
 
+  const answer = (decisions: readonly Decision[]): void => {
+    const index = decisions.findIndex((d) => !d.allowed);
+    const waitMs = Math.max(...decisions.map((d) => d.retryAfterMs));
+    refuse(throttles[index] as BaseThrottle<C>, waitMs);
+  };
+
+  const stop = (): void => {
+    closing.close();
+    held.clear();
+  };
+
   return {
     push(message) {
-      if (closed) return;
-      let decided: Promise<readonly Decision[]>;
+      if (closing.gone) return;
+      if (held.size >= maxPending) {
+        refuse(throttles[0] as BaseThrottle<C>, OVERFLOW_WAIT_MS);
+        return;
+      }
+      let decided: readonly Decision[] | Promise<readonly Decision[]>;
       try {
         decided = decide(message);
       } catch (error) {
-        decided = Promise.reject(error);
+        onError(error);
+        return;
       }
-      // Handled below once earlier messages are delivered; mark it handled now so a failure
-      // that comes first is not reported as unhandled.
-      decided.catch(() => {});
-      // Decided now, delivered after every earlier message.
-      delivery = delivery
-        .then(() => decided)
-        .then(
-          async (decisions) => {
-            if (closed) return;
-            if (decisions.every((d) => d.allowed)) await onMessage(message);
-            else answer(decisions);
-          },
-          (error: unknown) => {
-            if (!signal.aborted) throw error;
-          },
-        )
-        .catch(onError);
+      if (!(decided instanceof Promise)) {
+        if (decided.every((d) => d.allowed)) held.deliverInTurn(message);
+        else answer(decided);
+        return;
+      }
+      const entry = held.hold(message);
+      decided.then(
+        (decisions) => {
+          if (closing.gone) return;
+          if (decisions.every((d) => d.allowed)) {
+            held.admit(entry);
+            return;
+          }
+          held.drop(entry);
+          answer(decisions);
+        },
+        (error: unknown) => {
+          held.drop(entry);
+          if (!(closing.gone && error === closing.reason)) onError(error);
+        },
+      );
     },
-    close() {
-      closed = true;
-      aborter.abort();
-    },
+    close: stop,
     settled() {
-      return delivery;
+      return held.settled();
+    },
+    get pending() {
+      return held.size;
     },
   };
 }
