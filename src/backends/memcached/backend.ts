@@ -1,15 +1,23 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { BackendConnectionError, BackendError, ConfigurationError } from "../../errors.js";
 import type { Rate } from "../../rate.js";
 import { FixedWindowStrategy } from "../../strategies/fixed-window.js";
-import type { Step, StrategyState } from "../../strategies/strategy.js";
+import type { Step } from "../../strategies/strategy.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import { pollForLock } from "../poll-lock.js";
-import { decodeState, encodeState } from "../state-codec.js";
+import { decodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
-import { answered, failure, openServerClient, type ServerClient } from "./client.js";
+import {
+  type CasStore,
+  type Cell,
+  decideRound,
+  type Read,
+  type RoundEntry,
+  type Written,
+} from "./cas-round.js";
+import { answered, failure, openServerClient, type Server } from "./client.js";
 import { exptime, memcachedKey } from "./keys.js";
+import { KeyLanes } from "./lanes.js";
 import { HashRing } from "./ring.js";
 
 /** Options of {@link MemcachedBackend}. */
@@ -24,8 +32,14 @@ export interface MemcachedBackendOptions extends Partial<ThrottleBackendOptions>
   poolSize?: number;
   /** Keep the namespace's keys on `close()`; other processes may share them. @default true */
   persistent?: boolean;
-  /** Compare-and-swap attempts per decision before it fails as contended. @default 24 */
+  /** Compare-and-swap attempts per decision before it is rejected as contended. @default 24 */
   casRetries?: number;
+  /**
+   * The most decisions of this process that wait for their turn on one key while a round on it
+   * is in flight. More are rejected at once, as throttled (Retry-After: 1 s): a flood on one
+   * client is not let to pile up. @default 128
+   */
+  maxWaitingPerKey?: number;
   /**
    * How often the namespace generation is re-read, in ms: after another process's `reset()`,
    * this one moves to the new generation within this time. @default 1000
@@ -38,33 +52,22 @@ export interface MemcachedBackendOptions extends Partial<ThrottleBackendOptions>
   clock?: () => number;
 }
 
-interface Server {
-  readonly name: string;
-  readonly client: ServerClient;
-}
-
-/** What a `gets` found: the value (undefined when missing) and its CAS token. */
-interface Read {
-  readonly raw: string | undefined;
-  readonly cas: string | number | undefined;
-}
-
-/** Where a request's state lives in memcached, and how it is written there. */
-interface Cell {
-  readonly key: string;
-  readonly server: Server;
-  /** A fixed window's cell is a bare counter for one window; others hold the encoded state. */
-  readonly windowEnd: number | undefined;
-}
+/** The wait given to a decision refused because too many wait on its key already. */
+const OVERFLOW_WAIT_MS = 1000;
 
 /**
  * Keeps counters in memcached, on one server or spread over several by consistent hashing, with
  * a pool of connections per server (through `memcache-client`). Memcached runs no scripts, so
  * decisions are atomic by compare-and-swap: read with `gets`, decide, write with `cas` (or `add`
- * for a new client), and start again if another process wrote first. A fixed window is a bare
- * counter per window: one `incr` per admitted request, taken back with `decr` when it is
- * rejected. Decisions on the same key from one process take turns, so CAS conflicts come only
- * from other processes.
+ * for a new client), and start again if another process wrote first. A fixed window's state is
+ * a bare counter per window, written the same way.
+ *
+ * Decisions on one key from this process go in rounds: those that arrive while a round is in
+ * flight wait for the next, which decides them all with one read and one write. Waiting for a
+ * turn is not an outage: `timeoutMs` bounds the wait for each command's answer, never the turn,
+ * and at most `maxWaitingPerKey` decisions wait per key (more are rejected as throttled). A round
+ * stops at the first command that fails or times out, so nothing is written later for a
+ * decision `onError` answered; only a write already sent when the server stalled can still land.
  */
 export class MemcachedBackend extends ThrottleBackend {
   private readonly serverNames: readonly string[];
@@ -77,7 +80,14 @@ export class MemcachedBackend extends ThrottleBackend {
   private generation = 0;
   private generationReadAt = Number.NEGATIVE_INFINITY;
   private generationRead: Promise<void> | undefined;
-  private readonly turns = new Map<string, Promise<void>>();
+  private readonly lanes: KeyLanes<RoundEntry>;
+  private readonly store: CasStore = {
+    now: () => this.now(),
+    cell: (request, now) => this.cell(request, now),
+    read: (cell) => this.read(cell),
+    write: (cell, read, value, ttlMs) => this.write(cell, read, value, ttlMs),
+    undo: (written) => this.undo(written),
+  };
 
   /** @throws {ConfigurationError} for a malformed server address or option. */
   constructor(options: MemcachedBackendOptions) {
@@ -99,13 +109,19 @@ export class MemcachedBackend extends ThrottleBackend {
     this.serverNames = [...new Set(names)];
     this.poolSize = positiveInteger("poolSize", options.poolSize ?? 4);
     this.casRetries = positiveInteger("casRetries", options.casRetries ?? 24);
+    const maxWaiting = positiveInteger("maxWaitingPerKey", options.maxWaitingPerKey ?? 128);
+    this.lanes = new KeyLanes(
+      (entries) => decideRound(this.store, entries, this.casRetries),
+      maxWaiting,
+    );
     this.generationRefreshMs = options.generationRefreshMs ?? 1000;
     this.clock = options.clock;
   }
 
   /**
    * Opens the pools and checks every server answers.
-   * @throws {BackendConnectionError} when a server cannot be reached.
+   * @throws {BackendConnectionError} naming the server that cannot be reached.
+   * @throws {BackendConfigurationError} when `memcache-client` is not installed.
    */
   override async initialize(): Promise<void> {
     if (this.ring !== undefined) return;
@@ -114,10 +130,11 @@ export class MemcachedBackend extends ThrottleBackend {
       for (const name of this.serverNames) {
         const client = await openServerClient(name, this.poolSize, this.timeoutMs);
         servers.push({ name, client });
-        await client.version().catch((error: unknown) => {
-          throw new BackendConnectionError(`Cannot reach memcached at ${name}: ${String(error)}`, {
-            cause: error,
-          });
+        await this.command(() => client.version()).catch((error: unknown) => {
+          throw new BackendConnectionError(
+            `Cannot reach memcached at ${name}: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
         });
       }
     } catch (error) {
@@ -133,10 +150,20 @@ export class MemcachedBackend extends ThrottleBackend {
     return this.clock ? this.clock() : Date.now();
   }
 
+  /**
+   * Decides `request`, shaped by `map` or `recover`. No deadline around the whole decision:
+   * waiting for a turn on the key is not an outage; each command sent has the deadline.
+   */
+  override decideThen<R>(
+    request: DecisionRequest,
+    mode: DecisionMode,
+    map: (step: Step) => R,
+    recover: (error: unknown) => R | Promise<R>,
+  ): Promise<R> {
+    return this.decideAll([request], mode).then((steps) => map(steps[0] as Step), recover);
+  }
+
   override decide(request: DecisionRequest, mode: DecisionMode): Promise<Step> {
-    if (mode === "consume" && request.cost > 0 && request.strategy instanceof FixedWindowStrategy) {
-      return this.prepared().then(() => this.countInWindow(request));
-    }
     return this.decideAll([request], mode).then((steps) => steps[0] as Step);
   }
 
@@ -145,8 +172,15 @@ export class MemcachedBackend extends ThrottleBackend {
     mode: DecisionMode,
   ): Promise<Step[]> {
     await this.prepared();
-    const keys = [...new Set(requests.map((r) => this.cell(r, this.now()).key))].sort();
-    return this.inTurn(keys, () => this.decideByCas(requests, mode));
+    const keys = new Set(requests.map((request) => this.cell(request, this.now()).key));
+    return new Promise<Step[]>((resolve, reject) => {
+      const entry: RoundEntry = { requests, mode, resolve, reject };
+      // A group over several keys goes alone: compare-and-swap keeps it exact all the same.
+      if (keys.size !== 1) void decideRound(this.store, [entry], this.casRetries);
+      else if (!this.lanes.submit(keys.values().next().value as string, entry)) {
+        resolve(requests.map(overflowStep));
+      }
+    });
   }
 
   /** Forgets a client; with the throttle's `rate`, a fixed window's current counter too. */
@@ -187,15 +221,15 @@ export class MemcachedBackend extends ThrottleBackend {
 
   /** Subtracts `amount` (0 when missing); memcached floors counters at 0. */
   async decrement(key: string, amount = 1): Promise<number> {
-    const cell = await this.placed(key);
+    const { server, key: at } = await this.placed(key);
     try {
-      return Number(await cell.server.client.decr(cell.key, amount));
+      return Number(await this.call(server, () => server.client.decr(at, amount)));
     } catch (error) {
-      if (!answered(error, "NOT_FOUND")) throw failure(error, cell.server.name);
-      await this.call(cell.server, () =>
-        cell.server.client.add(cell.key, "0", { lifetime: 0 }),
-      ).catch(ignoreNotStored);
-      return Number(await this.call(cell.server, () => cell.server.client.decr(cell.key, amount)));
+      if (!answered(error, "NOT_FOUND")) throw error;
+      await this.call(server, () => server.client.add(at, "0", { lifetime: 0 })).catch(
+        ignoreNotStored,
+      );
+      return Number(await this.call(server, () => server.client.decr(at, amount)));
     }
   }
 
@@ -205,14 +239,15 @@ export class MemcachedBackend extends ThrottleBackend {
 
   async lock(name: string, options: LockOptions = {}): Promise<Lock> {
     const ttlMs = Math.max(1, Math.ceil(options.ttlMs ?? this.lockTtlMs));
-    const cell = await this.placed(`lock:${name}`);
+    const { server, key } = await this.placed(`lock:${name}`);
+    const cell: Cell = { key, server, windowEnd: undefined };
     const token = randomUUID();
     await pollForLock(name, ttlMs, options, async () => {
       try {
-        await cell.server.client.add(cell.key, token, { lifetime: exptime(ttlMs) });
+        await this.call(server, () => server.client.add(key, token, { lifetime: exptime(ttlMs) }));
         return true;
       } catch (error) {
-        if (!answered(error, "NOT_STORED")) throw failure(error, cell.server.name);
+        if (!answered(error, "NOT_STORED")) throw error;
         return false;
       }
     });
@@ -231,12 +266,18 @@ export class MemcachedBackend extends ThrottleBackend {
     this.generationReadAt = performance.now();
   }
 
-  /** Clears the namespace unless `persistent`, then closes the connections. */
+  /**
+   * Clears the namespace unless `persistent`, then closes the connections, whatever clearing
+   * did: every command has the deadline, so a frozen server cannot hold a shutdown.
+   */
   override async close(): Promise<void> {
-    if (this.ring !== undefined) await super.close();
-    for (const server of this.servers) server.client.shutdown();
-    this.servers = [];
-    this.ring = undefined;
+    try {
+      if (this.ring !== undefined) await super.close();
+    } finally {
+      for (const server of this.servers) server.client.shutdown();
+      this.servers = [];
+      this.ring = undefined;
+    }
   }
 
   private async prepared(): Promise<void> {
@@ -290,86 +331,22 @@ export class MemcachedBackend extends ThrottleBackend {
     return this.place(`${relative}:w${index}`, (index + 1) * request.rate.windowMs);
   }
 
-  /** One round trip for an admitted request: `incr` (or `add` for the window's first). */
-  private async countInWindow(request: DecisionRequest): Promise<Step> {
-    const now = this.now();
-    const cell = this.cell(request, now);
-    const windowEnd = cell.windowEnd as number;
-    const count = await this.addTo(cell, request.cost, exptime(windowEnd - now + 1000, now));
-    const before = Math.min(count - request.cost, request.rate.limit);
-    const step = request.strategy.apply([windowEnd, before], now, request.cost, request.rate);
-    if (!step.allowed) {
-      // Give back what the rejected request took, so rejections count for nothing.
-      await this.call(cell.server, () => cell.server.client.decr(cell.key, request.cost));
-    }
-    return step;
-  }
-
   /** Adds to a counter, creating it with `lifetime` when missing. */
   private async addTo(cell: Cell, amount: number, lifetime: number): Promise<number> {
-    const { client, name } = cell.server;
+    const { client } = cell.server;
     try {
-      return Number(await client.incr(cell.key, amount));
+      return Number(await this.call(cell.server, () => client.incr(cell.key, amount)));
     } catch (error) {
-      if (!answered(error, "NOT_FOUND")) throw failure(error, name);
+      if (!answered(error, "NOT_FOUND")) throw error;
     }
     try {
-      await client.add(cell.key, String(amount), { lifetime });
+      await this.call(cell.server, () => client.add(cell.key, String(amount), { lifetime }));
       return amount;
     } catch (error) {
-      if (!answered(error, "NOT_STORED")) throw failure(error, name);
+      if (!answered(error, "NOT_STORED")) throw error;
     }
     // Another process created it first.
     return Number(await this.call(cell.server, () => client.incr(cell.key, amount)));
-  }
-
-  /**
-   * Read, decide, write back with CAS; on a conflict undo what this attempt wrote and start
-   * again. Rejections and peeks write nothing.
-   */
-  private async decideByCas(
-    requests: readonly DecisionRequest[],
-    mode: DecisionMode,
-  ): Promise<Step[]> {
-    for (let attempt = 0; attempt < this.casRetries; attempt++) {
-      const now = this.now();
-      const cells = requests.map((request) => this.cell(request, now));
-      const reads = await Promise.all(cells.map((cell) => this.read(cell)));
-      const staged = new Map<string, { cell: Cell; read: Read; state: StrategyState }>();
-      const steps = requests.map((request, i) => {
-        const cell = cells[i] as Cell;
-        const read = reads[i] as Read;
-        const state = staged.get(cell.key)?.state ?? stateOf(cell, read);
-        const step = request.strategy.apply(state, now, request.cost, request.rate);
-        if (step.allowed) staged.set(cell.key, { cell, read, state: step.state });
-        return step;
-      });
-      if (mode === "peek" || steps.some((step) => !step.allowed)) return steps;
-
-      const written: { cell: Cell; read: Read; value: string }[] = [];
-      let conflict = false;
-      for (const key of [...staged.keys()].sort()) {
-        const { cell, read, state } = staged.get(key) as {
-          cell: Cell;
-          read: Read;
-          state: StrategyState;
-        };
-        const value = storedValue(cell, state);
-        if (!(await this.write(cell, read, value, (state[0] as number) - now))) {
-          conflict = true;
-          break;
-        }
-        written.push({ cell, read, value });
-      }
-      if (!conflict) return steps;
-      await this.undo(written);
-      // Back off a little, at random, so processes contending for one key take turns.
-      await sleep(Math.random() * Math.min(20, 2 ** attempt));
-    }
-    throw new BackendError(
-      `Memcached: ${this.casRetries} compare-and-swap attempts lost to other writers of the same key.`,
-      { code: "ERR_TRAFFIK_BACKEND_CONTENTION" },
-    );
   }
 
   private async read(cell: Cell): Promise<Read> {
@@ -381,11 +358,14 @@ export class MemcachedBackend extends ThrottleBackend {
 
   /** Stores `value` if the key is as it was read. `false` when another writer came first. */
   private async write(cell: Cell, read: Read, value: string, ttlMs: number): Promise<boolean> {
-    const { client, name } = cell.server;
+    const { client } = cell.server;
     const lifetime = exptime(Math.max(ttlMs, 1));
     try {
-      if (read.cas === undefined) await client.add(cell.key, value, { lifetime });
-      else await client.cas(cell.key, value, { casUniq: read.cas, lifetime });
+      await this.call(cell.server, () =>
+        read.cas === undefined
+          ? client.add(cell.key, value, { lifetime })
+          : client.cas(cell.key, value, { casUniq: read.cas, lifetime }),
+      );
       return true;
     } catch (error) {
       if (
@@ -395,7 +375,7 @@ export class MemcachedBackend extends ThrottleBackend {
       ) {
         return false;
       }
-      throw failure(error, name);
+      throw error;
     }
   }
 
@@ -404,7 +384,7 @@ export class MemcachedBackend extends ThrottleBackend {
    * A key another process changed in between keeps this attempt's units: the group may then
    * be counted where it was not admitted, never admitted where it should not be.
    */
-  private async undo(written: readonly { cell: Cell; read: Read; value: string }[]): Promise<void> {
+  private async undo(written: readonly Written[]): Promise<void> {
     await Promise.all(
       written.map(async ({ cell, read, value }) => {
         const now = await this.read(cell);
@@ -412,12 +392,13 @@ export class MemcachedBackend extends ThrottleBackend {
         const previous = read.raw;
         const expiresAt = cell.windowEnd ?? decodeState(previous)?.[0] ?? 0;
         const ttlMs = previous === undefined ? -1 : expiresAt - this.now();
-        await cell.server.client
-          .cas(cell.key, previous ?? "", {
-            casUniq: now.cas,
+        const casUniq = now.cas;
+        await this.call(cell.server, () =>
+          cell.server.client.cas(cell.key, previous ?? "", {
+            casUniq,
             lifetime: ttlMs <= 0 ? -1 : exptime(ttlMs),
-          })
-          .catch(() => {});
+          }),
+        ).catch(() => {});
       }),
     );
   }
@@ -425,64 +406,56 @@ export class MemcachedBackend extends ThrottleBackend {
   private async release(cell: Cell, token: string): Promise<boolean> {
     const found = await this.read(cell);
     if (found.raw !== token || found.cas === undefined) return false;
+    const casUniq = found.cas;
     try {
       // Expiring it at once, only if it still holds this token: a delete that checks its CAS.
-      await cell.server.client.cas(cell.key, token, { casUniq: found.cas, lifetime: -1 });
+      await this.call(cell.server, () =>
+        cell.server.client.cas(cell.key, token, { casUniq, lifetime: -1 }),
+      );
       return true;
     } catch (error) {
       if (answered(error, "EXISTS") || answered(error, "NOT_FOUND")) return false;
-      throw failure(error, cell.server.name);
+      throw error;
     }
   }
 
-  /** Runs `work` once earlier decisions of this process on the same keys are done. */
-  private inTurn<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
-    const earlier = keys.map((key) => this.turns.get(key)).filter((turn) => turn !== undefined);
-    const result = earlier.length === 0 ? work() : Promise.allSettled(earlier).then(work);
-    const turn = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    for (const key of keys) this.turns.set(key, turn);
-    void turn.then(() => {
-      for (const key of keys) if (this.turns.get(key) === turn) this.turns.delete(key);
-    });
-    return result;
-  }
-
-  /** Runs one command, turning transport failures into `BackendError`. */
-  private async call<T>(server: Server, command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
+  /**
+   * Sends one command with the backend's deadline and bound on pending commands. The server's
+   * protocol answers (EXISTS, NOT_FOUND, NOT_STORED) come back as they are; other failures as
+   * a `BackendError` naming the server.
+   */
+  private call<T>(server: Server, send: () => Promise<T>): Promise<T> {
+    return this.command(send, undefined, (error: unknown): never => {
+      if (
+        answered(error, "EXISTS") ||
+        answered(error, "NOT_FOUND") ||
+        answered(error, "NOT_STORED")
+      ) {
+        throw error;
+      }
       throw failure(error, server.name);
-    }
+    });
   }
 }
 
-/** The strategy state a cell holds, from what `gets` returned. */
-function stateOf(cell: Cell, read: Read): StrategyState | undefined {
-  if (cell.windowEnd === undefined) return decodeState(read.raw);
-  const count = Number(read.raw);
-  return read.raw === undefined || !Number.isFinite(count) ? undefined : [cell.windowEnd, count];
-}
-
-/** What a cell stores for a state. */
-function storedValue(cell: Cell, state: StrategyState): string {
-  return cell.windowEnd === undefined ? encodeState(state) : String(state[1]);
-}
-
-/** Whether `error`, or the failure wrapping it, is the server answering `answer`. */
-function isAnswer(error: unknown, answer: "NOT_FOUND" | "NOT_STORED"): boolean {
-  return answered(error, answer) || (error instanceof Error && answered(error.cause, answer));
+/** The step of a decision refused because too many wait on its key already. */
+function overflowStep(): Step {
+  return {
+    state: [],
+    allowed: false,
+    remaining: 0,
+    retryAfterMs: OVERFLOW_WAIT_MS,
+    resetAfterMs: OVERFLOW_WAIT_MS,
+    delayMs: 0,
+  };
 }
 
 function ignoreMissing(error: unknown): void {
-  if (!isAnswer(error, "NOT_FOUND")) throw error;
+  if (!answered(error, "NOT_FOUND")) throw error;
 }
 
 function ignoreNotStored(error: unknown): void {
-  if (!isAnswer(error, "NOT_STORED")) throw error;
+  if (!answered(error, "NOT_STORED")) throw error;
 }
 
 function positiveInteger(name: string, value: number): number {
