@@ -77,9 +77,10 @@ export async function decideRound(
       for (const [key, cell] of distinct) states.set(key, stateOf(cell, reads.get(key) as Read));
       const changed = new Set<string>();
       const answers = entries.map((entry, e) => {
+        const entryCells = cells[e] as Cell[];
         const staged = new Map<string, StrategyState>();
         const steps = entry.requests.map((request, i) => {
-          const key = (cells[e]?.[i] as Cell).key;
+          const key = (entryCells[i] as Cell).key;
           const state = staged.has(key) ? staged.get(key) : states.get(key);
           const step = request.strategy.apply(state, now, request.cost, request.rate);
           if (step.allowed) staged.set(key, step.state);
@@ -94,7 +95,9 @@ export async function decideRound(
         return steps;
       });
       if (await writeAll(store, [...changed].sort(), distinct, reads, states, now)) {
-        entries.forEach((entry, e) => entry.resolve(answers[e] as Step[]));
+        entries.forEach((entry, e) => {
+          entry.resolve(answers[e] as Step[]);
+        });
         return undefined;
       }
       // Back off a little, at random, so processes contending for one key take turns.
