@@ -126,24 +126,32 @@ export abstract class ThrottleBackend {
     map?: (value: T) => R,
     recover?: (error: unknown) => R | Promise<R>,
   ): Promise<R> {
-    let sent: Promise<T>;
+    return this.withinTimeout(this.counted(send), map, recover);
+  }
+
+  /**
+   * `send()`, counted as waiting on the server until it settles; a `BackendError`
+   * (ERR_TRAFFIK_BACKEND_OVERLOADED) without sending while `maxPending` already wait. For a
+   * call whose deadline is applied further up; otherwise use {@link command}. @internal
+   */
+  protected counted<T>(send: () => Promise<T>): Promise<T> {
     if (this.pending >= this.maxPending) {
-      sent = Promise.reject(
+      return Promise.reject(
         new BackendError(
           `Backend "${this.namespace}" has ${this.maxPending} commands waiting on its server already.`,
           { code: "ERR_TRAFFIK_BACKEND_OVERLOADED" },
         ),
       );
-    } else {
-      try {
-        sent = send();
-        this.pending++;
-        sent.then(this.commandSettled, this.commandSettled);
-      } catch (error) {
-        sent = Promise.reject(error);
-      }
     }
-    return this.withinTimeout(sent, map, recover);
+    let sent: Promise<T>;
+    try {
+      sent = send();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.pending++;
+    sent.then(this.commandSettled, this.commandSettled);
+    return sent;
   }
 
   /** How many commands wait on the server now (see {@link command}). @internal */
@@ -289,6 +297,7 @@ export abstract class ThrottleBackend {
     mode: DecisionMode,
   ): Promise<Step[]> {
     const keys = requests.map((r) => this.stateKey(r.uid, r.identity));
+    const deadline = performance.now() + this.timeoutMs;
     // Taken in sorted order, so two groups over the same keys cannot deadlock.
     const distinct = [...new Set(keys)].sort();
     const locks: Lock[] = [];
@@ -306,6 +315,15 @@ export abstract class ThrottleBackend {
         return step;
       });
       if (mode === "consume" && steps.every((step) => step.allowed)) {
+        // The caller stopped waiting at the deadline and `onError` answered: store nothing.
+        if (performance.now() > deadline) {
+          throw new BackendError(
+            `Backend "${this.namespace}" did not decide within ${this.timeoutMs} ms.`,
+            {
+              code: "ERR_TRAFFIK_BACKEND_TIMEOUT",
+            },
+          );
+        }
         for (const key of distinct) {
           const state = states.get(key);
           if (state === undefined || state.length === 0) continue;

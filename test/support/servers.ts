@@ -147,7 +147,8 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
       dir,
       ...extraArgs,
     ],
-    async () => (await ask(port, "PING")).startsWith("+PONG"),
+    // A server with a password answers NOAUTH: it is up all the same.
+    async () => /^(\+PONG|-NOAUTH)/.test(await ask(port, "PING")),
     `redis-server on ${port}`,
   );
   await start();

@@ -1,13 +1,28 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
-import { BackendConnectionError, ConfigurationError } from "../../errors.js";
+import {
+  BackendConfigurationError,
+  BackendConnectionError,
+  BackendError,
+  ConfigurationError,
+} from "../../errors.js";
 import type { Step } from "../../strategies/strategy.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import { pollForLock } from "../poll-lock.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
 import { DecisionBatcher, type Entry, type Send } from "./batcher.js";
 import { BlockCache } from "./block-cache.js";
+import {
+  checkClient,
+  checkUrl,
+  clientForUrl,
+  errorText,
+  isRefusal,
+  type RedisClient,
+  serverAddress,
+} from "./connection.js";
 import { stateKey } from "./keys.js";
+import { LATE_REPLY } from "./lua/deadline.js";
 import { decideScript } from "./lua/decide.js";
 import {
   FIXED_WINDOW_CONSUME_LUA,
@@ -16,10 +31,10 @@ import {
 } from "./lua/fixed-window.js";
 import { INCREMENT_WITH_TTL_LUA, RELEASE_LOCK_LUA } from "./lua/primitives.js";
 import { blockedStep, fixedWindowStep, stepFrom, toSteps } from "./replies.js";
+import { ServerClock } from "./server-clock.js";
 import { fixedWindowArgs, type Policy, requestArg, strategyArgs } from "./strategy-args.js";
 
-/** An ioredis client: a single node or a cluster. */
-export type RedisClient = Redis | Cluster;
+export type { RedisClient } from "./connection.js";
 
 /** Options of {@link RedisBackend}. */
 export interface RedisBackendOptions extends Partial<ThrottleBackendOptions> {
@@ -70,11 +85,22 @@ type InFlight = Pick<DecisionBatcher<Entry>, "sent" | "answered">;
 const isNoScript = (error: unknown): boolean =>
   error instanceof Error && error.message.startsWith("NOSCRIPT");
 
+/** Reads the server's clock; also proves the server lets this client run scripts. */
+const TIME_PROBE_LUA = `local t = redis.call("TIME")
+return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
 /**
  * Keeps counters in Redis (a single node or a Redis Cluster) through ioredis. Every decision,
  * for every built-in strategy and for a group of throttles, is one `EVALSHA` of a script that
  * mirrors the strategies exactly on the server's clock, so any number of processes admit
  * exactly what one would.
+ *
+ * Every call has the backend's deadline (`timeoutMs`), `close()` included. A decision carries
+ * its deadline on the server's clock, and the script writes nothing if it runs later (the
+ * server was frozen, or far behind): a request answered by `onError` is never charged. At most
+ * `maxPending` calls wait on the server; beyond, `onError` decides at once. Bad credentials, a
+ * user who may not run scripts, a missing `ioredis` or a client that is not an ioredis one fail
+ * `initialize()` (or the constructor) with a `BackendConfigurationError`, never `onError`.
  */
 export class RedisBackend extends ThrottleBackend {
   private readonly connection: RedisBackendOptions["connection"];
@@ -82,8 +108,13 @@ export class RedisBackend extends ThrottleBackend {
   private readonly blocks: BlockCache | undefined;
   private client: RedisClient | undefined;
   private ownsClient = false;
+  private readonly where: string;
+  private readonly serverClock = new ServerClock(() => this.probeTime());
 
-  /** @throws {ConfigurationError} for a malformed connection URL. */
+  /**
+   * @throws {ConfigurationError} for a malformed connection URL.
+   * @throws {BackendConfigurationError} for a client that is not an ioredis one.
+   */
   constructor(options: RedisBackendOptions) {
     super({
       ...options,
@@ -95,8 +126,9 @@ export class RedisBackend extends ThrottleBackend {
       throw new ConfigurationError(
         "RedisBackend needs a `connection`: a URL, an ioredis client, or a function returning one.",
       );
-    }
+    } else if (typeof options.connection !== "function") checkClient(options.connection);
     this.connection = options.connection;
+    this.where = serverAddress(options.connection);
     this.clock = options.clock;
     this.blocks = options.blockCache === false ? undefined : new BlockCache();
   }
@@ -106,29 +138,62 @@ export class RedisBackend extends ThrottleBackend {
     return this.client;
   }
 
-  /** @throws {BackendConnectionError} when Redis cannot be reached. */
+  /**
+   * Connects, and reads the server's clock with a script (which also proves scripts may run).
+   * @throws {BackendConnectionError} naming host:port, when Redis cannot be reached.
+   * @throws {BackendConfigurationError} when it refuses the credentials or scripts, or when
+   * `ioredis` is missing or the client is not an ioredis one.
+   */
   override async initialize(): Promise<void> {
+    this.client ??= await this.makeClient();
+    const client = this.client;
+    // A refused password is only told on the client's "error" event; connect() then says
+    // "Connection is closed.".
+    let told: unknown;
+    const listen = (error: unknown) => {
+      told = error;
+    };
+    client.on("error", listen);
     try {
-      this.client ??= await this.makeClient();
-      const client = this.client;
       if (client.status === "wait") await this.withinTimeout(client.connect());
-      await this.withinTimeout(client.ping());
+      await this.withinTimeout(this.serverClock.sync());
     } catch (error) {
+      const reason = isRefusal(told) ? told : error;
+      if (isRefusal(reason)) {
+        if (this.ownsClient) {
+          client.disconnect();
+          this.client = undefined;
+        }
+        throw new BackendConfigurationError(
+          `Redis at ${this.where} refused backend "${this.namespace}": ${errorText(reason)}. Check the credentials and that the user may run scripts (EVAL, EVALSHA, TIME).`,
+          { cause: reason },
+        );
+      }
       throw new BackendConnectionError(
-        `Cannot reach Redis for backend "${this.namespace}": ${errorText(error)}`,
-        {
-          cause: error,
-        },
+        `Cannot reach Redis at ${this.where} for backend "${this.namespace}": ${errorText(told ?? error)}`,
+        { cause: error },
       );
+    } finally {
+      client.off("error", listen);
     }
   }
 
+  /**
+   * Clears the namespace unless `persistent`, then lets go of a client it made (QUIT, or a
+   * disconnect if the server does not answer within the deadline), whatever clearing did.
+   */
   override async close(): Promise<void> {
     this.blocks?.clear();
-    if (this.client === undefined) return;
-    await super.close();
-    if (this.ownsClient) await this.client.quit().catch(() => this.client?.disconnect());
-    this.client = undefined;
+    const client = this.client;
+    if (client === undefined) return;
+    try {
+      if (!this.persistent) await this.reset();
+    } finally {
+      this.client = undefined;
+      if (this.ownsClient) {
+        await this.withinTimeout(client.quit()).catch(() => client.disconnect());
+      }
+    }
   }
 
   override now(): number {
@@ -219,6 +284,10 @@ export class RedisBackend extends ThrottleBackend {
         return map(this.remember(key, request, mode, step));
       };
       const args = fixedWindowArgs(request, now);
+      if (counts) {
+        if (now === undefined) args.push("");
+        args.push(String(this.serverClock.deadline(this.timeoutMs)));
+      }
       return this.evalAlone(client, script, key, args, onReply, recover, batcher);
     }
     const onReply = (reply: unknown): R => {
@@ -227,7 +296,7 @@ export class RedisBackend extends ThrottleBackend {
       return map(this.remember(key, request, mode, step));
     };
     const args = [
-      mode === "consume" ? "c" : "p",
+      this.modeArg(mode),
       now === undefined ? "" : String(now),
       `0,${requestArg(policy, request)}`,
     ];
@@ -235,8 +304,9 @@ export class RedisBackend extends ThrottleBackend {
   }
 
   /**
-   * EVALSHA within the backend's timeout, answered by `onReply` (which also tells `batcher`),
-   * falling back to EVAL where the node lacks the script (a restart, a failover).
+   * EVALSHA within the backend's timeout and bound on pending calls, answered by `onReply`
+   * (which also tells `batcher`), falling back to EVAL where the node lacks the script (a
+   * restart, a failover).
    */
   private evalAlone<R>(
     client: RedisClient,
@@ -249,15 +319,19 @@ export class RedisBackend extends ThrottleBackend {
   ): Promise<R> {
     const onError = (error: unknown): R | Promise<R> => {
       batcher?.answered();
-      if (!isNoScript(error)) return recover(error);
+      if (!isNoScript(error)) return recover(this.failure(error));
       batcher?.sent();
-      return this.withinTimeout(client.eval(source, 1, key, ...args), onReply, (failure) => {
-        batcher?.answered();
-        return recover(failure);
-      });
+      return this.command(
+        () => client.eval(source, 1, key, ...args),
+        onReply,
+        (failure) => {
+          batcher?.answered();
+          return recover(this.failure(failure));
+        },
+      );
     };
     batcher?.sent();
-    return this.withinTimeout(client.evalsha(sha, 1, key, ...args), onReply, onError);
+    return this.command(() => client.evalsha(sha, 1, key, ...args), onReply, onError);
   }
 
   override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Promise<Step[]> {
@@ -281,7 +355,8 @@ export class RedisBackend extends ThrottleBackend {
   override async clear(uid: string, identity: string): Promise<void> {
     const key = this.key(stateKey(uid, identity));
     this.blocks?.forget(key);
-    await (await this.connected()).del(key);
+    const client = await this.connected();
+    await this.command(() => client.del(key));
   }
 
   protected override stateKey(uid: string, identity: string): string {
@@ -289,35 +364,45 @@ export class RedisBackend extends ThrottleBackend {
   }
 
   async get(key: string): Promise<string | null> {
-    return (await this.connected()).get(this.key(key));
+    const client = await this.connected();
+    return this.command(() => client.get(this.key(key)));
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     const client = await this.connected();
-    if (ttlMs === undefined) await client.set(this.key(key), value);
-    else await client.set(this.key(key), value, "PX", Math.max(1, Math.ceil(ttlMs)));
+    const at = this.key(key);
+    await this.command(() =>
+      ttlMs === undefined
+        ? client.set(at, value)
+        : client.set(at, value, "PX", Math.max(1, Math.ceil(ttlMs))),
+    );
   }
 
   async delete(key: string): Promise<void> {
-    await (await this.connected()).del(this.key(key));
+    const client = await this.connected();
+    await this.command(() => client.del(this.key(key)));
   }
 
   async increment(key: string, amount = 1): Promise<number> {
-    return (await this.connected()).incrby(this.key(key), amount);
+    const client = await this.connected();
+    return this.command(() => client.incrby(this.key(key), amount));
   }
 
   async decrement(key: string, amount = 1): Promise<number> {
-    return (await this.connected()).decrby(this.key(key), amount);
+    const client = await this.connected();
+    return this.command(() => client.decrby(this.key(key), amount));
   }
 
   async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
     const ttl = String(Math.max(1, Math.ceil(ttlMs)));
     return Number(
-      await this.script(
-        INCREMENT_WITH_TTL_SHA,
-        INCREMENT_WITH_TTL_LUA,
-        [this.key(key)],
-        [String(amount), ttl],
+      await this.withinTimeout(
+        this.script(
+          INCREMENT_WITH_TTL_SHA,
+          INCREMENT_WITH_TTL_LUA,
+          [this.key(key)],
+          [String(amount), ttl],
+        ),
       ),
     );
   }
@@ -333,15 +418,20 @@ export class RedisBackend extends ThrottleBackend {
     const key = this.key(`lock:${name}`);
     const token = randomUUID();
     await pollForLock(name, ttlMs, options, async () => {
-      return (await client.set(key, token, "PX", ttlMs, "NX")) === "OK";
+      return (await this.command(() => client.set(key, token, "PX", ttlMs, "NX"))) === "OK";
     });
     return {
       release: async () =>
-        Number(await this.script(RELEASE_LOCK_SHA, RELEASE_LOCK_LUA, [key], [token])) === 1,
+        Number(
+          await this.withinTimeout(this.script(RELEASE_LOCK_SHA, RELEASE_LOCK_LUA, [key], [token])),
+        ) === 1,
     };
   }
 
-  /** Removes every key of the namespace with `SCAN` (never `KEYS`), on every cluster master. */
+  /**
+   * Removes every key of the namespace with `SCAN` (never `KEYS`), on every cluster master.
+   * Each command has the deadline: a frozen server fails this, it cannot hold it.
+   */
   async reset(): Promise<void> {
     const client = await this.connected();
     this.blocks?.clear();
@@ -351,10 +441,15 @@ export class RedisBackend extends ThrottleBackend {
     for (const node of nodes) {
       let cursor = "0";
       do {
-        const [next, keys] = await node.scan(cursor, "MATCH", `${this.namespace}:*`, "COUNT", 1000);
+        const at = cursor;
+        const [next, keys] = await this.command(() =>
+          node.scan(at, "MATCH", `${this.namespace}:*`, "COUNT", 1000),
+        );
         cursor = next;
         // One key per UNLINK: keys found on one cluster node may sit in different slots.
-        if (keys.length > 0) await Promise.all(keys.map((key) => node.unlink(key)));
+        if (keys.length > 0) {
+          await Promise.all(keys.map((key) => this.command(() => node.unlink(key))));
+        }
       } while (cursor !== "0");
     }
   }
@@ -396,6 +491,39 @@ export class RedisBackend extends ThrottleBackend {
     return this.batcher.submit(mode, entry);
   }
 
+  /**
+   * The mode argument of the decision scripts: "p" to peek, else "c:" and the call's deadline
+   * on the server's clock, past which the script writes nothing.
+   */
+  private modeArg(mode: DecisionMode): string {
+    return mode === "consume" ? `c:${this.serverClock.deadline(this.timeoutMs)}` : "p";
+  }
+
+  private isReady(): boolean {
+    return this.client !== undefined && this.ready() === undefined;
+  }
+
+  /** What a call failed with, as a `BackendError` naming the server. */
+  private failure(error: unknown): unknown {
+    if (error instanceof BackendError) return error;
+    const message = errorText(error);
+    if (message.startsWith(LATE_REPLY)) {
+      // Declined before this process's own deadline: its idea of the server's clock is off.
+      this.serverClock.resync();
+      return new BackendError(`Redis at ${this.where}: ${message}`, {
+        code: "ERR_TRAFFIK_BACKEND_TIMEOUT",
+        cause: error,
+      });
+    }
+    return new BackendError(`Redis at ${this.where}: ${message}`, { cause: error });
+  }
+
+  /** The server's clock, read by a script: proof that this client may run scripts. */
+  private async probeTime(): Promise<number> {
+    const client = this.client as RedisClient;
+    return Number(await client.eval(TIME_PROBE_LUA, 0));
+  }
+
   /** The clock argument of the batch scripts: a test clock's time, or "" for the server's. */
   private clockArg(): string {
     return this.clock === undefined ? "" : String(this.clock());
@@ -406,9 +534,10 @@ export class RedisBackend extends ThrottleBackend {
    * decision goes through `sendAlone`.
    */
   private readonly send: Send<DecideEntry> = (mode, entries) => {
+    if (!this.isReady()) return this.connected().then(() => this.send(mode, entries));
     const keys: string[] = [];
     const codes: string[] = [];
-    const args = [mode === "consume" ? "c" : "p", this.clockArg()];
+    const args = [this.modeArg(mode), this.clockArg()];
     entries.forEach((entry, group) => {
       keys.push(...entry.keys);
       codes.push(...entry.codes);
@@ -422,8 +551,9 @@ export class RedisBackend extends ThrottleBackend {
 
   /** One call of the fixed-window batch script for lone fixed-window requests made at once. */
   private readonly sendFixedWindows: Send<FixedWindowEntry> = (mode, entries) => {
+    if (!this.isReady()) return this.connected().then(() => this.sendFixedWindows(mode, entries));
     const keys: string[] = [];
-    const args = [mode === "consume" ? "c" : "p", this.clockArg()];
+    const args = [this.modeArg(mode), this.clockArg()];
     for (const { keys: entryKeys, request } of entries) {
       keys.push(entryKeys[0] as string);
       args.push(...fixedWindowArgs(request, undefined));
@@ -449,33 +579,29 @@ export class RedisBackend extends ThrottleBackend {
     args: readonly string[],
     map: (reply: unknown) => T = (reply) => reply as T,
   ): Promise<T> {
+    const fail = (error: unknown): never => {
+      throw this.failure(error);
+    };
     const run = (client: RedisClient) =>
-      client.evalsha(sha, keys.length, ...keys, ...args).then(map, (error: unknown) => {
-        if (!isNoScript(error)) throw error;
-        return client.eval(source, keys.length, ...keys, ...args).then(map);
-      });
+      this.counted(() => client.evalsha(sha, keys.length, ...keys, ...args)).then(
+        map,
+        (error: unknown) => {
+          if (!isNoScript(error)) return fail(error);
+          return this.counted(() => client.eval(source, keys.length, ...keys, ...args)).then(
+            map,
+            fail,
+          );
+        },
+      );
     // Initialized is the common case: no extra turn of the microtask queue.
-    return this.client !== undefined && this.ready() === undefined
-      ? run(this.client)
-      : this.connected().then(run);
+    return this.isReady() ? run(this.client as RedisClient) : this.connected().then(run);
   }
 
   private async makeClient(): Promise<RedisClient> {
     const connection = this.connection;
-    if (typeof connection === "function") return connection();
+    if (typeof connection === "function") return checkClient(await connection());
     if (typeof connection !== "string") return connection;
-    const { Redis } = await import("ioredis");
-    const client = new Redis(connection, {
-      lazyConnect: true,
-      // Fail fast while Redis is away, so onError decides within the timeout; reconnect quickly.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: this.timeoutMs,
-      retryStrategy: (attempt) => Math.min(50 * attempt, 500),
-    });
-    client.on("error", () => {
-      // Surfaced per request as a BackendError; the client reconnects by itself.
-    });
+    const client = await clientForUrl(connection, this.timeoutMs);
     this.ownsClient = true;
     return client;
   }
@@ -500,23 +626,3 @@ const sameStep = (step: Step): Step => step;
 const rethrow = (error: unknown): never => {
   throw error;
 };
-
-function checkUrl(connection: string): void {
-  let protocol: string;
-  try {
-    protocol = new URL(connection).protocol;
-  } catch {
-    throw new ConfigurationError(
-      `Invalid Redis URL ${JSON.stringify(connection)}: expected redis://host:port/db or rediss://...`,
-    );
-  }
-  if (protocol !== "redis:" && protocol !== "rediss:") {
-    throw new ConfigurationError(
-      `Invalid Redis URL ${JSON.stringify(connection)}: the scheme must be redis: or rediss:.`,
-    );
-  }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
