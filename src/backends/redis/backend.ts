@@ -321,7 +321,7 @@ export class RedisBackend extends ThrottleBackend {
       batcher?.answered();
       if (!isNoScript(error)) return recover(this.failure(error));
       batcher?.sent();
-      return this.command(
+      return this.command<unknown, R>(
         () => client.eval(source, 1, key, ...args),
         onReply,
         (failure) => {
@@ -331,7 +331,7 @@ export class RedisBackend extends ThrottleBackend {
       );
     };
     batcher?.sent();
-    return this.command(() => client.evalsha(sha, 1, key, ...args), onReply, onError);
+    return this.command<unknown, R>(() => client.evalsha(sha, 1, key, ...args), onReply, onError);
   }
 
   override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Promise<Step[]> {
@@ -356,7 +356,7 @@ export class RedisBackend extends ThrottleBackend {
     const key = this.key(stateKey(uid, identity));
     this.blocks?.forget(key);
     const client = await this.connected();
-    await this.command(() => client.del(key));
+    await this.call(() => client.del(key));
   }
 
   protected override stateKey(uid: string, identity: string): string {
@@ -365,13 +365,13 @@ export class RedisBackend extends ThrottleBackend {
 
   async get(key: string): Promise<string | null> {
     const client = await this.connected();
-    return this.command(() => client.get(this.key(key)));
+    return this.call(() => client.get(this.key(key)));
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     const client = await this.connected();
     const at = this.key(key);
-    await this.command(() =>
+    await this.call(() =>
       ttlMs === undefined
         ? client.set(at, value)
         : client.set(at, value, "PX", Math.max(1, Math.ceil(ttlMs))),
@@ -380,17 +380,17 @@ export class RedisBackend extends ThrottleBackend {
 
   async delete(key: string): Promise<void> {
     const client = await this.connected();
-    await this.command(() => client.del(this.key(key)));
+    await this.call(() => client.del(this.key(key)));
   }
 
   async increment(key: string, amount = 1): Promise<number> {
     const client = await this.connected();
-    return this.command(() => client.incrby(this.key(key), amount));
+    return this.call(() => client.incrby(this.key(key), amount));
   }
 
   async decrement(key: string, amount = 1): Promise<number> {
     const client = await this.connected();
-    return this.command(() => client.decrby(this.key(key), amount));
+    return this.call(() => client.decrby(this.key(key), amount));
   }
 
   async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
@@ -418,7 +418,7 @@ export class RedisBackend extends ThrottleBackend {
     const key = this.key(`lock:${name}`);
     const token = randomUUID();
     await pollForLock(name, ttlMs, options, async () => {
-      return (await this.command(() => client.set(key, token, "PX", ttlMs, "NX"))) === "OK";
+      return (await this.call(() => client.set(key, token, "PX", ttlMs, "NX"))) === "OK";
     });
     return {
       release: async () =>
@@ -442,13 +442,13 @@ export class RedisBackend extends ThrottleBackend {
       let cursor = "0";
       do {
         const at = cursor;
-        const [next, keys] = await this.command(() =>
+        const [next, keys] = await this.call(() =>
           node.scan(at, "MATCH", `${this.namespace}:*`, "COUNT", 1000),
         );
         cursor = next;
         // One key per UNLINK: keys found on one cluster node may sit in different slots.
         if (keys.length > 0) {
-          await Promise.all(keys.map((key) => this.command(() => node.unlink(key))));
+          await Promise.all(keys.map((key) => this.call(() => node.unlink(key))));
         }
       } while (cursor !== "0");
     }
@@ -503,13 +503,21 @@ export class RedisBackend extends ThrottleBackend {
     return this.client !== undefined && this.ready() === undefined;
   }
 
+  /** One command with the deadline; its failure as a `BackendError` naming the server. */
+  private call<T>(send: () => Promise<T>): Promise<T> {
+    return this.command(send, undefined, (error: unknown): never => {
+      throw this.failure(error);
+    });
+  }
+
   /** What a call failed with, as a `BackendError` naming the server. */
   private failure(error: unknown): unknown {
     if (error instanceof BackendError) return error;
     const message = errorText(error);
-    if (message.startsWith(LATE_REPLY)) {
-      // Declined before this process's own deadline: its idea of the server's clock is off.
-      this.serverClock.resync();
+    const late = message.startsWith(LATE_REPLY);
+    // A script declined before this process's own deadline: its idea of the server's clock is off.
+    if (late) this.serverClock.resync();
+    if (late || message === "Command timed out") {
       return new BackendError(`Redis at ${this.where}: ${message}`, {
         code: "ERR_TRAFFIK_BACKEND_TIMEOUT",
         cause: error,
