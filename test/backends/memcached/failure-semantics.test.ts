@@ -5,9 +5,11 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { MemcachedBackend } from "../../../src/backends/memcached/index.js";
+import { BackendConnectionError } from "../../../src/errors.js";
 import { SlidingWindowLogStrategy } from "../../../src/strategies/index.js";
 import { HTTPThrottle } from "../../../src/throttles/http.js";
 import {
+  freePort,
   hasBinary,
   type MemcachedServer,
   memcachedStats,
@@ -169,5 +171,31 @@ describe("MemcachedBackend while memcached is frozen (SIGSTOP)", { skip: !enable
     await assert.rejects(backend.clear("u", "client"), { code: "ERR_TRAFFIK_BACKEND_TIMEOUT" });
     await assert.rejects(backend.reset(), { code: "ERR_TRAFFIK_BACKEND_TIMEOUT" });
     await assert.rejects(backend.close(), { code: "ERR_TRAFFIK_BACKEND_TIMEOUT" });
+  });
+});
+
+describe("MemcachedBackend misconfigured: loud, whatever onError says", () => {
+  it("fails loudly without the memcache-client package", async () => {
+    const worker = join(import.meta.dirname, "..", "missing-client-worker.ts");
+    const hide = join(import.meta.dirname, "..", "..", "support", "hide-packages.mjs");
+    const { stdout } = await run(
+      process.execPath,
+      ["--import", "tsx", "--import", hide, worker, "memcached", "127.0.0.1:1"],
+      { encoding: "utf8", env: { ...process.env, TRAFFIK_HIDE: "memcache-client" } },
+    );
+    const outcome = JSON.parse(stdout) as { code?: string; message?: string };
+    assert.equal(outcome.code, "ERR_TRAFFIK_BACKEND_CONFIGURATION", stdout);
+    assert.match(outcome.message ?? "", /npm install memcache-client/);
+  });
+
+  it("names host:port when memcached cannot be reached", async () => {
+    const port = await freePort();
+    const backend = new MemcachedBackend({ servers: [`127.0.0.1:${port}`], timeoutMs: 300 });
+    await assert.rejects(backend.initialize(), (error: Error) => {
+      assert.ok(error instanceof BackendConnectionError, String(error));
+      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      return true;
+    });
+    await backend.close();
   });
 });
