@@ -20,8 +20,20 @@ export { TraffikError as TraffikException };
 
 /** A rate, strategy, throttle or backend was configured with a value that cannot work. */
 export class ConfigurationError extends TraffikError {
+  constructor(message: string, options?: ErrorOptions & { code?: string }) {
+    super(message, options?.code ?? "ERR_TRAFFIK_CONFIGURATION", options);
+  }
+}
+
+/**
+ * A backend is set up in a way that cannot work: its client package is not installed, the
+ * client given is not one it can use, the server refuses its credentials or its scripts.
+ * Retrying cannot help, so `onError` never decides it: it fails `initialize()` (or the
+ * constructor), and through it the first request, loudly.
+ */
+export class BackendConfigurationError extends ConfigurationError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, "ERR_TRAFFIK_CONFIGURATION", options);
+    super(message, { ...options, code: "ERR_TRAFFIK_BACKEND_CONFIGURATION" });
   }
 }
 

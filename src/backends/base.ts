@@ -16,6 +16,12 @@ export interface ThrottleBackendOptions {
   timeoutMs?: number;
   /** Lifetime of the locks the default decision path takes, in ms. @default 5000 */
   lockTtlMs?: number;
+  /**
+   * The most commands this backend keeps waiting on its server at once. Beyond it a decision is
+   * not sent: `onError` decides it at once, so a frozen server cannot make the process hold ever
+   * more abandoned commands. @default 1000
+   */
+  maxPending?: number;
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -48,7 +54,10 @@ export abstract class ThrottleBackend {
   readonly namespace: string;
   readonly persistent: boolean;
   readonly timeoutMs: number;
+  /** See {@link ThrottleBackendOptions.maxPending}. */
+  readonly maxPending: number;
   protected readonly lockTtlMs: number;
+  private pending = 0;
   private readonly owners = new Map<string, WeakRef<object>>();
   private deadlines: Deadlines | undefined;
   private initialization: Promise<void> | undefined;
@@ -59,10 +68,14 @@ export abstract class ThrottleBackend {
     this.persistent = options.persistent ?? false;
     this.timeoutMs = options.timeoutMs ?? 1000;
     this.lockTtlMs = options.lockTtlMs ?? 5000;
+    this.maxPending = options.maxPending ?? 1000;
     if (!(this.timeoutMs > 0) || !(this.lockTtlMs > 0)) {
       throw new ConfigurationError(
         "timeoutMs and lockTtlMs must be positive numbers of milliseconds.",
       );
+    }
+    if (!Number.isSafeInteger(this.maxPending) || this.maxPending < 1) {
+      throw new ConfigurationError("maxPending must be a whole number of at least 1.");
     }
   }
 
@@ -101,6 +114,56 @@ export abstract class ThrottleBackend {
   }
 
   /**
+   * Sends one command to the server, within the deadline: what `send()` answers, shaped by `map`
+   * and `recover` as {@link withinTimeout} does; a `BackendError` once `timeoutMs` have passed
+   * waiting for the server (ERR_TRAFFIK_BACKEND_TIMEOUT); or one at once, without sending, while
+   * `maxPending` commands already wait on the server (ERR_TRAFFIK_BACKEND_OVERLOADED). A command
+   * counts as waiting until the client settles it (its answer, its own timeout, a dropped
+   * connection), not merely until the deadline: that is what the process still holds. @internal
+   */
+  protected command<T, R = T>(
+    send: () => Promise<T>,
+    map?: (value: T) => R,
+    recover?: (error: unknown) => R | Promise<R>,
+  ): Promise<R> {
+    return this.withinTimeout(this.counted(send), map, recover);
+  }
+
+  /**
+   * `send()`, counted as waiting on the server until it settles; a `BackendError`
+   * (ERR_TRAFFIK_BACKEND_OVERLOADED) without sending while `maxPending` already wait. For a
+   * call whose deadline is applied further up; otherwise use {@link command}. @internal
+   */
+  protected counted<T>(send: () => Promise<T>): Promise<T> {
+    if (this.pending >= this.maxPending) {
+      return Promise.reject(
+        new BackendError(
+          `Backend "${this.namespace}" has ${this.maxPending} commands waiting on its server already.`,
+          { code: "ERR_TRAFFIK_BACKEND_OVERLOADED" },
+        ),
+      );
+    }
+    let sent: Promise<T>;
+    try {
+      sent = send();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.pending++;
+    sent.then(this.commandSettled, this.commandSettled);
+    return sent;
+  }
+
+  /** How many commands wait on the server now (see {@link command}). @internal */
+  get pendingCommands(): number {
+    return this.pending;
+  }
+
+  private readonly commandSettled = (): void => {
+    this.pending--;
+  };
+
+  /**
    * `undefined` once {@link initialize} has succeeded, else the promise of it (started once;
    * after a failure the next call tries again).
    */
@@ -118,9 +181,12 @@ export abstract class ThrottleBackend {
     return this.initialization;
   }
 
-  /** Releases resources; clears the namespace first unless `persistent`. */
+  /**
+   * Releases resources; clears the namespace first unless `persistent`. Clearing has the
+   * backend's deadline: a frozen server cannot hold a graceful shutdown.
+   */
   async close(): Promise<void> {
-    if (!this.persistent) await this.reset();
+    if (!this.persistent) await this.withinTimeout(this.reset());
   }
 
   /** The deciding clock, in ms. Wall time by default, so processes sharing a store agree. */
@@ -170,7 +236,7 @@ export abstract class ThrottleBackend {
    * keep a fixed window's counter per window.
    */
   async clear(uid: string, identity: string, _rate?: Rate): Promise<void> {
-    await this.delete(this.stateKey(uid, identity));
+    await this.withinTimeout(this.delete(this.stateKey(uid, identity)));
   }
 
   /** The relative key of a client's state: the identity comes last, after a plain uid. */
@@ -231,6 +297,7 @@ export abstract class ThrottleBackend {
     mode: DecisionMode,
   ): Promise<Step[]> {
     const keys = requests.map((r) => this.stateKey(r.uid, r.identity));
+    const deadline = performance.now() + this.timeoutMs;
     // Taken in sorted order, so two groups over the same keys cannot deadlock.
     const distinct = [...new Set(keys)].sort();
     const locks: Lock[] = [];
@@ -248,6 +315,15 @@ export abstract class ThrottleBackend {
         return step;
       });
       if (mode === "consume" && steps.every((step) => step.allowed)) {
+        // The caller stopped waiting at the deadline and `onError` answered: store nothing.
+        if (performance.now() > deadline) {
+          throw new BackendError(
+            `Backend "${this.namespace}" did not decide within ${this.timeoutMs} ms.`,
+            {
+              code: "ERR_TRAFFIK_BACKEND_TIMEOUT",
+            },
+          );
+        }
         for (const key of distinct) {
           const state = states.get(key);
           if (state === undefined || state.length === 0) continue;

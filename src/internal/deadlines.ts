@@ -82,7 +82,16 @@ export class Deadlines {
     if (head === undefined) this.tail = undefined;
   }
 
+  /**
+   * The timer fired: expire what is due once the I/O already waiting has been read (Node polls
+   * sockets between timers and `setImmediate`). A process too busy to read an answer the server
+   * sent in time must not give up on it, and let `onError` answer a request the server charged.
+   */
   private readonly expire = (): void => {
+    setImmediate(this.expireDue);
+  };
+
+  private readonly expireDue = (): void => {
     this.timer = undefined;
     const now = performance.now();
     while (this.head !== undefined && this.head.deadline <= now) {

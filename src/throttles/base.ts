@@ -85,7 +85,7 @@ export abstract class BaseThrottle<C = unknown> {
     this.handleThrottled = options.handleThrottled ?? this.defaultHandleThrottled;
     this.cost = options.cost ?? 1;
     if (typeof this.cost === "number") this.checkCost(this.cost);
-    this.onError = options.onError ?? "allow";
+    this.onError = options.onError ?? "throttle";
     if (options.backend !== undefined) {
       if (this.dynamicBackend) {
         throw new ConfigurationError(

@@ -56,9 +56,12 @@ export interface ThrottleOptions<C> {
   /** Units each request takes: a whole number, or a function of the connection. @default 1 */
   cost?: number | ((connection: C) => number | Promise<number>);
   /**
-   * When the backend fails or times out: `"allow"` admits (warning once per outage),
-   * `"throttle"` rejects with a wait of `minWaitPeriod` or 1 s, `"raise"` throws the
-   * `BackendError`, a function chooses per failure. @default "allow"
+   * When a backend that worked fails or times out (an outage; configuration errors always
+   * throw): `"throttle"` rejects with a wait of `minWaitPeriod` or 1 s, so no client gets past
+   * its limit while the backend is away; `"allow"` admits (warning once per outage), trading
+   * the limit for availability; `"raise"` throws the `BackendError`; a function chooses per
+   * failure. @default "throttle", as the original library, express-rate-limit and
+   * @fastify/rate-limit do
    */
   onError?: ErrorAction | ErrorHandler<C>;
 }

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { connect } from "node:net";
 import { describe, it } from "node:test";
 import { BackendError } from "../../src/errors.js";
 import { Deadlines } from "../../src/internal/deadlines.js";
@@ -79,5 +82,33 @@ describe("Deadlines", () => {
     );
     assert.equal(answered.length, 1000);
     assert.ok(isTimeout(await hung));
+  });
+});
+
+describe("Deadlines when the process is busy", () => {
+  it("takes an answer that arrived in time, though the timer is due when the process looks", async (t) => {
+    // The server is another process, so it answers while this one is busy.
+    const server = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const s = require("node:net").createServer((c) => c.on("data", () => c.write("answer")));
+         s.listen(0, "127.0.0.1", () => console.log(s.address().port));`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    t.after(() => server.kill());
+    const [port] = (await once(server.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
+    const client = connect(Number(String(port)), "127.0.0.1");
+    t.after(() => client.destroy());
+    await once(client, "connect");
+    const deadlines = new Deadlines(20, "test");
+    const answer = once(client, "data").then(([data]) => String(data));
+    const guarded = deadlines.guard(answer);
+    client.write("question");
+    // Busy past the deadline: the answer arrives meanwhile and waits in the socket.
+    const until = performance.now() + 200;
+    while (performance.now() < until) {}
+    assert.equal(await guarded, "answer");
   });
 });

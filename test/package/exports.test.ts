@@ -42,6 +42,7 @@ const expected: Record<string, string[]> = {
     "TraffikError",
     "TraffikException",
     "ConfigurationError",
+    "BackendConfigurationError",
     "AnonymousConnection",
     "ConnectionThrottled",
     "BackendError",

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,9 +76,28 @@ function restartable(
   args: readonly string[],
   ready: () => Promise<boolean>,
   what: string,
-): { start(): Promise<void>; kill(): Promise<void> } {
+): {
+  start(): Promise<void>;
+  kill(): Promise<void>;
+  freeze(): Promise<void>;
+  signal(name: NodeJS.Signals): void;
+} {
   let child: ChildProcess | undefined;
   return {
+    signal(name) {
+      child?.kill(name);
+    },
+    async freeze() {
+      child?.kill("SIGSTOP");
+      // Resolves once the kernel shows the process stopped ("T"), so that nothing sent after
+      // this is answered; without /proc, after a short pause.
+      const stat = `/proc/${child?.pid}/stat`;
+      for (let i = 0; i < 100; i++) {
+        const state = existsSync(stat) ? /\) (\S)/.exec(readFileSync(stat, "utf8"))?.[1] : "?";
+        if (state === "T" || state === "t") return;
+        await sleep(5);
+      }
+    },
     async start() {
       child = spawn(command, args, { stdio: "ignore" });
       running.add(child);
@@ -102,6 +121,10 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
+  /** Stops the process where it stands (SIGSTOP): connections stay open, nothing answers. */
+  freeze(): Promise<void>;
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -109,7 +132,7 @@ export interface RedisServer {
 export async function startRedis(extraArgs: string[] = []): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "traffik-redis-"));
-  const { start, kill } = restartable(
+  const { start, kill, freeze, signal } = restartable(
     "redis-server",
     [
       "--port",
@@ -124,7 +147,8 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
       dir,
       ...extraArgs,
     ],
-    async () => (await ask(port, "PING")).startsWith("+PONG"),
+    // A server with a password answers NOAUTH: it is up all the same.
+    async () => /^(\+PONG|-NOAUTH)/.test(await ask(port, "PING")),
     `redis-server on ${port}`,
   );
   await start();
@@ -133,7 +157,10 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
     url: `redis://127.0.0.1:${port}`,
     kill,
     start,
+    freeze,
+    thaw: () => signal("SIGCONT"),
     stop: async () => {
+      signal("SIGCONT");
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -188,6 +215,10 @@ export interface MemcachedServer {
   kill(): Promise<void>;
   /** Starts it again on the same port, empty. */
   start(): Promise<void>;
+  /** Stops the process where it stands (SIGSTOP): connections stay open, nothing answers. */
+  freeze(): Promise<void>;
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -196,14 +227,25 @@ export async function startMemcached(): Promise<MemcachedServer> {
   const port = await freePort();
   // memcached refuses to run as root unless told which user to be.
   const user = process.getuid?.() === 0 ? ["-u", "root"] : [];
-  const { start, kill } = restartable(
+  const { start, kill, freeze, signal } = restartable(
     "memcached",
     [...user, "-p", String(port), "-U", "0", "-l", "127.0.0.1"],
     async () => (await ask(port, "version")).startsWith("VERSION"),
     `memcached on ${port}`,
   );
   await start();
-  return { port, address: `127.0.0.1:${port}`, kill, start, stop: kill };
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    kill,
+    start,
+    freeze,
+    thaw: () => signal("SIGCONT"),
+    stop: async () => {
+      signal("SIGCONT");
+      await kill();
+    },
+  };
 }
 
 /** The numbers of memcached's `stats`, by name. */

@@ -226,7 +226,7 @@ describe("HTTPThrottle", () => {
   it("onError decides when the backend fails or hangs, within the timeout", async () => {
     for (const mode of ["throw", "hang"] as const) {
       const backend = new BrokenBackend(mode);
-      const allow = new HTTPThrottle({ uid: "allow", rate: "1/s", backend });
+      const allow = new HTTPThrottle({ uid: "allow", rate: "1/s", backend, onError: "allow" });
       // A hanging backend never answers: only the deadline can decide this request.
       const allowed = await allow.hit(req());
       assert.deepEqual([allowed.allowed, allowed.source], [true, "error"]);

@@ -1,4 +1,4 @@
-import { BackendConnectionError, BackendError } from "../../errors.js";
+import { BackendConfigurationError, BackendError } from "../../errors.js";
 
 /** The slice of a `memcache-client` MemcacheClient used here: one per server. */
 export interface ServerClient {
@@ -18,7 +18,16 @@ export interface ServerClient {
   shutdown(): void;
 }
 
-/** Opens a pooled client for one `host:port`. */
+/** One memcached server: its `host:port` and its pooled client. */
+export interface Server {
+  readonly name: string;
+  readonly client: ServerClient;
+}
+
+/**
+ * Opens a pooled client for one `host:port`.
+ * @throws {BackendConfigurationError} when the `memcache-client` package is not installed.
+ */
 export async function openServerClient(
   server: string,
   poolSize: number,
@@ -28,8 +37,8 @@ export async function openServerClient(
   try {
     ({ MemcacheClient } = await import("memcache-client"));
   } catch (error) {
-    throw new BackendConnectionError(
-      'MemcachedBackend needs the "memcache-client" package: npm install memcache-client',
+    throw new BackendConfigurationError(
+      'MemcachedBackend needs the "memcache-client" package, which is not installed: npm install memcache-client',
       { cause: error },
     );
   }

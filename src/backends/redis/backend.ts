@@ -1,12 +1,8 @@
-import { createHash, randomUUID } from "node:crypto";
-import type { Cluster, Redis } from "ioredis";
-import { BackendConnectionError, ConfigurationError } from "../../errors.js";
 import type { Step } from "../../strategies/strategy.js";
-import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
-import { pollForLock } from "../poll-lock.js";
-import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
+import type { DecisionMode, DecisionRequest } from "../types.js";
 import { DecisionBatcher, type Entry, type Send } from "./batcher.js";
 import { BlockCache } from "./block-cache.js";
+import type { RedisClient } from "./connection.js";
 import { stateKey } from "./keys.js";
 import { decideScript } from "./lua/decide.js";
 import {
@@ -14,43 +10,17 @@ import {
   FIXED_WINDOW_PEEK_LUA,
   FIXED_WINDOWS_LUA,
 } from "./lua/fixed-window.js";
-import { INCREMENT_WITH_TTL_LUA, RELEASE_LOCK_LUA } from "./lua/primitives.js";
 import { blockedStep, fixedWindowStep, stepFrom, toSteps } from "./replies.js";
+import { isNoScript, type RedisBackendOptions, RedisStore, sha1 } from "./store.js";
 import { fixedWindowArgs, type Policy, requestArg, strategyArgs } from "./strategy-args.js";
 
-/** An ioredis client: a single node or a cluster. */
-export type RedisClient = Redis | Cluster;
+export type { RedisClient } from "./connection.js";
+export type { RedisBackendOptions } from "./store.js";
 
-/** Options of {@link RedisBackend}. */
-export interface RedisBackendOptions extends Partial<ThrottleBackendOptions> {
-  /**
-   * A `redis://` or `rediss://` URL (the backend makes and owns the client), an ioredis `Redis`
-   * or `Cluster`, or a function returning one. For a client of your own, set
-   * `enableOfflineQueue: false` so that requests fail fast instead of queueing while Redis is down.
-   */
-  connection: string | RedisClient | (() => RedisClient | Promise<RedisClient>);
-  /** Keep the namespace's keys on `close()`; other processes may share them. @default true */
-  persistent?: boolean;
-  /**
-   * Answer requests from clients known to be throttled in-process until their wait is over,
-   * without a round trip. @default true
-   */
-  blockCache?: boolean;
-  /**
-   * For tests only: the deciding clock in ms. By default decisions are on the Redis server's
-   * clock (its `TIME` and its key expiry), so application servers with skewed clocks agree.
-   * Under a test clock, fixed windows need Redis 7 or later (`PEXPIRETIME`).
-   */
-  clock?: () => number;
-}
-
-const sha1 = (text: string): string => createHash("sha1").update(text).digest("hex");
-const RELEASE_LOCK_SHA = sha1(RELEASE_LOCK_LUA);
 const withSha = (source: string) => ({ sha: sha1(source), source });
 const FIXED_WINDOW_CONSUME = withSha(FIXED_WINDOW_CONSUME_LUA);
 const FIXED_WINDOW_PEEK = withSha(FIXED_WINDOW_PEEK_LUA);
 const FIXED_WINDOWS = withSha(FIXED_WINDOWS_LUA);
-const INCREMENT_WITH_TTL_SHA = sha1(INCREMENT_WITH_TTL_LUA);
 
 /** A request, or a group, for the decision script: a packed argument per request. */
 interface DecideEntry extends Entry {
@@ -67,72 +37,44 @@ interface FixedWindowEntry extends Entry {
 /** Counts calls sent at once as in flight (see {@link DecisionBatcher.sent}). */
 type InFlight = Pick<DecisionBatcher<Entry>, "sent" | "answered">;
 
-const isNoScript = (error: unknown): boolean =>
-  error instanceof Error && error.message.startsWith("NOSCRIPT");
-
 /**
  * Keeps counters in Redis (a single node or a Redis Cluster) through ioredis. Every decision,
  * for every built-in strategy and for a group of throttles, is one `EVALSHA` of a script that
  * mirrors the strategies exactly on the server's clock, so any number of processes admit
  * exactly what one would.
+ *
+ * Every call has the backend's deadline (`timeoutMs`), `close()` included. A decision carries
+ * its deadline on the server's clock, and the script writes nothing if it runs later (the
+ * server was frozen, or far behind): a request answered by `onError` is never charged. At most
+ * `maxPending` calls wait on the server; beyond, `onError` decides at once. Bad credentials, a
+ * user who may not run scripts, a missing `ioredis` or a client that is not an ioredis one fail
+ * `initialize()` (or the constructor) with a `BackendConfigurationError`, never `onError`.
  */
-export class RedisBackend extends ThrottleBackend {
-  private readonly connection: RedisBackendOptions["connection"];
-  private readonly clock: (() => number) | undefined;
+export class RedisBackend extends RedisStore {
   private readonly blocks: BlockCache | undefined;
-  private client: RedisClient | undefined;
-  private ownsClient = false;
 
-  /** @throws {ConfigurationError} for a malformed connection URL. */
+  /**
+   * @throws {ConfigurationError} for a malformed connection URL.
+   * @throws {BackendConfigurationError} for a client that is not an ioredis one.
+   */
   constructor(options: RedisBackendOptions) {
-    super({
-      ...options,
-      namespace: options.namespace ?? "traffik",
-      persistent: options.persistent ?? true,
-    });
-    if (typeof options.connection === "string") checkUrl(options.connection);
-    else if (options.connection === undefined || options.connection === null) {
-      throw new ConfigurationError(
-        "RedisBackend needs a `connection`: a URL, an ioredis client, or a function returning one.",
-      );
-    }
-    this.connection = options.connection;
-    this.clock = options.clock;
+    super(options);
     this.blocks = options.blockCache === false ? undefined : new BlockCache();
-  }
-
-  /** The ioredis client, once initialized. */
-  get redis(): RedisClient | undefined {
-    return this.client;
-  }
-
-  /** @throws {BackendConnectionError} when Redis cannot be reached. */
-  override async initialize(): Promise<void> {
-    try {
-      this.client ??= await this.makeClient();
-      const client = this.client;
-      if (client.status === "wait") await this.withinTimeout(client.connect());
-      await this.withinTimeout(client.ping());
-    } catch (error) {
-      throw new BackendConnectionError(
-        `Cannot reach Redis for backend "${this.namespace}": ${errorText(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
   }
 
   override async close(): Promise<void> {
     this.blocks?.clear();
-    if (this.client === undefined) return;
     await super.close();
-    if (this.ownsClient) await this.client.quit().catch(() => this.client?.disconnect());
-    this.client = undefined;
   }
 
-  override now(): number {
-    return this.clock?.() ?? Date.now();
+  override async clear(uid: string, identity: string): Promise<void> {
+    this.blocks?.forget(this.key(stateKey(uid, identity)));
+    await super.clear(uid, identity);
+  }
+
+  override async reset(): Promise<void> {
+    this.blocks?.clear();
+    await super.reset();
   }
 
   override decide(request: DecisionRequest, mode: DecisionMode): Step | Promise<Step> {
@@ -219,6 +161,10 @@ export class RedisBackend extends ThrottleBackend {
         return map(this.remember(key, request, mode, step));
       };
       const args = fixedWindowArgs(request, now);
+      if (counts) {
+        if (now === undefined) args.push("");
+        args.push(String(this.serverClock.deadline(this.timeoutMs)));
+      }
       return this.evalAlone(client, script, key, args, onReply, recover, batcher);
     }
     const onReply = (reply: unknown): R => {
@@ -227,7 +173,7 @@ export class RedisBackend extends ThrottleBackend {
       return map(this.remember(key, request, mode, step));
     };
     const args = [
-      mode === "consume" ? "c" : "p",
+      this.modeArg(mode),
       now === undefined ? "" : String(now),
       `0,${requestArg(policy, request)}`,
     ];
@@ -235,8 +181,9 @@ export class RedisBackend extends ThrottleBackend {
   }
 
   /**
-   * EVALSHA within the backend's timeout, answered by `onReply` (which also tells `batcher`),
-   * falling back to EVAL where the node lacks the script (a restart, a failover).
+   * EVALSHA within the backend's timeout and bound on pending calls, answered by `onReply`
+   * (which also tells `batcher`), falling back to EVAL where the node lacks the script (a
+   * restart, a failover).
    */
   private evalAlone<R>(
     client: RedisClient,
@@ -249,15 +196,19 @@ export class RedisBackend extends ThrottleBackend {
   ): Promise<R> {
     const onError = (error: unknown): R | Promise<R> => {
       batcher?.answered();
-      if (!isNoScript(error)) return recover(error);
+      if (!isNoScript(error)) return recover(this.failure(error));
       batcher?.sent();
-      return this.withinTimeout(client.eval(source, 1, key, ...args), onReply, (failure) => {
-        batcher?.answered();
-        return recover(failure);
-      });
+      return this.command<unknown, R>(
+        () => client.eval(source, 1, key, ...args),
+        onReply,
+        (failure) => {
+          batcher?.answered();
+          return recover(this.failure(failure));
+        },
+      );
     };
     batcher?.sent();
-    return this.withinTimeout(client.evalsha(sha, 1, key, ...args), onReply, onError);
+    return this.command<unknown, R>(() => client.evalsha(sha, 1, key, ...args), onReply, onError);
   }
 
   override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Promise<Step[]> {
@@ -278,105 +229,8 @@ export class RedisBackend extends ThrottleBackend {
     ).then((steps) => [...steps]);
   }
 
-  override async clear(uid: string, identity: string): Promise<void> {
-    const key = this.key(stateKey(uid, identity));
-    this.blocks?.forget(key);
-    await (await this.connected()).del(key);
-  }
-
-  protected override stateKey(uid: string, identity: string): string {
-    return stateKey(uid, identity);
-  }
-
-  async get(key: string): Promise<string | null> {
-    return (await this.connected()).get(this.key(key));
-  }
-
-  async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    const client = await this.connected();
-    if (ttlMs === undefined) await client.set(this.key(key), value);
-    else await client.set(this.key(key), value, "PX", Math.max(1, Math.ceil(ttlMs)));
-  }
-
-  async delete(key: string): Promise<void> {
-    await (await this.connected()).del(this.key(key));
-  }
-
-  async increment(key: string, amount = 1): Promise<number> {
-    return (await this.connected()).incrby(this.key(key), amount);
-  }
-
-  async decrement(key: string, amount = 1): Promise<number> {
-    return (await this.connected()).decrby(this.key(key), amount);
-  }
-
-  async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
-    const ttl = String(Math.max(1, Math.ceil(ttlMs)));
-    return Number(
-      await this.script(
-        INCREMENT_WITH_TTL_SHA,
-        INCREMENT_WITH_TTL_LUA,
-        [this.key(key)],
-        [String(amount), ttl],
-      ),
-    );
-  }
-
-  /**
-   * A lock with a random token and a TTL (`SET NX PX`): it cannot outlive a crashed holder, and
-   * only the holder's release (compare-and-delete in Lua) frees it. Blocking waits poll with a
-   * growing pause until `blockingTimeoutMs`.
-   */
-  async lock(name: string, options: LockOptions = {}): Promise<Lock> {
-    const client = await this.connected();
-    const ttlMs = Math.max(1, Math.ceil(options.ttlMs ?? this.lockTtlMs));
-    const key = this.key(`lock:${name}`);
-    const token = randomUUID();
-    await pollForLock(name, ttlMs, options, async () => {
-      return (await client.set(key, token, "PX", ttlMs, "NX")) === "OK";
-    });
-    return {
-      release: async () =>
-        Number(await this.script(RELEASE_LOCK_SHA, RELEASE_LOCK_LUA, [key], [token])) === 1,
-    };
-  }
-
-  /** Removes every key of the namespace with `SCAN` (never `KEYS`), on every cluster master. */
-  async reset(): Promise<void> {
-    const client = await this.connected();
-    this.blocks?.clear();
-    const nodes: Redis[] = client.isCluster
-      ? (client as Cluster).nodes("master")
-      : [client as Redis];
-    for (const node of nodes) {
-      let cursor = "0";
-      do {
-        const [next, keys] = await node.scan(cursor, "MATCH", `${this.namespace}:*`, "COUNT", 1000);
-        cursor = next;
-        // One key per UNLINK: keys found on one cluster node may sit in different slots.
-        if (keys.length > 0) await Promise.all(keys.map((key) => node.unlink(key)));
-      } while (cursor !== "0");
-    }
-  }
-
-  /** Whether the client is a cluster; a connection given as a function is not known before use. */
-  private isCluster(): boolean {
-    const connection = this.client ?? this.connection;
-    return typeof connection === "object" && connection.isCluster;
-  }
-
-  private key(relative: string): string {
-    return `${this.namespace}:${relative}`;
-  }
-
   private localNow(): number {
     return this.clock?.() ?? performance.now();
-  }
-
-  private async connected(): Promise<RedisClient> {
-    const ready = this.ready();
-    if (ready !== undefined) await ready;
-    return this.client as RedisClient;
   }
 
   /** Decides one entry (a request or a group): batched with its neighbours on a single node. */
@@ -396,6 +250,14 @@ export class RedisBackend extends ThrottleBackend {
     return this.batcher.submit(mode, entry);
   }
 
+  /**
+   * The mode argument of the decision scripts: "p" to peek, else "c:" and the call's deadline
+   * on the server's clock, past which the script writes nothing.
+   */
+  private modeArg(mode: DecisionMode): string {
+    return mode === "consume" ? `c:${this.serverClock.deadline(this.timeoutMs)}` : "p";
+  }
+
   /** The clock argument of the batch scripts: a test clock's time, or "" for the server's. */
   private clockArg(): string {
     return this.clock === undefined ? "" : String(this.clock());
@@ -406,9 +268,10 @@ export class RedisBackend extends ThrottleBackend {
    * decision goes through `sendAlone`.
    */
   private readonly send: Send<DecideEntry> = (mode, entries) => {
+    if (!this.isReady()) return this.connected().then(() => this.send(mode, entries));
     const keys: string[] = [];
     const codes: string[] = [];
-    const args = [mode === "consume" ? "c" : "p", this.clockArg()];
+    const args = [this.modeArg(mode), this.clockArg()];
     entries.forEach((entry, group) => {
       keys.push(...entry.keys);
       codes.push(...entry.codes);
@@ -422,8 +285,9 @@ export class RedisBackend extends ThrottleBackend {
 
   /** One call of the fixed-window batch script for lone fixed-window requests made at once. */
   private readonly sendFixedWindows: Send<FixedWindowEntry> = (mode, entries) => {
+    if (!this.isReady()) return this.connected().then(() => this.sendFixedWindows(mode, entries));
     const keys: string[] = [];
-    const args = [mode === "consume" ? "c" : "p", this.clockArg()];
+    const args = [this.modeArg(mode), this.clockArg()];
     for (const { keys: entryKeys, request } of entries) {
       keys.push(entryKeys[0] as string);
       args.push(...fixedWindowArgs(request, undefined));
@@ -437,48 +301,6 @@ export class RedisBackend extends ThrottleBackend {
   };
 
   private readonly fixedWindows = new DecisionBatcher(this.sendFixedWindows);
-
-  /**
-   * EVALSHA, falling back to EVAL (which caches the script) where the node lacks it; `map`
-   * shapes the reply in the same turn, which spares the hot path a promise.
-   */
-  private script<T = unknown>(
-    sha: string,
-    source: string,
-    keys: readonly string[],
-    args: readonly string[],
-    map: (reply: unknown) => T = (reply) => reply as T,
-  ): Promise<T> {
-    const run = (client: RedisClient) =>
-      client.evalsha(sha, keys.length, ...keys, ...args).then(map, (error: unknown) => {
-        if (!isNoScript(error)) throw error;
-        return client.eval(source, keys.length, ...keys, ...args).then(map);
-      });
-    // Initialized is the common case: no extra turn of the microtask queue.
-    return this.client !== undefined && this.ready() === undefined
-      ? run(this.client)
-      : this.connected().then(run);
-  }
-
-  private async makeClient(): Promise<RedisClient> {
-    const connection = this.connection;
-    if (typeof connection === "function") return connection();
-    if (typeof connection !== "string") return connection;
-    const { Redis } = await import("ioredis");
-    const client = new Redis(connection, {
-      lazyConnect: true,
-      // Fail fast while Redis is away, so onError decides within the timeout; reconnect quickly.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: this.timeoutMs,
-      retryStrategy: (attempt) => Math.min(50 * attempt, 500),
-    });
-    client.on("error", () => {
-      // Surfaced per request as a BackendError; the client reconnects by itself.
-    });
-    this.ownsClient = true;
-    return client;
-  }
 }
 
 const scripts = new Map<string, { sha: string; source: string }>();
@@ -500,23 +322,3 @@ const sameStep = (step: Step): Step => step;
 const rethrow = (error: unknown): never => {
   throw error;
 };
-
-function checkUrl(connection: string): void {
-  let protocol: string;
-  try {
-    protocol = new URL(connection).protocol;
-  } catch {
-    throw new ConfigurationError(
-      `Invalid Redis URL ${JSON.stringify(connection)}: expected redis://host:port/db or rediss://...`,
-    );
-  }
-  if (protocol !== "redis:" && protocol !== "rediss:") {
-    throw new ConfigurationError(
-      `Invalid Redis URL ${JSON.stringify(connection)}: the scheme must be redis: or rediss:.`,
-    );
-  }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -85,6 +85,14 @@ export function middlewareSettings<C>(options: ThrottleMiddlewareOptions<C>): {
   if (options.backend !== undefined && !(options.backend instanceof ThrottleBackend)) {
     throw new ConfigurationError("ThrottleMiddleware: backend must be a ThrottleBackend.");
   }
+  const backend = options.backend;
+  if (backend !== undefined) {
+    // Throttles without a backend of their own take the app's: claiming their uids on it now
+    // finds two throttles sharing one here, at startup, rather than at the first request.
+    for (const { throttle } of entries) {
+      if (!throttle.dynamicBackend) backend.run(() => throttle.resolveBackend());
+    }
+  }
   return {
     entries,
     settings: Object.freeze({

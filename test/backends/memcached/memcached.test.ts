@@ -248,7 +248,7 @@ describe("MemcachedBackend when memcached dies", { skip: !enabled }, () => {
       namespace: "faults",
       timeoutMs: 200,
     });
-    const throttle = new HTTPThrottle({ uid: "f", rate: "1000/s", backend });
+    const throttle = new HTTPThrottle({ uid: "f", rate: "1000/s", backend, onError: "allow" });
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on("unhandledRejection", onUnhandled);

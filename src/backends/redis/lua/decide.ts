@@ -1,4 +1,5 @@
 import { BASE_LUA, COMMON_LUA } from "./common.js";
+import { declineAfter, MODE_DEADLINE } from "./deadline.js";
 import { FIXED_WINDOW_LUA } from "./fixed-window.js";
 import { LEAKY_BUCKET_WITH_QUEUE_LUA } from "./leaky-bucket-with-queue.js";
 import { SCHEDULE_LUA } from "./schedule.js";
@@ -24,7 +25,8 @@ const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = 
  * decided all or nothing, and groups one after the other, so one call can carry a whole batch
  * of concurrent decisions.
  *
- * ARGV[1] "c" (consume) or "p" (peek); ARGV[2] the time in ms, or "" for the server's TIME;
+ * ARGV[1] "c" (consume), "c:<deadline>" (consume unless the server's clock is past the deadline,
+ * in ms) or "p" (peek); ARGV[2] the time in ms, or "" for the server's TIME;
  * then one argument per request, "group,code,cost,limit,window,option,option" (an empty option
  * takes the default): one argument rather than seven spares the client most of its encoding. Returns one string per request: "allowed,remaining,retry
  * after,reset after,delay" (allowed is 1 or 0; a retry after of "inf" means never).
@@ -44,7 +46,8 @@ ${COMMON_LUA}
 ${FIXED_WINDOW_LUA}
 ${sources.join("\n")}
 local MIRRORS = { ${table} }
-local consume = ARGV[1] == "c"
+local consume = string.sub(ARGV[1], 1, 1) == "c"
+${declineAfter(MODE_DEADLINE)}
 local now = deciding_now()
 local out = {}
 

@@ -1,3 +1,5 @@
+import { declineAfter, MODE_DEADLINE } from "./deadline.js";
+
 /*
  * The fixed window in Redis: a bare counter per client that expires as its window ends
  * (PEXPIREAT at the window's last millisecond: Redis drops a key once its clock is past the
@@ -95,7 +97,8 @@ end`;
  */
 const ALONE_PROLOGUE = `
 local key, window = KEYS[1], tonumber(ARGV[3])
-local now = ARGV[4] and math.floor(tonumber(ARGV[4]))
+local now = tonumber(ARGV[4] or "")
+if now ~= nil then now = math.floor(now) end
 local testing = now ~= nil
 ${EXPIRE_BY_HAND}
 `;
@@ -104,9 +107,11 @@ ${EXPIRE_BY_HAND}
  * One fixed-window request alone, the common case, in a script of its own: it defines no
  * helper functions (a script defines them again at every call) and takes no more arguments
  * than it needs. It counts the request, and takes the count back if it is rejected. The client
- * sends a cost from 1 to the limit, so a rejected request never made the counter.
+ * sends a cost from 1 to the limit, so a rejected request never made the counter. ARGV[5], if
+ * given, is the call's deadline on the server's clock (ARGV[4] is then "" without a test clock).
  */
 export const FIXED_WINDOW_CONSUME_LUA = `${ALONE_PROLOGUE}
+${declineAfter("tonumber(ARGV[5])")}
 -- ARGV[1] as sent: a number would be formatted back into a string.
 local count = redis.call("INCRBY", key, ARGV[1])
 local prior = count - tonumber(ARGV[1])
@@ -125,11 +130,13 @@ return answer`;
 /**
  * Fixed-window requests made at once by different callers, one per KEY, each decided as alone
  * and in order (two requests of one client see each other): what a busy server sends most.
- * ARGV[1] "c" (consume) or "p" (peek); ARGV[2] a test clock, or ""; then three arguments per
+ * ARGV[1] "c" (consume), "c:<deadline>" or "p" (peek), as for the decision script; ARGV[2] a
+ * test clock, or ""; then three arguments per
  * request: cost, limit, window. Answers one reply per request, as the lone scripts do.
  */
 export const FIXED_WINDOWS_LUA = `
-local consume = ARGV[1] == "c"
+local consume = string.sub(ARGV[1], 1, 1) == "c"
+${declineAfter(MODE_DEADLINE)}
 local now = ARGV[2] ~= "" and math.floor(tonumber(ARGV[2])) or nil
 local testing = now ~= nil
 local out = {}

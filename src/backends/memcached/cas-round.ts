@@ -1,0 +1,159 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Step, StrategyState } from "../../strategies/strategy.js";
+import { decodeState, encodeState } from "../state-codec.js";
+import type { DecisionMode, DecisionRequest } from "../types.js";
+import type { Server } from "./client.js";
+import type { LaneEntry } from "./lanes.js";
+
+/** Where a request's state lives in memcached, and how it is written there. */
+export interface Cell {
+  readonly key: string;
+  readonly server: Server;
+  /** A fixed window's cell is a bare counter for one window; others hold the encoded state. */
+  readonly windowEnd: number | undefined;
+}
+
+/** What a `gets` found: the value (undefined when missing) and its CAS token. */
+export interface Read {
+  readonly raw: string | undefined;
+  readonly cas: string | number | undefined;
+}
+
+/** A write a round made, to put back if a later write of the same round loses. */
+export interface Written {
+  readonly cell: Cell;
+  readonly read: Read;
+  readonly value: string;
+}
+
+/** One decision (a request, or an all-or-nothing group) waiting for its round. */
+export interface RoundEntry extends LaneEntry {
+  readonly requests: readonly DecisionRequest[];
+  readonly mode: DecisionMode;
+  resolve(steps: Step[]): void;
+}
+
+/** The commands a round needs; each has the backend's deadline. */
+export interface CasStore {
+  now(): number;
+  cell(request: DecisionRequest, now: number): Cell;
+  read(cell: Cell): Promise<Read>;
+  /** Stores `value` if the key is as `read` found it; `false` when another writer came first. */
+  write(cell: Cell, read: Read, value: string, ttlMs: number): Promise<boolean>;
+  undo(written: readonly Written[]): Promise<void>;
+}
+
+/**
+ * What a decision gets when its key stayed contended through every compare-and-swap attempt: a
+ * rejection, not an outage (the server answers; other writers of the same key came first, which
+ * only a flood on that key does), with a short wait.
+ */
+const CONTENDED_WAIT_MS = 1000;
+
+/**
+ * Decides `entries` in one compare-and-swap round: reads each key once, decides the entries one
+ * after another on what the earlier ones left (each entry all or nothing, rejections and peeks
+ * storing nothing), writes each changed key once, and starts again if another process wrote
+ * first. Settles every entry; resolves to the server's failure, if one ended the round, so
+ * that nothing more is sent for the round: no write goes out after a command failed or timed
+ * out, so a decision answered by `onError` is not charged later.
+ */
+export async function decideRound(
+  store: CasStore,
+  entries: readonly RoundEntry[],
+  casRetries: number,
+): Promise<unknown> {
+  try {
+    for (let attempt = 0; attempt < casRetries; attempt++) {
+      const now = store.now();
+      const cells = entries.map((entry) => entry.requests.map((r) => store.cell(r, now)));
+      const distinct = new Map<string, Cell>();
+      for (const cell of cells.flat()) distinct.set(cell.key, cell);
+      const reads = new Map<string, Read>();
+      await Promise.all(
+        [...distinct.values()].map(async (cell) => reads.set(cell.key, await store.read(cell))),
+      );
+      const states = new Map<string, StrategyState | undefined>();
+      for (const [key, cell] of distinct) states.set(key, stateOf(cell, reads.get(key) as Read));
+      const changed = new Set<string>();
+      const answers = entries.map((entry, e) => {
+        const entryCells = cells[e] as Cell[];
+        const staged = new Map<string, StrategyState>();
+        const steps = entry.requests.map((request, i) => {
+          const key = (entryCells[i] as Cell).key;
+          const state = staged.has(key) ? staged.get(key) : states.get(key);
+          const step = request.strategy.apply(state, now, request.cost, request.rate);
+          if (step.allowed) staged.set(key, step.state);
+          return step;
+        });
+        if (entry.mode === "consume" && steps.every((step) => step.allowed)) {
+          for (const [key, state] of staged) {
+            states.set(key, state);
+            changed.add(key);
+          }
+        }
+        return steps;
+      });
+      if (await writeAll(store, [...changed].sort(), distinct, reads, states, now)) {
+        entries.forEach((entry, e) => {
+          entry.resolve(answers[e] as Step[]);
+        });
+        return undefined;
+      }
+      // Back off a little, at random, so processes contending for one key take turns.
+      await sleep(Math.random() * Math.min(20, 2 ** attempt));
+    }
+    for (const entry of entries) entry.resolve(entry.requests.map(contended));
+    return undefined;
+  } catch (error) {
+    for (const entry of entries) entry.reject(error);
+    return error;
+  }
+}
+
+/** Writes the changed keys in order; on a conflict undoes what it wrote and returns `false`. */
+async function writeAll(
+  store: CasStore,
+  keys: readonly string[],
+  cells: ReadonlyMap<string, Cell>,
+  reads: ReadonlyMap<string, Read>,
+  states: ReadonlyMap<string, StrategyState | undefined>,
+  now: number,
+): Promise<boolean> {
+  const written: Written[] = [];
+  for (const key of keys) {
+    const cell = cells.get(key) as Cell;
+    const read = reads.get(key) as Read;
+    const state = states.get(key) as StrategyState;
+    const value = storedValue(cell, state);
+    if (!(await store.write(cell, read, value, (state[0] as number) - now))) {
+      await store.undo(written);
+      return false;
+    }
+    written.push({ cell, read, value });
+  }
+  return true;
+}
+
+function contended(): Step {
+  return {
+    state: [],
+    allowed: false,
+    remaining: 0,
+    retryAfterMs: CONTENDED_WAIT_MS,
+    resetAfterMs: CONTENDED_WAIT_MS,
+    delayMs: 0,
+  };
+}
+
+/** The strategy state a cell holds, from what `gets` returned. */
+function stateOf(cell: Cell, read: Read): StrategyState | undefined {
+  if (cell.windowEnd === undefined) return decodeState(read.raw);
+  const count = Number(read.raw);
+  return read.raw === undefined || !Number.isFinite(count) ? undefined : [cell.windowEnd, count];
+}
+
+/** What a cell stores for a state. */
+function storedValue(cell: Cell, state: StrategyState): string {
+  return cell.windowEnd === undefined ? encodeState(state) : String(state[1]);
+}
