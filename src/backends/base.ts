@@ -62,6 +62,8 @@ export abstract class ThrottleBackend {
   private deadlines: Deadlines | undefined;
   private initialization: Promise<void> | undefined;
   private initialized = false;
+  // A true private field: a subclass may name a field of its own `closed`.
+  #closed = false;
 
   constructor(options: ThrottleBackendOptions) {
     this.namespace = checkName("namespace", options.namespace);
@@ -183,9 +185,25 @@ export abstract class ThrottleBackend {
 
   /**
    * Releases resources; clears the namespace first unless `persistent`. Clearing has the
-   * backend's deadline: a frozen server cannot hold a graceful shutdown.
+   * backend's deadline: a frozen server cannot hold a graceful shutdown. A closed backend is
+   * never used again: a throttle that meets one throws a `ConfigurationError`.
    */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.shutdown();
+  }
+
+  /** Whether {@link close} was called. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * What {@link close} does, once: clears the namespace unless `persistent`. Backends that hold
+   * connections or timers override it to release them, and call `super.shutdown()`.
+   */
+  protected async shutdown(): Promise<void> {
     if (!this.persistent) await this.withinTimeout(this.reset());
   }
 

@@ -58,7 +58,9 @@ export abstract class BaseThrottle<C = unknown> {
   protected readonly handleThrottled: ThrottledHandler<C>;
   private readonly cost: number | ((connection: C) => number | Promise<number>);
   private readonly onError: ErrorAction | ErrorHandler<C>;
-  private backend: ThrottleBackend | undefined;
+  private readonly backend: ThrottleBackend | undefined;
+  /** The backend this throttle last claimed its uid on, so a request does not claim again. */
+  private claimedOn: ThrottleBackend | undefined;
   /** The decision for an exempt (`UNLIMITED`) connection. @internal */
   readonly exempt: Decision;
   private inOutage = false;
@@ -87,13 +89,9 @@ export abstract class BaseThrottle<C = unknown> {
     if (typeof this.cost === "number") this.checkCost(this.cost);
     this.onError = options.onError ?? "throttle";
     if (options.backend !== undefined) {
-      if (this.dynamicBackend) {
-        throw new ConfigurationError(
-          `Throttle "${this.uid}": give either \`backend\` or \`dynamicBackend: true\`, not both.`,
-        );
-      }
       options.backend.claim(this.uid, this);
       this.backend = options.backend;
+      this.claimedOn = options.backend;
     }
     this.exempt = Object.freeze({
       allowed: true,
@@ -164,22 +162,32 @@ export abstract class BaseThrottle<C = unknown> {
   }
 
   /**
-   * The backend this throttle uses now: its own, else the one installed by `backend.run()`
-   * around the call, else the one attached to the connection (`backend.attachTo(request)`, as
-   * the framework integrations do).
-   * @throws {ConfigurationError} when there is none.
+   * The backend this throttle uses for this call: its own (unless `dynamicBackend` and one is
+   * installed), else the one installed by `backend.run()` around the call, else the one
+   * attached to the connection (`backend.attachTo(request)`, as the framework integrations do).
+   * Looked up at every call, so a throttle made once follows each app that uses it.
+   * @throws {ConfigurationError} when there is none, or it is closed.
    */
   resolveBackend(connection?: C): ThrottleBackend {
-    if (this.backend !== undefined && !this.dynamicBackend) return this.backend;
-    const installed = ThrottleBackend.current() ?? ThrottleBackend.attachedTo(connection);
-    if (installed === undefined) {
+    let backend = this.backend;
+    if (backend === undefined || this.dynamicBackend) {
+      backend = ThrottleBackend.current() ?? ThrottleBackend.attachedTo(connection) ?? backend;
+      if (backend === undefined) {
+        throw new ConfigurationError(
+          `Throttle "${this.uid}" has no backend: pass \`backend\` to it, run the app inside \`backend.run(...)\`, or install it with a framework's ThrottleMiddleware.`,
+        );
+      }
+    }
+    if (backend.isClosed) {
       throw new ConfigurationError(
-        `Throttle "${this.uid}" has no backend: pass \`backend\` to it, run the app inside \`backend.run(...)\`, or install it with a framework's ThrottleMiddleware.`,
+        `Throttle "${this.uid}": backend "${backend.namespace}" is closed; a closed backend is never used again. Give the throttle (or the app) a backend that is open.`,
       );
     }
-    installed.claim(this.uid, this);
-    if (!this.dynamicBackend) this.backend = installed;
-    return installed;
+    if (backend !== this.claimedOn) {
+      backend.claim(this.uid, this);
+      this.claimedOn = backend;
+    }
+    return backend;
   }
 
   /** Identifies the connection and checks the cost: the request for a backend. @internal */

@@ -45,9 +45,15 @@ export interface ThrottleOptions<C> {
   handleThrottled?: ThrottledHandler<C>;
   /** The algorithm. @default new FixedWindowStrategy() */
   strategy?: Strategy;
-  /** Where counters live. @default the backend installed by `backend.run()` */
+  /**
+   * Where counters live. @default the backend installed for the call: by `backend.run()`, or by
+   * a framework's `ThrottleMiddleware` (looked up at every call, so the throttle follows the app)
+   */
   backend?: ThrottleBackend;
-  /** Look up the installed backend at every call instead of once (multi-tenant apps). @default false */
+  /**
+   * Let a backend installed for the call (a tenant's, by `backend.run()` or `attachTo`) win over
+   * `backend`, which then serves only calls with none installed. @default false
+   */
   dynamicBackend?: boolean;
   /** The shortest wait a throttled client is told, in ms. Admitted requests are unaffected. @default 0 */
   minWaitPeriod?: number;

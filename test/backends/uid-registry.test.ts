@@ -30,7 +30,7 @@ describe("throttle uids on an app-wide backend", () => {
       backend: app,
       middlewareThrottles: [mine, dynamic, shared].map((throttle) => MiddlewareThrottle(throttle)),
     });
-    assert.equal(shared.resolveBackend(), app);
     assert.equal(mine.resolveBackend(), own);
+    assert.throws(() => shared.resolveBackend(), /has no backend/, "made, not bound for ever");
   });
 });

@@ -211,8 +211,8 @@ export function httpSuite<C>(
 
     it("installs the app's backend for handlers that call throttles themselves", async () => {
       assert.equal((await get("/manual")).status, 200);
+      // Counted on the app's backend: without one installed, the handler's hit would throw.
       assert.equal((await get("/manual")).status, 429);
-      assert.equal(context.throttles.manual.resolveBackend(), context.backend);
     });
 
     it("ignores a spoofed X-Forwarded-For: rotating it gains nothing", async () => {

@@ -196,21 +196,47 @@ describe("HTTPThrottle", () => {
     await assert.rejects(throttle.hit(req(), { cost: 3 }), InvalidCost);
   });
 
-  it("resolves its backend: its own, else the one installed by run(), once or at every call", async () => {
+  it("resolves its backend at every call: its own, else the one installed for the call", async () => {
     const a = backendOn(timeline(), "a");
     const b = backendOn(timeline(), "b");
-    const bound = new HTTPThrottle({ uid: "bound", rate: "1/h" });
-    const dynamic = new HTTPThrottle({ uid: "dyn", rate: "1/h", dynamicBackend: true });
-    await assert.rejects(bound.hit(req()), (e: ConfigurationError) =>
+    const own = backendOn(timeline(), "own");
+    const shared = new HTTPThrottle({ uid: "shared", rate: "1/h" });
+    const mine = new HTTPThrottle({ uid: "mine", rate: "1/h", backend: own });
+    const tenant = new HTTPThrottle({
+      uid: "tenant",
+      rate: "1/h",
+      backend: own,
+      dynamicBackend: true,
+    });
+    await assert.rejects(shared.hit(req()), (e: ConfigurationError) =>
       /backend\.run/.test(e.message),
     );
-    await a.run(() => bound.hit(req()));
-    // Bound once, it stays on the first backend.
-    await b.run(() => assert.rejects(bound.hit(req()), ConnectionThrottled));
-    await a.run(() => dynamic.hit(req()));
-    await b.run(() => dynamic.hit(req()));
-    assert.equal(a.size, 2);
-    assert.equal(b.size, 1);
+    await a.run(() => shared.hit(req()));
+    // It follows the backend installed for each call: it counts from zero on b.
+    await b.run(() => shared.hit(req()));
+    await a.run(() => assert.rejects(shared.hit(req()), ConnectionThrottled));
+    // Its own backend serves it wherever it runs; a dynamic one lets an installed backend win.
+    await a.run(() => mine.hit(req()));
+    await b.run(() => tenant.hit(req()));
+    await tenant.hit(req()); // none installed: its own
+    assert.deepEqual([a.size, b.size, own.size], [1, 2, 2]);
+  });
+
+  it("never uses a closed backend: a clear ConfigurationError, not an outage", async () => {
+    const first = backendOn(timeline(), "first");
+    const shared = new HTTPThrottle({ uid: "shared", rate: "1/h", onError: "allow" });
+    const mine = new HTTPThrottle({ uid: "mine", rate: "1/h", backend: first, onError: "allow" });
+    await first.run(() => shared.hit(req()));
+    await first.close();
+    for (const hit of [() => first.run(() => shared.hit(req())), () => mine.hit(req())]) {
+      await assert.rejects(
+        hit(),
+        (e: ConfigurationError) =>
+          e instanceof ConfigurationError && /"first" is closed/.test(e.message),
+      );
+    }
+    const second = backendOn(timeline(), "second");
+    assert.equal((await second.run(() => shared.hit(req()))).remaining, 0);
   });
 
   it("refuses two throttles with one uid on one backend", async () => {

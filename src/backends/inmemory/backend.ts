@@ -178,10 +178,10 @@ export class InMemoryBackend extends ThrottleBackend {
     this.locks.clear();
   }
 
-  override async close(): Promise<void> {
+  protected override async shutdown(): Promise<void> {
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.sweeper = undefined;
-    await super.close();
+    await super.shutdown();
   }
 
   /** Runs one sweep of expired states and values now; returns how many states it examined. */

@@ -200,9 +200,9 @@ export abstract class MemcachedStore extends ThrottleBackend {
    * Clears the namespace unless `persistent`, then closes the connections, whatever clearing
    * did: every command has the deadline, so a frozen server cannot hold a shutdown.
    */
-  override async close(): Promise<void> {
+  protected override async shutdown(): Promise<void> {
     try {
-      if (this.ring !== undefined) await super.close();
+      if (this.ring !== undefined) await super.shutdown();
     } finally {
       for (const server of this.servers) server.client.shutdown();
       this.servers = [];

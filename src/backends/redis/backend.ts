@@ -62,9 +62,9 @@ export class RedisBackend extends RedisStore {
     this.blocks = options.blockCache === false ? undefined : new BlockCache();
   }
 
-  override async close(): Promise<void> {
+  protected override async shutdown(): Promise<void> {
     this.blocks?.clear();
-    await super.close();
+    await super.shutdown();
   }
 
   override async clear(uid: string, identity: string): Promise<void> {

@@ -141,7 +141,7 @@ export abstract class RedisStore extends ThrottleBackend {
    * Clears the namespace unless `persistent`, then lets go of a client it made (QUIT, or a
    * disconnect if the server does not answer within the deadline), whatever clearing did.
    */
-  override async close(): Promise<void> {
+  protected override async shutdown(): Promise<void> {
     const client = this.client;
     if (client === undefined) return;
     try {
