@@ -21,6 +21,7 @@ import {
   type Verdict,
   whenDecided,
 } from "../http/request-throttling.js";
+import { trustProxyCheck } from "./trust-proxy.js";
 
 export * from "../http/public.js";
 
@@ -52,7 +53,9 @@ export function throttled<C extends ExpressRequest = ExpressRequest>(
   ...args: ThrottledArgs<C>
 ): ExpressMiddleware<C> {
   const { options, throttles } = parseThrottledArgs(args);
+  const checkTrustProxy = trustProxyCheck();
   return function traffikThrottled(req, res, next) {
+    checkTrustProxy(req);
     const settings = settingsFor(req, options);
     whenDecided(
       () => throttleTogether(throttles, req, settings),
@@ -74,7 +77,9 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
   options: ThrottleMiddlewareOptions<C> = {},
 ): ExpressMiddleware<C> {
   const { entries, settings } = middlewareSettings(options);
+  const checkTrustProxy = trustProxyCheck();
   return function traffikMiddleware(req, res, next) {
+    checkTrustProxy(req);
     shareSettings(req, settings);
     if (entries.length === 0) {
       next();
