@@ -1,4 +1,5 @@
 import { ConfigurationError } from "./errors.js";
+import { type OptionNames, rejectUnknownOptions } from "./internal/known-keys.js";
 
 /** The parts of a window, added together: `{ minutes: 5, seconds: 30 }` is 330 000 ms. */
 export interface RateInit {
@@ -34,6 +35,15 @@ const MS_PER_UNIT: Readonly<Record<string, number>> = {
   day: 86_400_000,
   days: 86_400_000,
 };
+
+const RATE_PARTS = {
+  limit: true,
+  milliseconds: true,
+  seconds: true,
+  minutes: true,
+  hours: true,
+  days: true,
+} as const satisfies OptionNames<RateInit>;
 
 /** Longer rate text is refused unread: no real rate needs more, and hostile text costs nothing. */
 const MAX_RATE_LENGTH = 64;
@@ -115,6 +125,7 @@ export class Rate {
 
   /** @throws {ConfigurationError} when the limit or the window is not a positive whole number. */
   constructor(init: RateInit) {
+    rejectUnknownOptions("Rate", init, RATE_PARTS);
     const { limit, milliseconds = 0, seconds = 0, minutes = 0, hours = 0, days = 0 } = init;
     if (!Number.isSafeInteger(limit) || limit < 1) {
       fail(init, "the limit must be a whole number from 1 to Number.MAX_SAFE_INTEGER");

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { ConfigurationError } from "../errors.js";
+import { rejectUnknownOptions } from "../internal/known-keys.js";
 import {
   type AddressBytes,
   addressBytes,
@@ -72,6 +73,11 @@ interface TrustedRange {
 export function clientAddress(
   options: ClientAddressOptions = {},
 ): (connection: AddressableConnection) => string | undefined {
+  rejectUnknownOptions("clientAddress", options, {
+    trustedProxies: true,
+    proxyHeader: true,
+    ipv6Subnet: true,
+  });
   const ipv6Subnet = options.ipv6Subnet ?? DEFAULT_IPV6_SUBNET;
   if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 1 || ipv6Subnet > 128) {
     throw new ConfigurationError(

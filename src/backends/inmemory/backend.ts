@@ -1,6 +1,7 @@
 import { BackendError, ConfigurationError } from "../../errors.js";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import type { Step, StrategyState } from "../../strategies/strategy.js";
-import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
 import { LocalLocks } from "./locks.js";
 import { StateTable } from "./state-table.js";
@@ -55,6 +56,13 @@ export class InMemoryBackend extends ThrottleBackend {
   private scanCredit = 0;
 
   constructor(options: InMemoryBackendOptions = {}) {
+    rejectUnknownOptions("InMemoryBackend", options, {
+      ...BACKEND_OPTION_NAMES,
+      maxKeys: true,
+      sweepIntervalMs: true,
+      sweepBudget: true,
+      clock: true,
+    });
     super({ ...options, namespace: options.namespace ?? "inmemory" });
     this.maxKeys = options.maxKeys ?? 1_000_000;
     this.clock = options.clock ?? monotonic;

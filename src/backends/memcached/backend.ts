@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BackendConnectionError, BackendError, ConfigurationError } from "../../errors.js";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import type { Rate } from "../../rate.js";
 import { FixedWindowStrategy } from "../../strategies/fixed-window.js";
 import type { Step, StrategyState } from "../../strategies/strategy.js";
-import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import { pollForLock } from "../poll-lock.js";
 import { decodeState, encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
@@ -81,6 +82,16 @@ export class MemcachedBackend extends ThrottleBackend {
 
   /** @throws {ConfigurationError} for a malformed server address or option. */
   constructor(options: MemcachedBackendOptions) {
+    rejectUnknownOptions("MemcachedBackend", options, {
+      ...BACKEND_OPTION_NAMES,
+      host: true,
+      port: true,
+      servers: true,
+      poolSize: true,
+      casRetries: true,
+      generationRefreshMs: true,
+      clock: true,
+    });
     super({
       ...options,
       namespace: options.namespace ?? "traffik",

@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
 import { BackendConnectionError, ConfigurationError } from "../../errors.js";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import type { Step } from "../../strategies/strategy.js";
-import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import { pollForLock } from "../poll-lock.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
 import { DecisionBatcher, type Entry, type Send } from "./batcher.js";
@@ -85,6 +86,12 @@ export class RedisBackend extends ThrottleBackend {
 
   /** @throws {ConfigurationError} for a malformed connection URL. */
   constructor(options: RedisBackendOptions) {
+    rejectUnknownOptions("RedisBackend", options, {
+      ...BACKEND_OPTION_NAMES,
+      connection: true,
+      blockCache: true,
+      clock: true,
+    });
     super({
       ...options,
       namespace: options.namespace ?? "traffik",

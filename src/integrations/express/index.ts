@@ -8,7 +8,9 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+import { INTEGRATION_OPTION_NAMES } from "../http/option-names.js";
 import {
   parseThrottledArgs,
   type Settings,
@@ -53,6 +55,7 @@ export function throttled<C extends ExpressRequest = ExpressRequest>(
   ...args: ThrottledArgs<C>
 ): ExpressMiddleware<C> {
   const { options, throttles } = parseThrottledArgs(args);
+  rejectUnknownOptions("throttled()", options, INTEGRATION_OPTION_NAMES);
   const checkTrustProxy = trustProxyCheck();
   return function traffikThrottled(req, res, next) {
     checkTrustProxy(req);

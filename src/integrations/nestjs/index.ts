@@ -15,6 +15,7 @@
 import type { CanActivate, DynamicModule, ExecutionContext, Provider } from "@nestjs/common";
 import type { ThrottleBackend } from "../../backends/base.js";
 import { ConfigurationError } from "../../errors.js";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { tryHitAll } from "../../throttles/all-or-nothing.js";
 import type { BaseThrottle } from "../../throttles/base.js";
 import type { HeaderList } from "../http/rate-limit-headers.js";
@@ -107,6 +108,11 @@ export class TraffikGuard implements CanActivate {
   private readonly throttles: readonly BaseThrottle<object>[];
 
   constructor(options: TraffikModuleOptions) {
+    rejectUnknownOptions("TraffikModule", options, {
+      headers: true,
+      backend: true,
+      throttles: true,
+    });
     checkOptions(options, "TraffikModule");
     this.throttles = checkThrottles(options.throttles ?? [], "TraffikModule throttles");
     this.settings = Object.freeze({
@@ -184,6 +190,11 @@ export class TraffikModule {
   }
 
   static forRootAsync(options: TraffikModuleAsyncOptions): DynamicModule {
+    rejectUnknownOptions("TraffikModule.forRootAsync", options, {
+      imports: true,
+      inject: true,
+      useFactory: true,
+    });
     return {
       ...TraffikModule.with({
         provide: TRAFFIK_OPTIONS,
