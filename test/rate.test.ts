@@ -90,6 +90,10 @@ describe("Rate.parse against hostile input", () => {
       `1 ${"per ".repeat(25_000)}m`,
       `${"1".repeat(100_000)}/m`,
       `1/${"\t".repeat(50_000)}x`,
+      // Spaces where the old pattern could split them many ways, then a character it refuses.
+      `1${" ".repeat(100_000)}x`,
+      `1/${" ".repeat(100_000)}!`,
+      `1 per${" ".repeat(100_000)}!`,
       `1/m${" ".repeat(63)}`,
     ]) {
       assert.throws(
