@@ -36,6 +36,7 @@ const MS_PER_UNIT: Readonly<Record<string, number>> = {
   days: 86_400_000,
 };
 
+/** The names of {@link RateInit}, for the check of unknown keys. */
 const RATE_PARTS = {
   limit: true,
   milliseconds: true,
