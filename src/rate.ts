@@ -1,4 +1,5 @@
 import { ConfigurationError } from "./errors.js";
+import { type OptionNames, rejectUnknownOptions } from "./internal/known-keys.js";
 
 /** The parts of a window, added together: `{ minutes: 5, seconds: 30 }` is 330 000 ms. */
 export interface RateInit {
@@ -35,15 +36,78 @@ const MS_PER_UNIT: Readonly<Record<string, number>> = {
   days: 86_400_000,
 };
 
-// "100/m", "5/10s", "2 per second", "10/30 seconds": limit, separator, optional count, unit.
-const RATE_PATTERN = /^\s*(\d+)\s*(?:\/|\s+per\s+)\s*(\d+)?\s*([a-z]+)\s*$/i;
+/** The names of {@link RateInit}, for the check of unknown keys. */
+const RATE_PARTS = {
+  limit: true,
+  milliseconds: true,
+  seconds: true,
+  minutes: true,
+  hours: true,
+  days: true,
+} as const satisfies OptionNames<RateInit>;
+
+/** Longer rate text is refused unread: no real rate needs more, and hostile text costs nothing. */
+const MAX_RATE_LENGTH = 64;
 
 // Parsed rates are immutable, so a parse is cached; the cap keeps hostile inputs from growing it.
 const parsed = new Map<string, Rate>();
 const PARSE_CACHE_SIZE = 256;
 
 function fail(input: unknown, why: string): never {
-  throw new ConfigurationError(`Invalid rate ${JSON.stringify(input)}: ${why}.`);
+  // Only the start of an overlong input is quoted, so the message stays readable and small.
+  const quoted =
+    typeof input === "string" && input.length > MAX_RATE_LENGTH
+      ? `${JSON.stringify(input.slice(0, 24))}…`
+      : JSON.stringify(input);
+  throw new ConfigurationError(`Invalid rate ${quoted}: ${why}.`);
+}
+
+/** The parts of rate text: `<limit> (/ | per) [count] <unit>`, with optional whitespace. */
+interface RateText {
+  readonly limit: string;
+  readonly count: string | undefined;
+  readonly unit: string;
+}
+
+/**
+ * Reads `"100/m"`, `"5/10s"`, `"2 per second"`, `"10/30 seconds"` in one pass, left to right:
+ * no backtracking, so any input costs time in proportion to its length. "per" needs
+ * whitespace on both sides; whitespace is what `String.prototype.trim` removes.
+ */
+function scanRate(input: string): RateText | undefined {
+  let at = 0;
+  const isSpace = (i: number): boolean => i < input.length && input.charAt(i).trim() === "";
+  const skipSpaces = (): number => {
+    const from = at;
+    while (isSpace(at)) at++;
+    return at - from;
+  };
+  const take = (accepts: (code: number) => boolean): string => {
+    const from = at;
+    while (at < input.length && accepts(input.charCodeAt(at))) at++;
+    return input.slice(from, at);
+  };
+  const isDigit = (code: number): boolean => code >= 48 && code <= 57;
+  const isLetter = (code: number): boolean => (code | 32) >= 97 && (code | 32) <= 122;
+
+  skipSpaces();
+  const limit = take(isDigit);
+  if (limit === "") return undefined;
+  const spaceBefore = skipSpaces();
+  if (input.charAt(at) === "/") {
+    at++;
+  } else {
+    if (spaceBefore === 0 || input.slice(at, at + 3).toLowerCase() !== "per") return undefined;
+    at += 3;
+    if (skipSpaces() === 0) return undefined;
+  }
+  skipSpaces();
+  const count = take(isDigit);
+  skipSpaces();
+  const unit = take(isLetter);
+  skipSpaces();
+  if (unit === "" || at !== input.length) return undefined;
+  return { limit, count: count === "" ? undefined : count, unit };
 }
 
 /**
@@ -62,6 +126,7 @@ export class Rate {
 
   /** @throws {ConfigurationError} when the limit or the window is not a positive whole number. */
   constructor(init: RateInit) {
+    rejectUnknownOptions("Rate", init, RATE_PARTS);
     const { limit, milliseconds = 0, seconds = 0, minutes = 0, hours = 0, days = 0 } = init;
     if (!Number.isSafeInteger(limit) || limit < 1) {
       fail(init, "the limit must be a whole number from 1 to Number.MAX_SAFE_INTEGER");
@@ -85,18 +150,25 @@ export class Rate {
 
   /**
    * Parses `"<limit>/<count><unit>"` or `"<limit> per <count> <unit>"`; the count defaults to 1.
-   * Units: ms, s/sec/second(s), m/min/minute(s), h/hr/hour(s), d/day(s).
+   * Units: ms, s/sec/second(s), m/min/minute(s), h/hr/hour(s), d/day(s). Text longer than 64
+   * characters is refused unread.
    *
-   * @throws {ConfigurationError} quoting the input, for anything else.
+   * @throws {ConfigurationError} quoting the input (its start, when too long), for anything else.
    */
   static parse(input: string): Rate {
     const cached = parsed.get(input);
     if (cached) return cached;
     if (typeof input !== "string") fail(input, 'expected a string such as "100/m"');
-    const match = RATE_PATTERN.exec(input);
-    if (!match)
+    if (input.length > MAX_RATE_LENGTH) {
+      fail(
+        input,
+        `longer than ${MAX_RATE_LENGTH} characters (${input.length}); write it as "100/m"`,
+      );
+    }
+    const text = scanRate(input);
+    if (!text)
       fail(input, 'expected "<limit>/<period>" such as "100/m", "5/10s" or "2 per second"');
-    const [, limitText = "", countText, unitText = ""] = match;
+    const { limit: limitText, count: countText, unit: unitText } = text;
     const unitMs = MS_PER_UNIT[unitText.toLowerCase()];
     if (unitMs === undefined) {
       fail(input, `unknown unit "${unitText}" (use ms, s, m, h or d)`);

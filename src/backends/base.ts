@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { BackendError, ConfigurationError } from "../errors.js";
 import { Deadlines } from "../internal/deadlines.js";
+import type { OptionNames } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import type { Step, StrategyState } from "../strategies/strategy.js";
 import { decodeState, encodeState } from "./state-codec.js";
@@ -23,6 +24,15 @@ export interface ThrottleBackendOptions {
    */
   maxPending?: number;
 }
+
+/** The names of {@link ThrottleBackendOptions}, for backends' check of unknown keys. @internal */
+export const BACKEND_OPTION_NAMES: OptionNames<ThrottleBackendOptions> = {
+  namespace: true,
+  persistent: true,
+  timeoutMs: true,
+  lockTtlMs: true,
+  maxPending: true,
+};
 
 const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { ConfigurationError } from "../errors.js";
+import { rejectUnknownOptions } from "../internal/known-keys.js";
 import {
   type AddressBytes,
   addressBytes,
@@ -47,7 +48,11 @@ export interface ClientAddressOptions {
 
 const DEFAULT_IPV6_SUBNET = 56;
 
-/** At most this many forwarding hops are examined, whatever the header holds. */
+/**
+ * At most this many forwarding hops are examined, whatever the header holds. Past them, with
+ * every hop so far trusted, the client cannot be traced: no address is answered, rather than a
+ * proxy's (one bucket for every such client) or one further left (which its sender chose).
+ */
 const MAX_HOPS = 32;
 
 interface TrustedRange {
@@ -58,14 +63,21 @@ interface TrustedRange {
 /**
  * Builds a function that finds a connection's client address: the socket's peer, or, when the
  * peer is a trusted proxy, the nearest untrusted hop of the forwarding header read from the
- * right. IPv4-mapped IPv6 is folded to IPv4; IPv6 is reduced to its network at `ipv6Subnet`.
- * Returns `undefined` when the connection has no address.
+ * right (a hop may carry a port: `ip:port`, `[v6]:port`); when every hop is trusted, the
+ * left-most. IPv4-mapped IPv6 is folded to IPv4; IPv6 is reduced to its network at `ipv6Subnet`.
+ * Returns `undefined` when the connection has no address, or when more than 32 hops are all
+ * trusted, so that the client cannot be traced.
  *
  * @throws {ConfigurationError} for a malformed proxy address or subnet.
  */
 export function clientAddress(
   options: ClientAddressOptions = {},
 ): (connection: AddressableConnection) => string | undefined {
+  rejectUnknownOptions("clientAddress", options, {
+    trustedProxies: true,
+    proxyHeader: true,
+    ipv6Subnet: true,
+  });
   const ipv6Subnet = options.ipv6Subnet ?? DEFAULT_IPV6_SUBNET;
   if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 1 || ipv6Subnet > 128) {
     throw new ConfigurationError(
@@ -74,7 +86,7 @@ export function clientAddress(
   }
   const trusted = (options.trustedProxies ?? []).map(parseRange);
   const headerName = options.proxyHeader ?? "x-forwarded-for";
-  const readHop = headerName === "forwarded" ? forwardedFor : (entry: string) => entry.trim();
+  const readHop = headerName === "forwarded" ? forwardedFor : hopAddress;
 
   const finish = (address: string): string =>
     address.includes(":") && ipv6Subnet < 128 ? ipv6Network(address, ipv6Subnet) : address;
@@ -97,7 +109,8 @@ export function clientAddress(
     const raw = connection.headers?.[headerName];
     const header = typeof raw === "string" ? raw : Array.isArray(raw) ? raw.join(",") : "";
     let end = header.length;
-    for (let hop = 0; hop < MAX_HOPS && end > 0; hop++) {
+    for (let hop = 0; end > 0; hop++) {
+      if (hop === MAX_HOPS) return undefined;
       const start = header.lastIndexOf(",", end - 1);
       const candidate = readHop(header.slice(start + 1, end));
       end = start;
@@ -153,11 +166,30 @@ function forwardedFor(element: string): string | undefined {
   for (const pair of element.split(";")) {
     const eq = pair.indexOf("=");
     if (eq === -1 || pair.slice(0, eq).trim().toLowerCase() !== "for") continue;
-    let value = pair.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    if (value.startsWith("[")) return value.slice(1, value.indexOf("]"));
-    const colon = value.indexOf(":");
-    return colon !== -1 && value.indexOf(":", colon + 1) === -1 ? value.slice(0, colon) : value;
+    const value = pair.slice(eq + 1).trim();
+    return hopAddress(value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value);
   }
   return undefined;
+}
+
+/**
+ * The address of one hop, without brackets or port: `1.2.3.4`, `1.2.3.4:80`, `2001:db8::1`,
+ * `[2001:db8::1]` or `[2001:db8::1]:80`. `undefined` when a port is not 1 to 5 digits.
+ */
+function hopAddress(hop: string): string | undefined {
+  const text = hop.trim();
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    return close !== -1 && isPortOrNothing(text.slice(close + 1))
+      ? text.slice(1, close)
+      : undefined;
+  }
+  const colon = text.indexOf(":");
+  // One colon is IPv4 with a port; more are a bare IPv6 address.
+  if (colon === -1 || text.indexOf(":", colon + 1) !== -1) return text;
+  return isPortOrNothing(text.slice(colon)) ? text.slice(0, colon) : undefined;
+}
+
+function isPortOrNothing(text: string): boolean {
+  return text === "" || /^:\d{1,5}$/.test(text);
 }

@@ -5,7 +5,11 @@ export type AddressBytes = Uint8Array;
 
 const MAPPED_PREFIX = "::ffff:";
 
-/** Strips an IPv6 zone (`fe80::1%eth0`) and folds an IPv4-mapped IPv6 address to IPv4. */
+/**
+ * Strips an IPv6 zone (`fe80::1%eth0`) and folds an IPv4-mapped IPv6 address to IPv4, however
+ * it is written (`::ffff:1.2.3.4`, `::ffff:102:304`, `0:0:0:0:0:FFFF:0102:0304`), so that no
+ * spelling of one IPv4 client lands elsewhere.
+ */
 export function canonicalAddress(address: string): string {
   const zone = address.indexOf("%");
   const bare = zone === -1 ? address : address.slice(0, zone);
@@ -16,7 +20,17 @@ export function canonicalAddress(address: string): string {
     const v4 = bare.slice(MAPPED_PREFIX.length);
     if (isIPv4(v4)) return v4;
   }
-  return bare;
+  // Only an address that spells "ffff" can be mapped; the rest skip the parse.
+  if (!bare.toLowerCase().includes("ffff")) return bare;
+  const bytes = addressBytes(bare);
+  if (bytes === undefined || !isMapped(bytes)) return bare;
+  return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+}
+
+/** Whether 16 address bytes are `::ffff:0:0/96`, IPv4-mapped IPv6. */
+function isMapped(bytes: AddressBytes): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
 }
 
 /** The 16 bytes of an IPv4 or IPv6 address, or `undefined` if it is neither. */

@@ -1,3 +1,4 @@
+import { rejectUnknownOptions } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
 import { scheduleStep } from "./schedule.js";
@@ -26,6 +27,7 @@ export class GCRAStrategy implements Strategy {
   readonly burst: number | undefined;
 
   constructor(options: GCRAOptions = {}) {
+    rejectUnknownOptions("GCRAStrategy", options, { burst: true });
     this.burst = wholeNumberOption("GCRAStrategy", "burst", options.burst, 1);
     this.name = `gcra:${this.burst ?? "limit"}`;
   }

@@ -1,3 +1,4 @@
+import { rejectUnknownOptions } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
 import {
@@ -32,6 +33,7 @@ export class LeakyBucketWithQueueStrategy implements Strategy {
   readonly queueSize: number | undefined;
 
   constructor(options: LeakyBucketWithQueueOptions = {}) {
+    rejectUnknownOptions("LeakyBucketWithQueueStrategy", options, { queueSize: true });
     const queueSize = options.queueSize;
     this.queueSize = wholeNumberOption("LeakyBucketWithQueueStrategy", "queueSize", queueSize, 0);
     this.name = `leaky-bucket-queue:${this.queueSize ?? "limit"}`;

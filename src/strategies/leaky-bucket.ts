@@ -1,3 +1,4 @@
+import { rejectUnknownOptions } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
 import { scheduleStep } from "./schedule.js";
@@ -29,6 +30,7 @@ export class LeakyBucketStrategy implements Strategy {
   readonly bucketCapacity: number | undefined;
 
   constructor(options: LeakyBucketOptions = {}) {
+    rejectUnknownOptions("LeakyBucketStrategy", options, { capacity: true });
     this.bucketCapacity = wholeNumberOption("LeakyBucketStrategy", "capacity", options.capacity, 1);
     this.name = `leaky-bucket:${this.bucketCapacity ?? "limit"}`;
   }

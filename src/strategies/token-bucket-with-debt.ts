@@ -1,3 +1,4 @@
+import { rejectUnknownOptions } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
 import { scheduleStep } from "./schedule.js";
@@ -27,6 +28,10 @@ export class TokenBucketWithDebtStrategy implements Strategy {
   readonly maxDebt: number | undefined;
 
   constructor(options: TokenBucketWithDebtOptions = {}) {
+    rejectUnknownOptions("TokenBucketWithDebtStrategy", options, {
+      burstSize: true,
+      maxDebt: true,
+    });
     const strategy = "TokenBucketWithDebtStrategy";
     this.burstSize = wholeNumberOption(strategy, "burstSize", options.burstSize, 1);
     this.maxDebt = wholeNumberOption(strategy, "maxDebt", options.maxDebt, 0);

@@ -1,3 +1,4 @@
+import { rejectUnknownOptions } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
 import { scheduleStep } from "./schedule.js";
@@ -24,6 +25,7 @@ export class TokenBucketStrategy implements Strategy {
   readonly burstSize: number | undefined;
 
   constructor(options: TokenBucketOptions = {}) {
+    rejectUnknownOptions("TokenBucketStrategy", options, { burstSize: true });
     this.burstSize = wholeNumberOption("TokenBucketStrategy", "burstSize", options.burstSize, 1);
     this.name = `token-bucket:${this.burstSize ?? "limit"}`;
   }

@@ -10,19 +10,21 @@ import {
 } from "../errors.js";
 import { defaultClientAddress, type IdentifiableConnection } from "../identity/client-address.js";
 import { safeIdentity } from "../identity/safe-identity.js";
+import { rejectUnknownOptions } from "../internal/known-keys.js";
 import { Rate } from "../rate.js";
 import { FixedWindowStrategy } from "../strategies/fixed-window.js";
 import type { Step, Strategy } from "../strategies/strategy.js";
 import { MAX_UNIT_MS } from "../strategies/whole-numbers.js";
 import { UNLIMITED, type Unlimited } from "../unlimited.js";
 import type { Decision } from "./decision.js";
-import type {
-  ErrorAction,
-  ErrorHandler,
-  HitOptions,
-  Identifier,
-  ThrottledHandler,
-  ThrottleOptions,
+import {
+  type ErrorAction,
+  type ErrorHandler,
+  type HitOptions,
+  type Identifier,
+  THROTTLE_OPTION_NAMES,
+  type ThrottledHandler,
+  type ThrottleOptions,
 } from "./options.js";
 import { type Departure, signalDeparture, waitForTurn } from "./turn.js";
 
@@ -43,7 +45,8 @@ const FAILED_BACKEND_WAIT_MS = 1000;
  * A throttle: identifies the client of a connection, asks the backend for a decision under its
  * strategy and rate, and turns a rejection into `handleThrottled` (by default a thrown
  * `ConnectionThrottled`). Subclass it for a new kind of connection; use {@link HTTPThrottle} or
- * {@link WebSocketThrottle} otherwise.
+ * {@link WebSocketThrottle} otherwise. Unknown option keys are a `ConfigurationError`, so a
+ * subclass with options of its own passes on only these.
  */
 export abstract class BaseThrottle<C = unknown> {
   readonly uid: string;
@@ -66,6 +69,7 @@ export abstract class BaseThrottle<C = unknown> {
   private inOutage = false;
 
   constructor(options: ThrottleOptions<C>) {
+    rejectUnknownOptions(new.target.name, options, THROTTLE_OPTION_NAMES);
     this.uid = checkName("throttle uid", options.uid);
     this.rate = Rate.from(options.rate);
     this.strategy = options.strategy ?? new FixedWindowStrategy();

@@ -1,4 +1,5 @@
 import { ConfigurationError } from "../errors.js";
+import { rejectUnknownOptions } from "../internal/known-keys.js";
 import { hitAll } from "./all-or-nothing.js";
 import { BaseThrottle } from "./base.js";
 
@@ -59,6 +60,8 @@ export function throttled<C, This, Args extends unknown[], R>(
       return await handler.apply(this, args);
     };
   };
+  const options = typeof handlerOrOptions === "function" ? maybeOptions : handlerOrOptions;
+  rejectUnknownOptions("throttled()", options, { connection: true });
   if (typeof handlerOrOptions === "function") return wrap(handlerOrOptions, maybeOptions);
   return (method: Handler<This, Args, R>, context: ClassMethodDecoratorContext) => {
     if (context.kind !== "method") {

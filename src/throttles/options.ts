@@ -1,5 +1,6 @@
 import type { ThrottleBackend } from "../backends/base.js";
 import type { BackendError } from "../errors.js";
+import type { OptionNames } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import type { Strategy } from "../strategies/strategy.js";
 import type { Unlimited } from "../unlimited.js";
@@ -71,6 +72,21 @@ export interface ThrottleOptions<C> {
    */
   onError?: ErrorAction | ErrorHandler<C>;
 }
+
+/** The names of {@link ThrottleOptions}, for the check of unknown keys. @internal */
+export const THROTTLE_OPTION_NAMES: OptionNames<ThrottleOptions<unknown>> = {
+  uid: true,
+  rate: true,
+  identifier: true,
+  handleThrottled: true,
+  strategy: true,
+  backend: true,
+  dynamicBackend: true,
+  minWaitPeriod: true,
+  headers: true,
+  cost: true,
+  onError: true,
+};
 
 /** Options of one call. */
 export interface HitOptions {

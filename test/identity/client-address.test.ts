@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { defaultClientAddress } from "../../src/identity/client-address.js";
 import { ConfigurationError, clientAddress } from "../../src/index.js";
 
 const conn = (remoteAddress: string | undefined, headers: Record<string, string> = {}) => ({
@@ -56,8 +57,47 @@ describe("clientAddress", () => {
     const resolve = clientAddress({ trustedProxies: ["0.0.0.0/0"] });
     const header = `${"9.9.9.9, ".repeat(200_000)}8.8.8.8`;
     const started = performance.now();
-    assert.equal(resolve(conn("10.0.0.1", { "x-forwarded-for": header })), "9.9.9.9");
+    // Past 32 trusted hops the client cannot be traced: no address, rather than a proxy's.
+    assert.equal(resolve(conn("10.0.0.1", { "x-forwarded-for": header })), undefined);
     assert.ok(performance.now() - started < 1000);
+  });
+
+  it("reads hops written with a port, IPv4 `ip:port` and IPv6 `[v6]:port`", () => {
+    const resolve = clientAddress({ trustedProxies: ["10.0.0.0/8"] });
+    const via = (xff: string) => resolve(conn("10.1.2.3", { "x-forwarded-for": xff }));
+    assert.equal(via("198.51.100.7:5123"), "198.51.100.7");
+    assert.equal(via("198.51.100.8:5123"), "198.51.100.8", "two clients, two buckets");
+    assert.equal(via("[2001:db8:cafe::17]:4711"), "2001:db8:cafe:0:0:0:0:0/56");
+    assert.equal(via("[2001:db8:cafe::17]"), "2001:db8:cafe:0:0:0:0:0/56");
+    assert.equal(via("6.6.6.6, 198.51.100.20:1234, 10.9.9.9:443"), "198.51.100.20");
+    assert.equal(via("[::ffff:198.51.100.9]:80"), "198.51.100.9");
+    // A port that is not a port leaves the hop malformed, as before.
+    assert.equal(via("198.51.100.7:http"), "10.1.2.3");
+  });
+
+  it("never answers a proxy's own address for more than 32 trusted hops", () => {
+    const resolve = clientAddress({ trustedProxies: ["10.0.0.0/8"] });
+    const via = (xff: string) => resolve(conn("10.1.2.3", { "x-forwarded-for": xff }));
+    const trustedHops = (n: number) => Array.from({ length: n }, (_, i) => `10.0.${i}.1`);
+    assert.equal(via(["198.51.100.1", ...trustedHops(31)].join(", ")), "198.51.100.1");
+    // All trusted and the header ends: its left-most hop is the client, inside the network.
+    assert.equal(via(trustedHops(32).join(", ")), "10.0.0.1");
+    assert.equal(via(["198.51.100.1", ...trustedHops(32)].join(", ")), undefined);
+    assert.equal(via(["198.51.100.1", ...trustedHops(40)].join(", ")), undefined);
+  });
+
+  it("folds IPv4-mapped IPv6 written in hex to IPv4, like the dotted form", () => {
+    const resolve = clientAddress();
+    for (const mapped of ["::ffff:102:304", "::FFFF:0102:0304", "0:0:0:0:0:ffff:102:304"]) {
+      assert.equal(resolve(conn(mapped)), "1.2.3.4", mapped);
+    }
+    assert.notEqual(resolve(conn("::ffff:102:305")), resolve(conn("::ffff:102:304")));
+    assert.equal(defaultClientAddress({ ip: "::ffff:c633:6407" }), "198.51.100.7");
+    const behindProxy = clientAddress({ trustedProxies: ["::ffff:a00:1"] });
+    assert.equal(
+      behindProxy(conn("10.0.0.1", { "x-forwarded-for": "::ffff:c633:6407" })),
+      "198.51.100.7",
+    );
   });
 
   it("rejects malformed configuration", () => {

@@ -1,6 +1,7 @@
 import { ConfigurationError } from "../../errors.js";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import type { Step } from "../../strategies/strategy.js";
-import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
 import { ClientStates } from "./client-states.js";
 import { epochMonotonicClock } from "./clock.js";
@@ -63,6 +64,15 @@ export class InMemoryBackend extends ThrottleBackend {
   private readonly warned = new Set<string>();
 
   constructor(options: InMemoryBackendOptions = {}) {
+    rejectUnknownOptions("InMemoryBackend", options, {
+      ...BACKEND_OPTION_NAMES,
+      namespace: true,
+      maxKeys: true,
+      maxBytes: true,
+      sweepIntervalMs: true,
+      sweepBudget: true,
+      clock: true,
+    });
     super({ ...options, namespace: options.namespace ?? "inmemory" });
     this.maxKeys = positiveWhole("maxKeys", options.maxKeys ?? 1_000_000);
     this.maxBytes = positiveWhole("maxBytes", options.maxBytes ?? defaultMaxBytes());

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { BackendConnectionError, BackendError, ConfigurationError } from "../../errors.js";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import type { Rate } from "../../rate.js";
-import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import { pollForLock } from "../poll-lock.js";
 import type { Lock, LockOptions } from "../types.js";
 import type { Cell, Read } from "./cas-round.js";
@@ -60,6 +61,17 @@ export abstract class MemcachedStore extends ThrottleBackend {
 
   /** @throws {ConfigurationError} for a malformed server address or option. */
   constructor(options: MemcachedBackendOptions) {
+    rejectUnknownOptions("MemcachedBackend", options, {
+      ...BACKEND_OPTION_NAMES,
+      host: true,
+      port: true,
+      servers: true,
+      poolSize: true,
+      casRetries: true,
+      maxWaitingPerKey: true,
+      generationRefreshMs: true,
+      clock: true,
+    });
     super({
       ...options,
       namespace: options.namespace ?? "traffik",

@@ -6,7 +6,8 @@ import {
   BackendError,
   ConfigurationError,
 } from "../../errors.js";
-import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
+import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import { pollForLock } from "../poll-lock.js";
 import type { Lock, LockOptions } from "../types.js";
 import {
@@ -76,6 +77,12 @@ export abstract class RedisStore extends ThrottleBackend {
    * @throws {BackendConfigurationError} for a client that is not an ioredis one.
    */
   constructor(options: RedisBackendOptions) {
+    rejectUnknownOptions("RedisBackend", options, {
+      ...BACKEND_OPTION_NAMES,
+      connection: true,
+      blockCache: true,
+      clock: true,
+    });
     super({
       ...options,
       namespace: options.namespace ?? "traffik",

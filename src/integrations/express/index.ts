@@ -8,7 +8,9 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+import { INTEGRATION_OPTION_NAMES } from "../http/option-names.js";
 import {
   parseThrottledArgs,
   type Settings,
@@ -22,6 +24,7 @@ import {
   whenDecided,
 } from "../http/request-throttling.js";
 import { StreamDeparture } from "../http/stream-departure.js";
+import { trustProxyCheck } from "./trust-proxy.js";
 
 export * from "../http/public.js";
 
@@ -53,7 +56,10 @@ export function throttled<C extends ExpressRequest = ExpressRequest>(
   ...args: ThrottledArgs<C>
 ): ExpressMiddleware<C> {
   const { options, throttles } = parseThrottledArgs(args);
+  rejectUnknownOptions("throttled()", options, INTEGRATION_OPTION_NAMES);
+  const checkTrustProxy = trustProxyCheck();
   return function traffikThrottled(req, res, next) {
+    checkTrustProxy(req);
     const settings = settingsFor(req, options);
     whenDecided(
       () => throttleTogether(throttles, req, settings, new StreamDeparture(res)),
@@ -75,7 +81,9 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
   options: ThrottleMiddlewareOptions<C> = {},
 ): ExpressMiddleware<C> {
   const { entries, settings } = middlewareSettings(options);
+  const checkTrustProxy = trustProxyCheck();
   return function traffikMiddleware(req, res, next) {
+    checkTrustProxy(req);
     shareSettings(req, settings);
     if (entries.length === 0) {
       next();

@@ -8,7 +8,9 @@
  * @module
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+import { INTEGRATION_OPTION_NAMES } from "../http/option-names.js";
 import {
   parseThrottledArgs,
   type Settings,
@@ -43,6 +45,7 @@ export type ThrottleHook = (
  */
 export function throttled(...args: ThrottledArgs<FastifyRequest>): ThrottleHook {
   const { options, throttles } = parseThrottledArgs(args);
+  rejectUnknownOptions("throttled()", options, INTEGRATION_OPTION_NAMES);
   return function traffikThrottled(request, reply, done) {
     const settings = settingsFor(request, options);
     whenDecided(

@@ -8,8 +8,10 @@
  * @module
  */
 import type { Context, MiddlewareHandler, Next } from "hono";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { SignalDeparture } from "../../throttles/turn.js";
 import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+import { INTEGRATION_OPTION_NAMES } from "../http/option-names.js";
 import type { HeaderList } from "../http/rate-limit-headers.js";
 import {
   parseThrottledArgs,
@@ -37,6 +39,7 @@ export * from "../http/public.js";
  */
 export function throttled(...args: ThrottledArgs<Context>): MiddlewareHandler {
   const { options, throttles } = parseThrottledArgs(args);
+  rejectUnknownOptions("throttled()", options, INTEGRATION_OPTION_NAMES);
   return async function traffikThrottled(c, next) {
     const settings = settingsFor(c, options);
     const departure = new SignalDeparture(c.req.raw);

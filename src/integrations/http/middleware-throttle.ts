@@ -1,6 +1,11 @@
 import { ThrottleBackend } from "../../backends/base.js";
 import { ConfigurationError } from "../../errors.js";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import type { BaseThrottle } from "../../throttles/base.js";
+import {
+  MIDDLEWARE_THROTTLE_OPTION_NAMES,
+  THROTTLE_MIDDLEWARE_OPTION_NAMES,
+} from "./option-names.js";
 import { checkOptions, type IntegrationOptions, type Settings } from "./request-throttling.js";
 
 /** Which requests a {@link MiddlewareThrottle} applies to. Every criterion given must hold. */
@@ -31,6 +36,7 @@ export function MiddlewareThrottle<C>(
   throttle: BaseThrottle<C>,
   options: MiddlewareThrottleOptions<C> = {},
 ): MiddlewareThrottle<C> {
+  rejectUnknownOptions("MiddlewareThrottle", options, MIDDLEWARE_THROTTLE_OPTION_NAMES);
   const { path, hook } = options;
   if (path !== undefined && typeof path !== "string" && !(path instanceof RegExp)) {
     throw new ConfigurationError(
@@ -73,6 +79,7 @@ export function middlewareSettings<C>(options: ThrottleMiddlewareOptions<C>): {
   entries: readonly MiddlewareThrottle<C>[];
   settings: Settings;
 } {
+  rejectUnknownOptions("ThrottleMiddleware", options, THROTTLE_MIDDLEWARE_OPTION_NAMES);
   checkOptions(options, "ThrottleMiddleware");
   const entries = [...(options.middlewareThrottles ?? [])];
   for (const entry of entries) {

@@ -15,6 +15,7 @@
 import type { CanActivate, DynamicModule, ExecutionContext, Provider } from "@nestjs/common";
 import type { ThrottleBackend } from "../../backends/base.js";
 import { ConfigurationError } from "../../errors.js";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { decideTogether } from "../../throttles/all-or-nothing.js";
 import type { BaseThrottle } from "../../throttles/base.js";
 import type { Decision } from "../../throttles/decision.js";
@@ -110,6 +111,11 @@ export class TraffikGuard implements CanActivate {
   private readonly throttles: readonly BaseThrottle<object>[];
 
   constructor(options: TraffikModuleOptions) {
+    rejectUnknownOptions("TraffikModule", options, {
+      headers: true,
+      backend: true,
+      throttles: true,
+    });
     checkOptions(options, "TraffikModule");
     this.throttles = checkThrottles(options.throttles ?? [], "TraffikModule throttles");
     this.settings = Object.freeze({
@@ -196,6 +202,11 @@ export class TraffikModule {
   }
 
   static forRootAsync(options: TraffikModuleAsyncOptions): DynamicModule {
+    rejectUnknownOptions("TraffikModule.forRootAsync", options, {
+      imports: true,
+      inject: true,
+      useFactory: true,
+    });
     return {
       ...TraffikModule.with({
         provide: TRAFFIK_OPTIONS,

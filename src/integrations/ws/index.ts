@@ -15,6 +15,7 @@
 import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
 import type { BaseThrottle } from "../../throttles/base.js";
 import {
   checkOptions,
@@ -59,6 +60,16 @@ export interface ThrottleMessagesOptions<C>
   cost?: (data: WsData, isBinary: boolean) => number;
 }
 
+const THROTTLE_MESSAGES_OPTION_NAMES: OptionNames<ThrottleMessagesOptions<unknown>> = {
+  throttles: true,
+  onThrottled: true,
+  closeCode: true,
+  onError: true,
+  onMessage: true,
+  cost: true,
+  maxPending: true,
+};
+
 /**
  * Throttles every message of a `ws` socket; admitted ones reach `onMessage` in arrival order.
  * The throttles identify the client from `connection`: the upgrade request by default. When the
@@ -73,6 +84,7 @@ export function throttleMessages<C>(
   connection: C,
   options: ThrottleMessagesOptions<C>,
 ): MessageGuard<{ data: WsData; isBinary: boolean }> {
+  rejectUnknownOptions("throttleMessages()", options, THROTTLE_MESSAGES_OPTION_NAMES);
   const { onMessage, cost, ...rest } = options;
   const guard = guardMessages<C, { data: WsData; isBinary: boolean }>({
     ...rest,
@@ -108,6 +120,7 @@ export function throttleUpgrade<C extends IncomingMessage = IncomingMessage>(
   const options =
     first !== undefined && !("uid" in first) ? (first as ThrottleUpgradeOptions) : undefined;
   const throttles = checkThrottles<C>(options ? args.slice(1) : args, "throttleUpgrade()");
+  rejectUnknownOptions("throttleUpgrade()", options, { headers: true, onError: true });
   checkOptions(options, "throttleUpgrade()");
   const onError = options?.onError ?? ((error: unknown) => process.emitWarning(String(error)));
   return async function decideUpgrade(request, socket) {
