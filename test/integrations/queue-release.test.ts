@@ -179,3 +179,85 @@ releaseSuite("Memcached", hasBinary("memcached"), async () => {
   });
 });
 after(() => memcached?.stop());
+
+describe("giving a place back is best effort: a failure is swallowed", () => {
+  /** Records unhandled rejections while a test runs. */
+  const unhandled = (t: TestContext) => {
+    const seen: unknown[] = [];
+    const listen = (reason: unknown) => seen.push(reason);
+    process.on("unhandledRejection", listen);
+    t.after(() => process.off("unhandledRejection", listen));
+    return seen;
+  };
+  /** Admits one request, then one that waits an hour, and aborts that one. */
+  async function abandonSecond(t: TestContext, throttle: HTTPThrottle<unknown>) {
+    await throttle.hit(CLIENT);
+    const controller = new AbortController();
+    t.after(() => controller.abort());
+    const second = throttle.hit(CLIENT, { signal: controller.signal });
+    await eventually(
+      async () => (await throttle.peek(CLIENT)).delayMs === 2 * HOUR,
+      "the second request waits an hour",
+    );
+    return { abort: (reason: Error) => controller.abort(reason), second };
+  }
+
+  it("a strategy whose release throws: the abort still ends the wait", async (t) => {
+    const seen = unhandled(t);
+    const queue = new LeakyBucketWithQueueStrategy({ queueSize: 3 });
+    const strategy = {
+      name: "queue-failing-release",
+      capacity: queue.capacity.bind(queue),
+      apply: queue.apply.bind(queue),
+      release: (): never => {
+        throw new Error("release failed");
+      },
+    };
+    const backend = new InMemoryBackend({ clock: () => NOW });
+    t.after(() => backend.close());
+    const throttle = new HTTPThrottle<unknown>({
+      uid: "failing",
+      rate: "1/h",
+      strategy,
+      backend,
+      identifier: () => "client",
+    });
+    const { abort, second } = await abandonSecond(t, throttle);
+    const reason = new Error("client went away");
+    abort(reason);
+    await assert.rejects(second, (error) => error === reason);
+    await nextTurn();
+    assert.deepEqual(seen, []);
+    assert.equal((await throttle.peek(CLIENT)).delayMs, 2 * HOUR, "its place stays taken");
+  });
+
+  it("Redis frozen when the client goes: the give-back times out, unseen", {
+    skip: !hasBinary("redis-server"),
+  }, async (t) => {
+    const seen = unhandled(t);
+    const server = await startRedis();
+    t.after(() => server.stop());
+    const backend = new RedisBackend({
+      connection: server.url,
+      namespace: "frozen",
+      clock: () => NOW,
+      timeoutMs: 200,
+    });
+    t.after(() => backend.close().catch(() => {}));
+    const throttle = new HTTPThrottle<unknown>({
+      uid: "frozen",
+      rate: "1/h",
+      strategy: new LeakyBucketWithQueueStrategy({ queueSize: 3 }),
+      backend,
+      identifier: () => "client",
+    });
+    const { abort, second } = await abandonSecond(t, throttle);
+    await server.freeze();
+    const reason = new Error("client went away");
+    abort(reason);
+    await assert.rejects(second, (error) => error === reason);
+    await settled(backend);
+    server.thaw();
+    assert.deepEqual(seen, []);
+  });
+});
