@@ -4,7 +4,7 @@ import { Deadlines } from "../internal/deadlines.js";
 import type { OptionNames } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import type { Step, StrategyState } from "../strategies/strategy.js";
-import { decodeState, encodeState } from "./state-codec.js";
+import { decodeState, encodeState, sameState } from "./state-codec.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "./types.js";
 
 /** Options every backend takes. */
@@ -260,6 +260,23 @@ export abstract class ThrottleBackend {
   }
 
   /**
+   * Puts `restored` back as the client's state in `request`'s throttle if its state is still
+   * exactly `admitted`, atomically; otherwise leaves it. This gives back the place of a request
+   * admitted with a delay whose client went away before its turn (`Strategy.release` makes
+   * `restored`): only safe while no later request has queued behind it, hence the comparison.
+   * The state expires with `restored[0]` (at once if that has passed). Has the backend's
+   * deadline. This default takes the client's lock, as decisions on the default path do.
+   */
+  restoreState(
+    request: DecisionRequest,
+    admitted: StrategyState,
+    restored: StrategyState,
+  ): Promise<void> {
+    const key = this.stateKey(request.uid, request.identity);
+    return this.withinTimeout(this.restoreWithLock(key, admitted, restored));
+  }
+
+  /**
    * Forgets one client's state in one throttle. `rate` is the throttle's, for backends that
    * keep a fixed window's counter per window.
    */
@@ -318,6 +335,25 @@ export abstract class ThrottleBackend {
       );
     }
     this.owners.set(uid, new WeakRef(owner));
+  }
+
+  private async restoreWithLock(
+    key: string,
+    admitted: StrategyState,
+    restored: StrategyState,
+  ): Promise<void> {
+    const deadline = performance.now() + this.timeoutMs;
+    const lock = await this.lock(`lock:${key}`, { ttlMs: this.lockTtlMs });
+    try {
+      if (!sameState(decodeState(await this.get(key)), admitted)) return;
+      // Past the deadline the lock may have lapsed and another writer come: leave it be.
+      if (performance.now() > deadline) return;
+      const ttlMs = Math.ceil((restored[0] as number) - this.now());
+      if (ttlMs > 0) await this.set(key, encodeState(restored), ttlMs);
+      else await this.delete(key);
+    } finally {
+      await lock.release().catch(() => false);
+    }
   }
 
   private async decideWithLocks(

@@ -21,3 +21,12 @@ export function decodeState(text: string | null | undefined): number[] | undefin
   }
   return state;
 }
+
+/** Whether two states hold the same numbers: a stored state is compared, not its encoding. */
+export function sameState(a: StrategyState | undefined, b: StrategyState): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) {
+    if (a[i] !== b[i]) return false;
+  }
+  return true;
+}

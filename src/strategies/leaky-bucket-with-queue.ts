@@ -27,6 +27,7 @@ export interface LeakyBucketWithQueueOptions {
  *   `ticks` of 1/limit ms, so it is exact at any clock.
  * - Delay: `nextStart - now` when positive, rounded up to a whole ms.
  * - Wait (rejected): until the queue has drained enough for the request to fit.
+ * - Release: a request abandoned before its turn gives its place back (see {@link release}).
  */
 export class LeakyBucketWithQueueStrategy implements Strategy {
   readonly name: string;
@@ -69,5 +70,19 @@ export class LeakyBucketWithQueueStrategy implements Strategy {
       resetAfterMs: backlogMs,
       delayMs: cost > 0 ? ceilDiv(wait, limit) : 0,
     };
+  }
+
+  /**
+   * The queue without the request that left `admitted`: its `cost * windowMs` ticks taken off
+   * the next start. A later arrival then starts where the abandoned request would have, which
+   * keeps the spacing only while nothing queued behind it (the backend checks that).
+   */
+  release(admitted: StrategyState, cost: number, rate: Rate): StrategyState {
+    const { limit, windowMs } = rate;
+    // Ticks before admitted[0] at which the next unit now starts: counted from admitted[0],
+    // never as an absolute product, so it stays exact at any clock.
+    const back = (admitted[1] as number) + cost * windowMs;
+    const wholeMs = floorDiv(back, limit);
+    return [(admitted[0] as number) - wholeMs, back - wholeMs * limit];
   }
 }

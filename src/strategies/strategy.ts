@@ -57,6 +57,14 @@ export interface Strategy {
    * it for strategies whose state grows, such as the sliding log.
    */
   applyInPlace?(state: number[] | undefined, now: number, cost: number, rate: Rate): Step;
+  /**
+   * Optional, for a strategy that admits requests with a delay: the state as it would be had
+   * the request that left `admitted` (of `cost` units, at `rate`) never been admitted, for a
+   * request whose client went away before its turn. Pure; later requests decided on the result
+   * are decided as if that request had not come. The backend stores it only while `admitted`
+   * is still the client's state, so no later request loses its place.
+   */
+  release?(admitted: StrategyState, cost: number, rate: Rate): StrategyState;
 }
 
 /** Whether `state` is a usable state of `length` numbers that has not expired at `now`. */

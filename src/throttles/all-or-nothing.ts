@@ -5,6 +5,7 @@ import type { Step } from "../strategies/strategy.js";
 import { UNLIMITED } from "../unlimited.js";
 import type { BaseThrottle } from "./base.js";
 import type { Decision } from "./decision.js";
+import { placesToGiveBack } from "./give-back.js";
 import { type Departure, signalDeparture, waitForTurn } from "./turn.js";
 
 /**
@@ -77,7 +78,9 @@ export async function decideTogether<C>(
           };
   });
   const delayMs = admitted ? Math.max(...decisions.map((d) => d.delayMs)) : 0;
-  return delayMs > 0 ? waitForTurn(decisions, delayMs, departure) : decisions;
+  if (delayMs === 0) return decisions;
+  const taken = members.map(({ request }, i) => ({ request, step: steps[i] as Step }));
+  return waitForTurn(decisions, delayMs, departure, departure && placesToGiveBack(backend, taken));
 }
 
 /**

@@ -17,6 +17,7 @@ import type { Step, Strategy } from "../strategies/strategy.js";
 import { MAX_UNIT_MS } from "../strategies/whole-numbers.js";
 import { UNLIMITED, type Unlimited } from "../unlimited.js";
 import type { Decision } from "./decision.js";
+import { placesToGiveBack } from "./give-back.js";
 import {
   type ErrorAction,
   type ErrorHandler,
@@ -321,7 +322,9 @@ export abstract class BaseThrottle<C = unknown> {
         : (step: Step) => {
             const decision = this.toDecision(step);
             if (mode === "consume" && decision.allowed && decision.delayMs > 0) {
-              const started = waitForTurn(decision, decision.delayMs, departure);
+              const giveBack =
+                departure && placesToGiveBack(prepared.backend, [{ request: prepared, step }]);
+              const started = waitForTurn(decision, decision.delayMs, departure, giveBack);
               return finish === undefined ? started : started.then(finish);
             }
             return finish === undefined ? decision : finish(decision);

@@ -52,12 +52,14 @@ export function signalDeparture(signal: AbortSignal | undefined): Departure | un
 
 /**
  * `value` once `delayMs` have passed; rejects with the departure's reason as soon as the client
- * goes (or at once if it has gone), and then nothing of the wait remains. @internal
+ * goes (or at once if it has gone), and then nothing of the wait remains and `giveBack` (see
+ * `placesToGiveBack`) returns the request's place in its queue. @internal
  */
 export function waitForTurn<T>(
   value: T,
   delayMs: number,
   departure: Departure | undefined,
+  giveBack?: () => void,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (departure === undefined) {
@@ -67,7 +69,7 @@ export function waitForTurn<T>(
     let timer: NodeJS.Timeout | undefined;
     let stopWatching: (() => void) | undefined;
     const gone = () => {
-      abandon(timer, stopWatching);
+      abandon(timer, stopWatching, giveBack);
       reject(departure.reason);
     };
     if (departure.gone) {
@@ -84,9 +86,15 @@ export function waitForTurn<T>(
 
 /**
  * A request was admitted with a delay, and its client went away before its turn came: nothing
- * may run for it, and nothing of its wait may remain. This is the one place that knows it.
+ * may run for it, nothing of its wait may remain, and its place in the queue goes back where
+ * no later request queued behind it. This is the one place that knows it.
  */
-function abandon(timer: NodeJS.Timeout | undefined, stopWatching: (() => void) | undefined): void {
+function abandon(
+  timer: NodeJS.Timeout | undefined,
+  stopWatching: (() => void) | undefined,
+  giveBack: (() => void) | undefined,
+): void {
   clearTimeout(timer);
   stopWatching?.();
+  giveBack?.();
 }

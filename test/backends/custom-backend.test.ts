@@ -1,85 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { setImmediate as yieldToLoop } from "node:timers/promises";
-import {
-  HTTPThrottle,
-  type Lock,
-  type LockOptions,
-  Rate,
-  ThrottleBackend,
-  tryHitAll,
-} from "../../src/index.js";
+import { HTTPThrottle, Rate, tryHitAll } from "../../src/index.js";
 import { allStrategies } from "../strategies/harness.js";
-
-/**
- * A backend written the way the README shows: primitives only, over a Map, each operation
- * yielding to the event loop so that unprotected read-modify-writes would interleave.
- */
-class MapBackend extends ThrottleBackend {
-  private readonly data = new Map<string, { value: string; expiresAt: number }>();
-  private readonly held = new Map<string, Promise<void>>();
-
-  private key(key: string): string {
-    return `${this.namespace}:${key}`;
-  }
-
-  async get(key: string): Promise<string | null> {
-    await yieldToLoop();
-    const entry = this.data.get(this.key(key));
-    return entry && entry.expiresAt > Date.now() ? entry.value : null;
-  }
-
-  async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    await yieldToLoop();
-    this.data.set(this.key(key), {
-      value,
-      expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs,
-    });
-  }
-
-  async delete(key: string): Promise<void> {
-    this.data.delete(this.key(key));
-  }
-
-  async increment(key: string, amount = 1): Promise<number> {
-    const next = Number((await this.get(key)) ?? 0) + amount;
-    this.data.set(this.key(key), { value: String(next), expiresAt: Infinity });
-    return next;
-  }
-
-  async decrement(key: string, amount = 1): Promise<number> {
-    return this.increment(key, -amount);
-  }
-
-  async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
-    const existed = (await this.get(key)) !== null;
-    const next = await this.increment(key, amount);
-    if (!existed)
-      this.data.set(this.key(key), { value: String(next), expiresAt: Date.now() + ttlMs });
-    return next;
-  }
-
-  async lock(name: string, _options?: LockOptions): Promise<Lock> {
-    for (;;) {
-      const current = this.held.get(name);
-      if (current === undefined) break;
-      await current;
-    }
-    let release!: () => void;
-    this.held.set(name, new Promise<void>((resolve) => (release = resolve)));
-    return {
-      release: async () => {
-        this.held.delete(name);
-        release();
-        return true;
-      },
-    };
-  }
-
-  async reset(): Promise<void> {
-    this.data.clear();
-  }
-}
+import { MapBackend } from "../support/map-backend.js";
 
 describe("a custom backend built from the primitives alone", () => {
   // An hour-long window: nothing refills while the test runs, so capacity is exact.

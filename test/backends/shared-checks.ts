@@ -82,6 +82,10 @@ export async function assertSameDecisions(
         );
         const pick = (step: Step) => fields.map((field) => step[field]);
         assert.deepEqual(pick(actual), pick(expected), `at ${now} with cost ${cost}`);
+        // A state the backend reports is what giving a place back compares with: it is exact.
+        if (strategy.release !== undefined && actual.allowed && actual.state.length > 0) {
+          assert.deepEqual(actual.state, expected.state, `the state at ${now}`);
+        }
       }
     }),
     { numRuns },

@@ -1,7 +1,8 @@
 import { ConfigurationError } from "../../errors.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
-import type { Step } from "../../strategies/strategy.js";
+import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import { sameState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
 import { ClientStates } from "./client-states.js";
 import { epochMonotonicClock } from "./clock.js";
@@ -152,6 +153,18 @@ export class InMemoryBackend extends ThrottleBackend {
   override async clear(uid: string, identity: string): Promise<void> {
     const entry = this.states.find(uid, identity);
     if (entry !== undefined) this.states.remove(entry);
+  }
+
+  /** A synchronous compare and replace: nothing can come between them in one process. */
+  override async restoreState(
+    request: DecisionRequest,
+    admitted: StrategyState,
+    restored: StrategyState,
+  ): Promise<void> {
+    const entry = this.states.find(request.uid, request.identity);
+    if (entry === undefined || !sameState(entry.state, admitted)) return;
+    if ((restored[0] as number) > this.clock()) this.states.replace(entry, restored);
+    else this.states.remove(entry);
   }
 
   async get(key: string): Promise<string | null> {

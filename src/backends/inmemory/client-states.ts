@@ -1,4 +1,4 @@
-import type { Step } from "../../strategies/strategy.js";
+import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { Entry, EvictionOrder } from "./eviction-order.js";
 import { estimateBytes } from "./memory-estimate.js";
 import { StateTable } from "./state-table.js";
@@ -69,21 +69,23 @@ export class ClientStates {
       table.entries.set(identity, entry);
       this.count++;
     } else if (entry.state !== step.state) {
-      // Copied into the stored array: a long-lived array stays put instead of each decision
-      // promoting a new one to the old generation, which made GC the hot path's main cost.
-      const stored = entry.state;
-      const next = step.state;
-      if (stored.length !== next.length) stored.length = next.length;
-      for (let i = 0; i < next.length; i++) stored[i] = next[i] as number;
+      copyInto(entry.state, step.state);
     }
     this.order.touch(entry, step.remaining <= 0);
-    const bytes = estimateBytes(identity, entry.state.length);
-    this.bytes += bytes - entry.bytes;
-    entry.bytes = bytes;
+    this.measure(entry);
     if (this.count > this.bounds.maxKeys || this.bytes > this.bounds.maxBytes) {
       this.makeRoom(entry, now);
     }
     return created;
+  }
+
+  /**
+   * Replaces a held state, as it is: an abandoned request's place given back. The client keeps
+   * its rank for eviction; it made no new decision.
+   */
+  replace(entry: Entry, state: StrategyState): void {
+    copyInto(entry.state, state);
+    this.measure(entry);
   }
 
   /** The state of `identity` on throttle `uid`, if held. */
@@ -114,6 +116,12 @@ export class ClientStates {
     this.order.clear();
     this.count = 0;
     this.bytes = 0;
+  }
+
+  private measure(entry: Entry): void {
+    const bytes = estimateBytes(entry.identity, entry.state.length);
+    this.bytes += bytes - entry.bytes;
+    entry.bytes = bytes;
   }
 
   /** Evicts until within both bounds, never `keep` (the client being decided). */
@@ -154,4 +162,13 @@ export class ClientStates {
     const first = this.order.first(throttled);
     return first === keep ? first.newer : first;
   }
+}
+
+/**
+ * Copies `next` into the stored array: a long-lived array stays put instead of each decision
+ * promoting a new one to the old generation, which made GC the hot path's main cost.
+ */
+function copyInto(stored: number[], next: StrategyState): void {
+  if (stored.length !== next.length) stored.length = next.length;
+  for (let i = 0; i < next.length; i++) stored[i] = next[i] as number;
 }

@@ -1,6 +1,6 @@
 import { FixedWindowStrategy } from "../../strategies/fixed-window.js";
-import type { Step } from "../../strategies/strategy.js";
-import { decodeState } from "../state-codec.js";
+import type { Step, StrategyState } from "../../strategies/strategy.js";
+import { decodeState, encodeState, sameState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
 import {
   type CasStore,
@@ -86,6 +86,32 @@ export class MemcachedBackend extends MemcachedStore {
       else if (!this.lanes.submit(keys.values().next().value as string, entry)) {
         resolve(requests.map(overflowStep));
       }
+    });
+  }
+
+  /**
+   * `gets`, compare, then `cas`: a round that wrote in between makes the `cas` fail, and the
+   * state is left as that round made it. An expired state is expired at once, as `undo` does.
+   */
+  override async restoreState(
+    request: DecisionRequest,
+    admitted: StrategyState,
+    restored: StrategyState,
+  ): Promise<void> {
+    await this.prepared();
+    const cell = this.cell(request, this.now());
+    // A fixed window's counter is no state to put back.
+    if (cell.windowEnd !== undefined) return;
+    const found = await this.read(cell);
+    const casUniq = found.cas;
+    if (casUniq === undefined || !sameState(decodeState(found.raw), admitted)) return;
+    const ttlMs = (restored[0] as number) - this.now();
+    const value = ttlMs > 0 ? encodeState(restored) : "";
+    const lifetime = ttlMs > 0 ? exptime(ttlMs) : -1;
+    await this.call(cell.server, () =>
+      cell.server.client.cas(cell.key, value, { casUniq, lifetime }),
+    ).catch((error: unknown) => {
+      if (!answered(error, "EXISTS") && !answered(error, "NOT_FOUND")) throw error;
     });
   }
 

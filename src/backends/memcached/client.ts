@@ -65,5 +65,10 @@ export function answered(error: unknown, answer: "EXISTS" | "NOT_FOUND" | "NOT_S
 export function failure(error: unknown, server: string): BackendError {
   if (error instanceof BackendError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new BackendError(`Memcached ${server}: ${message}`, { cause: error });
+  // memcache-client's own command timeout is a timeout too, whichever deadline fires first.
+  const timedOut = /command timeout/i.test(message);
+  return new BackendError(`Memcached ${server}: ${message}`, {
+    cause: error,
+    ...(timedOut ? { code: "ERR_TRAFFIK_BACKEND_TIMEOUT" } : {}),
+  });
 }

@@ -1,4 +1,5 @@
-import type { Step } from "../../strategies/strategy.js";
+import type { Step, StrategyState } from "../../strategies/strategy.js";
+import { encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
 import { DecisionBatcher, type Entry, type Send } from "./batcher.js";
 import { BlockCache } from "./block-cache.js";
@@ -10,6 +11,7 @@ import {
   FIXED_WINDOW_PEEK_LUA,
   FIXED_WINDOWS_LUA,
 } from "./lua/fixed-window.js";
+import { RESTORE_STATE_LUA } from "./lua/restore.js";
 import { blockedStep, fixedWindowStep, stepFrom, toSteps } from "./replies.js";
 import { isNoScript, type RedisBackendOptions, RedisStore, sha1 } from "./store.js";
 import { fixedWindowArgs, type Policy, requestArg, strategyArgs } from "./strategy-args.js";
@@ -21,6 +23,7 @@ const withSha = (source: string) => ({ sha: sha1(source), source });
 const FIXED_WINDOW_CONSUME = withSha(FIXED_WINDOW_CONSUME_LUA);
 const FIXED_WINDOW_PEEK = withSha(FIXED_WINDOW_PEEK_LUA);
 const FIXED_WINDOWS = withSha(FIXED_WINDOWS_LUA);
+const RESTORE_STATE = withSha(RESTORE_STATE_LUA);
 
 /** A request, or a group, for the decision script: a packed argument per request. */
 interface DecideEntry extends Entry {
@@ -75,6 +78,18 @@ export class RedisBackend extends RedisStore {
   override async reset(): Promise<void> {
     this.blocks?.clear();
     await super.reset();
+  }
+
+  /** One script: compare and set on the server, on the deciding clock. */
+  override restoreState(
+    request: DecisionRequest,
+    admitted: StrategyState,
+    restored: StrategyState,
+  ): Promise<void> {
+    const key = this.key(stateKey(request.uid, request.identity));
+    const args = [encodeState(admitted), this.clockArg(), encodeState(restored)];
+    const replaced = this.script(RESTORE_STATE.sha, RESTORE_STATE.source, [key], args);
+    return this.withinTimeout(replaced, () => undefined);
   }
 
   override decide(request: DecisionRequest, mode: DecisionMode): Step | Promise<Step> {

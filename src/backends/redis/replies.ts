@@ -1,25 +1,31 @@
 import type { Rate } from "../../rate.js";
 import { FixedWindowStrategy } from "../../strategies/fixed-window.js";
 import type { Step } from "../../strategies/strategy.js";
+import { decodeState } from "../state-codec.js";
 
 /*
  * Steps from the scripts' replies. These run for every decision, so they read the reply in
  * place rather than splitting it.
  */
 
-/** A step from one reply string, "allowed,remaining,retry after,reset after,delay". */
+/**
+ * A step from one reply string, "allowed,remaining,retry after,reset after,delay", and then the
+ * state's numbers where the script gives them (a request that may be abandoned while it waits);
+ * otherwise the step's state is empty.
+ */
 export function stepFrom(reply: string): Step {
   const a = reply.indexOf(",", 2);
   const b = reply.indexOf(",", a + 1);
   const c = reply.indexOf(",", b + 1);
+  const d = reply.indexOf(",", c + 1);
   const retry = reply.slice(a + 1, b);
   return {
-    state: EMPTY_STATE,
+    state: d === -1 ? EMPTY_STATE : (decodeState(reply.slice(d + 1)) ?? EMPTY_STATE),
     allowed: reply.charCodeAt(0) === 49, // "1"
     remaining: Number(reply.slice(2, a)),
     retryAfterMs: retry === "inf" ? Number.POSITIVE_INFINITY : Number(retry),
     resetAfterMs: Number(reply.slice(b + 1, c)),
-    delayMs: Number(reply.slice(c + 1)),
+    delayMs: Number(d === -1 ? reply.slice(c + 1) : reply.slice(c + 1, d)),
   };
 }
 

@@ -28,8 +28,10 @@ const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = 
  * ARGV[1] "c" (consume), "c:<deadline>" (consume unless the server's clock is past the deadline,
  * in ms) or "p" (peek); ARGV[2] the time in ms, or "" for the server's TIME;
  * then one argument per request, "group,code,cost,limit,window,option,option" (an empty option
- * takes the default): one argument rather than seven spares the client most of its encoding. Returns one string per request: "allowed,remaining,retry
- * after,reset after,delay" (allowed is 1 or 0; a retry after of "inf" means never).
+ * takes the default): one argument rather than seven spares the client most of its encoding.
+ * Returns one string per request: "allowed,remaining,retry after,reset after,delay" (allowed is
+ * 1 or 0; a retry after of "inf" means never), followed by ",state" (its numbers) for an
+ * admitted request that waits or belongs to a group of several.
  *
  * The fixed window keeps a bare counter that expires as its window ends, so an admitted request
  * costs one INCRBY; a rejected one undoes its increment, so rejections are not counted. Other
@@ -80,6 +82,11 @@ local function decide_group(first, last)
     end
     if not allowed then all = false end
     out[i] = string.format("%d,%.17g,%.17g,%.17g,%.17g", allowed and 1 or 0, remaining, retry, reset, delay)
+    -- The state a request left, for giving its place back should it be abandoned: only one
+    -- that waits, or is part of a group that may wait, can be.
+    if allowed and state ~= nil and (delay > 0 or last > first) then
+      out[i] = out[i] .. "," .. encode(state)
+    end
   end
 
   if consume and all then
