@@ -30,11 +30,15 @@ interface DecideEntry extends Entry {
   readonly codes: readonly string[];
   /** "code,cost,limit,window,option,option" per request. */
   readonly args: readonly string[];
+  /** Past this time on the server's clock the script must not write for this entry. */
+  readonly deadline: number;
 }
 
 /** A lone fixed-window request, for the fixed-window batch script. */
 interface FixedWindowEntry extends Entry {
   readonly request: DecisionRequest;
+  /** Past this time on the server's clock the script must not write for this entry. */
+  readonly deadline: number;
 }
 
 /** Counts calls sent at once as in flight (see {@link DecisionBatcher.sent}). */
@@ -113,6 +117,9 @@ export class RedisBackend extends RedisStore {
       // No Lua mirror: the base class's read-modify-write under a lock.
       return this.withinTimeout(super.decide(request, mode) as Promise<Step>, map, recover);
     }
+    // Taken before the call's own timeout starts, whenever the call is sent (at once, in a
+    // batch, after a reconnection): the server never writes for a call given up on.
+    const deadline = this.serverClock.deadline(this.timeoutMs);
     const key = this.key(stateKey(request.uid, request.identity));
     const blocks = this.blocks;
     if (blocks !== undefined && !blocks.isEmpty()) {
@@ -123,16 +130,18 @@ export class RedisBackend extends RedisStore {
     const ready = client !== undefined && this.ready() === undefined;
     const fixedWindow = policy[0] === "fw";
     if (ready) {
-      if (client.isCluster) return this.sendAlone(client, key, policy, request, mode, map, recover);
+      if (client.isCluster) {
+        return this.sendAlone(client, key, policy, request, mode, deadline, map, recover);
+      }
       const batcher = fixedWindow ? this.fixedWindows : this.batcher;
       if (batcher.idle()) {
-        return this.sendAlone(client, key, policy, request, mode, map, recover, batcher);
+        return this.sendAlone(client, key, policy, request, mode, deadline, map, recover, batcher);
       }
     }
     const call =
       ready && fixedWindow
-        ? this.fixedWindows.submit(mode, { keys: [key], request })
-        : this.runDecide([key], [policy[0]], [requestArg(policy, request)], mode);
+        ? this.fixedWindows.submit(mode, { keys: [key], request, deadline })
+        : this.runDecide([key], [policy[0]], [requestArg(policy, request)], mode, deadline);
     return this.withinTimeout(
       call,
       (steps) => map(this.remember(key, request, mode, steps[0] as Step)),
@@ -161,6 +170,7 @@ export class RedisBackend extends RedisStore {
     policy: Policy,
     request: DecisionRequest,
     mode: DecisionMode,
+    deadline: number,
     map: (step: Step) => R,
     recover: (error: unknown) => R | Promise<R>,
     batcher?: InFlight,
@@ -178,7 +188,7 @@ export class RedisBackend extends RedisStore {
       const args = fixedWindowArgs(request, now);
       if (counts) {
         if (now === undefined) args.push("");
-        args.push(String(this.serverClock.deadline(this.timeoutMs)));
+        args.push(String(deadline));
       }
       return this.evalAlone(client, script, key, args, onReply, recover, batcher);
     }
@@ -188,7 +198,7 @@ export class RedisBackend extends RedisStore {
       return map(this.remember(key, request, mode, step));
     };
     const args = [
-      this.modeArg(mode),
+      modeArg(mode, deadline),
       now === undefined ? "" : String(now),
       `0,${requestArg(policy, request)}`,
     ];
@@ -233,6 +243,7 @@ export class RedisBackend extends RedisStore {
     if (policies.some((p) => p === undefined) || (!oneSlot && this.isCluster())) {
       return super.decideAll(requests, mode) as Promise<Step[]>;
     }
+    const deadline = this.serverClock.deadline(this.timeoutMs);
     const known = policies as Policy[];
     const keys = requests.map((r) => this.key(stateKey(r.uid, r.identity)));
     const args = requests.map((request, i) => requestArg(known[i] as Policy, request));
@@ -241,6 +252,7 @@ export class RedisBackend extends RedisStore {
       known.map(([code]) => code),
       args,
       mode,
+      deadline,
     ).then((steps) => [...steps]);
   }
 
@@ -254,23 +266,16 @@ export class RedisBackend extends RedisStore {
     codes: readonly string[],
     args: readonly string[],
     mode: DecisionMode,
+    deadline: number,
   ): Promise<readonly Step[]> {
     // Whether the client is a cluster decides how to send: know it first.
     if (this.client === undefined) {
-      return this.connected().then(() => this.runDecide(keys, codes, args, mode));
+      return this.connected().then(() => this.runDecide(keys, codes, args, mode, deadline));
     }
-    const entry = { keys, args, codes };
+    const entry = { keys, args, codes, deadline };
     // A cluster script may only touch one slot, so there each entry goes alone.
     if (this.client.isCluster) return this.send(mode, [entry]);
     return this.batcher.submit(mode, entry);
-  }
-
-  /**
-   * The mode argument of the decision scripts: "p" to peek, else "c:" and the call's deadline
-   * on the server's clock, past which the script writes nothing.
-   */
-  private modeArg(mode: DecisionMode): string {
-    return mode === "consume" ? `c:${this.serverClock.deadline(this.timeoutMs)}` : "p";
   }
 
   /** The clock argument of the batch scripts: a test clock's time, or "" for the server's. */
@@ -286,7 +291,7 @@ export class RedisBackend extends RedisStore {
     if (!this.isReady()) return this.connected().then(() => this.send(mode, entries));
     const keys: string[] = [];
     const codes: string[] = [];
-    const args = [this.modeArg(mode), this.clockArg()];
+    const args = [modeArg(mode, earliestDeadline(entries)), this.clockArg()];
     entries.forEach((entry, group) => {
       keys.push(...entry.keys);
       codes.push(...entry.codes);
@@ -302,7 +307,7 @@ export class RedisBackend extends RedisStore {
   private readonly sendFixedWindows: Send<FixedWindowEntry> = (mode, entries) => {
     if (!this.isReady()) return this.connected().then(() => this.sendFixedWindows(mode, entries));
     const keys: string[] = [];
-    const args = [this.modeArg(mode), this.clockArg()];
+    const args = [modeArg(mode, earliestDeadline(entries)), this.clockArg()];
     for (const { keys: entryKeys, request } of entries) {
       keys.push(entryKeys[0] as string);
       args.push(...fixedWindowArgs(request, undefined));
@@ -337,3 +342,18 @@ const sameStep = (step: Step): Step => step;
 const rethrow = (error: unknown): never => {
   throw error;
 };
+
+/**
+ * The mode argument of the decision scripts: "p" to peek, else "c:" and the call's deadline
+ * on the server's clock, past which the script writes nothing.
+ */
+function modeArg(mode: DecisionMode, deadline: number): string {
+  return mode === "consume" ? `c:${deadline}` : "p";
+}
+
+/** A batch's deadline: its earliest entry's, so no entry is written for after it was given up. */
+function earliestDeadline(entries: readonly { readonly deadline: number }[]): number {
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const { deadline } of entries) if (deadline < earliest) earliest = deadline;
+  return earliest;
+}
