@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import {
-  HTTPThrottle,
-  type Lock,
-  type LockOptions,
-  Rate,
-  ThrottleBackend,
-  tryHitAll,
-} from "../../src/index.js";
+import { type Lock, type LockOptions, ThrottleBackend } from "../../src/backend.js";
+import { HTTPThrottle, Rate, tryHitAll } from "../../src/index.js";
 import { allStrategies } from "../strategies/harness.js";
 
 /**

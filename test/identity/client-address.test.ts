@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { ConfigurationError } from "../../src/errors.js";
 import { defaultClientAddress } from "../../src/identity/client-address.js";
-import { ConfigurationError, clientAddress } from "../../src/index.js";
+import { clientAddress } from "../../src/index.js";
 
 const conn = (remoteAddress: string | undefined, headers: Record<string, string> = {}) => ({
   socket: { remoteAddress },
