@@ -8,6 +8,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler, Next } from "hono";
+import { readNodeRequestWith } from "../../identity/client-address.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { SignalDeparture } from "../../throttles/turn.js";
 import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
@@ -24,8 +25,12 @@ import {
   throttleTogether,
   type Verdict,
 } from "../http/request-throttling.js";
+import { honoNodeRequest } from "./node-request.js";
 
 export * from "../http/public.js";
+
+// The default identifier finds a Context's client on `@hono/node-server`, in `env.incoming`.
+readNodeRequestWith(honoNodeRequest);
 
 /**
  * A route middleware applying the throttles all or nothing: the request counts against every
