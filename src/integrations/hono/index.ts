@@ -38,6 +38,9 @@ readNodeRequestWith(honoNodeRequest);
  * identifier reads the client address `@hono/node-server` gives. On other runtimes, give the
  * throttles an `identifier` (for example with your runtime's `getConnInfo`). Options may come first.
  *
+ * Not the `throttled` of `traffik`, which wraps a function or decorates a method; this one is
+ * the framework's route middleware, with the same vocabulary in every HTTP adapter.
+ *
  * @example
  * app.post("/login", throttled(perIp, perAccount), login);
  * @throws {ConfigurationError} at once, for anything but throttles and options.
