@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { MemoryStore } from "express-rate-limit";
 import { RateLimiterMemory } from "rate-limiter-flexible";
-import { HTTPThrottle, Rate, type Strategy } from "traffik";
+import { HTTPThrottle, Rate } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import {
   FixedWindowStrategy,
@@ -22,6 +22,7 @@ import {
   LeakyBucketWithQueueStrategy,
   SlidingWindowCounterStrategy,
   SlidingWindowLogStrategy,
+  type Strategy,
   TokenBucketStrategy,
   TokenBucketWithDebtStrategy,
 } from "traffik/strategies";

@@ -7,12 +7,13 @@
  */
 import Memcached from "memcached";
 import { RateLimiterMemcache } from "rate-limiter-flexible";
-import { HTTPThrottle, type Strategy } from "traffik";
+import { HTTPThrottle } from "traffik";
 import { MemcachedBackend } from "traffik/backends/memcached";
 import {
   FixedWindowStrategy,
   GCRAStrategy,
   SlidingWindowLogStrategy,
+  type Strategy,
   TokenBucketStrategy,
 } from "traffik/strategies";
 import { memcachedStats, startMemcached } from "../test/support/servers.js";

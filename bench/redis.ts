@@ -13,12 +13,13 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { RateLimiterRedis } from "rate-limiter-flexible";
-import { HTTPThrottle, type Strategy } from "traffik";
+import { HTTPThrottle } from "traffik";
 import { RedisBackend } from "traffik/backends/redis";
 import {
   FixedWindowStrategy,
   GCRAStrategy,
   SlidingWindowLogStrategy,
+  type Strategy,
   TokenBucketStrategy,
 } from "traffik/strategies";
 import { startRedis } from "../test/support/servers.js";

@@ -4,8 +4,9 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ConnectionThrottled, HTTPThrottle, hitAll } from "traffik";
+import { HTTPThrottle, hitAll } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
+import { ConnectionThrottled } from "traffik/errors";
 import { SlidingWindowLogStrategy, TokenBucketStrategy } from "traffik/strategies";
 
 const backend = new InMemoryBackend({ namespace: "demo" });

@@ -5,8 +5,9 @@
 import { pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
 import { type Context, Hono } from "hono";
-import { ConnectionThrottled, HTTPThrottle } from "traffik";
+import { HTTPThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
+import { ConnectionThrottled } from "traffik/errors";
 import { MiddlewareThrottle, ThrottleMiddleware, throttled } from "traffik/hono";
 
 export const backend = new InMemoryBackend({ namespace: "hono-example" });

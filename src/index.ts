@@ -1,11 +1,12 @@
 /**
  * Traffik: rate limiting for Node.js HTTP and WebSocket servers.
  *
+ * What an app needs: rates, throttles, the all-or-nothing helpers, the client address, and the
+ * `throttled` decorator. Errors come from `traffik/errors`, strategies from `traffik/strategies`,
+ * backends from `traffik/backends/*`, and what a backend author needs from `traffik/backend`.
+ *
  * @module
  */
-export { ThrottleBackend, type ThrottleBackendOptions } from "./backends/base.js";
-export type { DecisionMode, DecisionRequest, Lock, LockOptions } from "./backends/types.js";
-export * from "./errors.js";
 export {
   type AddressableConnection,
   type ClientAddressOptions,
@@ -14,11 +15,14 @@ export {
   type IdentifiableConnection,
 } from "./identity/client-address.js";
 export { Rate, type RateInit } from "./rate.js";
-export type { Step, Strategy, StrategyState } from "./strategies/strategy.js";
 export { hitAll, tryHitAll } from "./throttles/all-or-nothing.js";
 export { BaseThrottle } from "./throttles/base.js";
 export type { Decision } from "./throttles/decision.js";
-export { type ThrottledOptions, throttled } from "./throttles/decorator.js";
+export {
+  type ThrottledDecorator,
+  type ThrottledOptions,
+  throttled,
+} from "./throttles/decorator.js";
 export { HTTPThrottle } from "./throttles/http.js";
 export type {
   AnyThrottle,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { ConfigurationError, Rate } from "../src/index.js";
+import { ConfigurationError } from "../src/errors.js";
+import { Rate } from "../src/index.js";
 
 describe("Rate.parse", () => {
   const valid: [string, number, number][] = [

@@ -15,19 +15,30 @@ export interface AddressableConnection {
   readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>> | undefined;
 }
 
-/** What `@hono/node-server` puts in a Hono Context's `env`. */
-interface HonoNodeBindings {
-  readonly incoming?: AddressableConnection | undefined;
-}
-
 /**
  * What the default identifier reads: a framework's own client address (`req.ip` in Express,
- * `request.ip` in Fastify, both under their proxy settings), a Node request's socket, Hono's
- * Context on `@hono/node-server` (whose `env.incoming` is the Node request), or a `ws` socket.
+ * `request.ip` in Fastify, both under their proxy settings), a Node request's socket, a `ws`
+ * socket, or a framework's own connection object whose adapter tells where its Node request
+ * is (see {@link readNodeRequestWith}).
  */
 export interface IdentifiableConnection extends AddressableConnection {
   readonly ip?: string | undefined;
-  readonly env?: HonoNodeBindings & { readonly server?: HonoNodeBindings | undefined };
+  /** A framework's bindings (Hono's Context keeps the Node request here); its adapter reads them. */
+  readonly env?: unknown;
+}
+
+/** Finds the Node request behind a framework's own connection object, if it is one. */
+export type NodeRequestReader = (connection: object) => AddressableConnection | undefined;
+
+const nodeRequestReaders: NodeRequestReader[] = [];
+
+/**
+ * Teaches the default identifier where a framework keeps the Node request behind its own
+ * connection object, so that the core knows no framework: each adapter calls it once, when it
+ * loads. Readers run only for connections with neither `ip` nor `socket`. @internal
+ */
+export function readNodeRequestWith(reader: NodeRequestReader): void {
+  if (!nodeRequestReaders.includes(reader)) nodeRequestReaders.push(reader);
 }
 
 /** Options of {@link clientAddress}. */
@@ -138,9 +149,10 @@ export function defaultClientAddress(connection: IdentifiableConnection): string
     return address.includes(":") ? ipv6Network(address, DEFAULT_IPV6_SUBNET) : address;
   }
   if (connection.socket) return socketAddress(connection);
-  const env = connection.env;
-  const incoming = env === undefined ? undefined : (env.incoming ?? env.server?.incoming);
-  if (incoming !== undefined) return socketAddress(incoming);
+  for (const read of nodeRequestReaders) {
+    const request = read(connection);
+    if (request !== undefined) return socketAddress(request);
+  }
   // A `ws` WebSocket keeps its TCP socket here (NestJS gateways hand throttles the client).
   const wsSocket = (connection as { _socket?: AddressableConnection["socket"] })._socket;
   return socketAddress(wsSocket ? { socket: wsSocket } : connection);

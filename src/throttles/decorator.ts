@@ -15,13 +15,31 @@ type Throttled<This, Args extends unknown[], R> = (
 ) => Promise<Awaited<R>>;
 
 /**
+ * A method decorator that works in both worlds: as a standard (TC39) decorator, called with the
+ * method and its context, and under `experimentalDecorators` (NestJS, TypeORM, Angular), called
+ * with the prototype, the method's name and its property descriptor.
+ */
+export interface ThrottledDecorator {
+  <This, Args extends unknown[], R>(
+    method: Handler<This, Args, R>,
+    context: ClassMethodDecoratorContext<This, Handler<This, Args, R>>,
+  ): Throttled<This, Args, R>;
+  (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): void;
+}
+
+/**
  * The original's `@throttled(...)`, for TypeScript: throttles a function or a class method by
  * the connection among its arguments (the first, unless `options.connection` says otherwise).
  * Several throttles are applied all or nothing; a throttled call runs the first rejecting
  * throttle's `handleThrottled` (by default it rejects with `ConnectionThrottled`) and never
  * reaches the handler.
  *
- * As a standard (TC39) method decorator:
+ * Not to be confused with the framework adapters' `throttled(...throttles)` (`traffik/express`,
+ * `traffik/fastify`, `traffik/hono`), which builds a route middleware, nor with NestJS's
+ * `@Throttled(...)` (`traffik/nestjs`), which marks a controller or handler for `TraffikGuard`.
+ * This one wraps any async function or method, framework or not.
+ *
+ * As a method decorator, standard (TC39) or legacy (`experimentalDecorators`) alike:
  * ```ts
  * class Reports {
  *   @throttled(perUser)
@@ -40,10 +58,7 @@ export function throttled<C, This, Args extends unknown[], R>(
 export function throttled<C>(
   throttles: BaseThrottle<C> | readonly BaseThrottle<C>[],
   options?: ThrottledOptions<C, unknown[]>,
-): <This, Args extends unknown[], R>(
-  method: Handler<This, Args, R>,
-  context: ClassMethodDecoratorContext<This, Handler<This, Args, R>>,
-) => Throttled<This, Args, R>;
+): ThrottledDecorator;
 export function throttled<C, This, Args extends unknown[], R>(
   throttles: BaseThrottle<C> | readonly BaseThrottle<C>[],
   handlerOrOptions?: Handler<This, Args, R> | ThrottledOptions<C, Args>,
@@ -63,10 +78,22 @@ export function throttled<C, This, Args extends unknown[], R>(
   const options = typeof handlerOrOptions === "function" ? maybeOptions : handlerOrOptions;
   rejectUnknownOptions("throttled()", options, { connection: true });
   if (typeof handlerOrOptions === "function") return wrap(handlerOrOptions, maybeOptions);
-  return (method: Handler<This, Args, R>, context: ClassMethodDecoratorContext) => {
-    if (context.kind !== "method") {
+  return function throttledDecorator(
+    methodOrTarget: unknown,
+    contextOrKey: ClassMethodDecoratorContext | string | symbol,
+    descriptor?: PropertyDescriptor,
+  ) {
+    // Legacy decorators pass the method's name; standard ones a context object.
+    if (typeof contextOrKey === "string" || typeof contextOrKey === "symbol") {
+      if (typeof descriptor?.value !== "function") {
+        throw new ConfigurationError("@throttled() decorates methods only.");
+      }
+      descriptor.value = wrap(descriptor.value, handlerOrOptions);
+      return;
+    }
+    if (contextOrKey.kind !== "method") {
       throw new ConfigurationError("@throttled() decorates methods only.");
     }
-    return wrap(method, handlerOrOptions);
+    return wrap(methodOrTarget as Handler<This, Args, R>, handlerOrOptions);
   };
 }

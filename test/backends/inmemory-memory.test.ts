@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { InMemoryBackend } from "../../src/backends/inmemory/index.js";
-import { ConfigurationError, Rate } from "../../src/index.js";
+import { ConfigurationError } from "../../src/errors.js";
+import { Rate } from "../../src/index.js";
 import { FixedWindowStrategy, SlidingWindowLogStrategy } from "../../src/strategies/index.js";
 import { collectWarnings } from "./inmemory-support.js";
 

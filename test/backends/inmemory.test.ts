@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InMemoryBackend } from "../../src/backends/inmemory/index.js";
-import { BackendError, Rate } from "../../src/index.js";
+import { BackendError } from "../../src/errors.js";
+import { Rate } from "../../src/index.js";
 import { FixedWindowStrategy, TokenBucketStrategy } from "../../src/strategies/index.js";
 
 function clock(start = 0) {

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { ConfigurationError } from "../../src/errors.js";
 import { defaultClientAddress } from "../../src/identity/client-address.js";
-import { ConfigurationError, clientAddress } from "../../src/index.js";
+import { clientAddress } from "../../src/index.js";
 
 const conn = (remoteAddress: string | undefined, headers: Record<string, string> = {}) => ({
   socket: { remoteAddress },
@@ -104,5 +107,29 @@ describe("clientAddress", () => {
     assert.throws(() => clientAddress({ trustedProxies: ["10.0.0.0/33"] }), ConfigurationError);
     assert.throws(() => clientAddress({ trustedProxies: ["proxy.local"] }), ConfigurationError);
     assert.throws(() => clientAddress({ ipv6Subnet: 0 }), ConfigurationError);
+  });
+});
+
+describe("the default identifier knows no framework", () => {
+  it("finds a Hono Context's Node request only once the Hono adapter has taught it where", () => {
+    // A fresh process: nothing has loaded the Hono adapter yet.
+    const script = `
+      const { defaultClientAddress } = await import("./src/identity/client-address.ts");
+      const context = { env: { incoming: { socket: { remoteAddress: "192.0.2.9" } } } };
+      const nested = { env: { server: { incoming: { socket: { remoteAddress: "192.0.2.10" } } } } };
+      const before = [defaultClientAddress(context) ?? null, defaultClientAddress(nested) ?? null];
+      await import("./src/integrations/hono/index.ts");
+      const after = [defaultClientAddress(context) ?? null, defaultClientAddress(nested) ?? null];
+      console.log(JSON.stringify({ before, after }));
+    `;
+    const output = execFileSync(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "--eval", script],
+      { cwd: join(import.meta.dirname, "..", ".."), encoding: "utf8" },
+    );
+    assert.deepEqual(JSON.parse(output), {
+      before: [null, null],
+      after: ["192.0.2.9", "192.0.2.10"],
+    });
   });
 });

@@ -5,8 +5,9 @@ import fc from "fast-check";
 import type { ThrottleBackend } from "../../src/backends/base.js";
 import { MemcachedBackend } from "../../src/backends/memcached/index.js";
 import { RedisBackend } from "../../src/backends/redis/index.js";
+import { ConnectionThrottled } from "../../src/errors.js";
 import { MAX_IDENTITY_LENGTH, safeIdentity } from "../../src/identity/safe-identity.js";
-import { ConnectionThrottled, HTTPThrottle } from "../../src/index.js";
+import { HTTPThrottle } from "../../src/index.js";
 import {
   hasBinary,
   type MemcachedServer,

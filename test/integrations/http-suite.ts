@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { parseDictionary, parseList } from "structured-headers";
-import { ConnectionThrottled, HTTPThrottle, type Identifier, type ThrottledHandler } from "traffik";
+import { HTTPThrottle, type Identifier, type ThrottledHandler } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
+import { ConnectionThrottled } from "traffik/errors";
 import { SlidingWindowLogStrategy } from "traffik/strategies";
 
 /** The throttles of the suite's app; `C` is the framework's connection type. */

@@ -4,8 +4,9 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { parseList } from "structured-headers";
-import { ConnectionThrottled, type Strategy, WebSocketThrottle } from "traffik";
+import { WebSocketThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
+import { ConnectionThrottled } from "traffik/errors";
 import {
   FixedWindowStrategy,
   GCRAStrategy,
@@ -13,6 +14,7 @@ import {
   LeakyBucketWithQueueStrategy,
   SlidingWindowCounterStrategy,
   SlidingWindowLogStrategy,
+  type Strategy,
   TokenBucketStrategy,
 } from "traffik/strategies";
 import {

@@ -1,17 +1,11 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  ConfigurationError,
-  clientAddress,
-  HTTPThrottle,
-  Rate,
-  throttled,
-  WebSocketThrottle,
-} from "traffik";
+import { clientAddress, HTTPThrottle, Rate, throttled, WebSocketThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import { MemcachedBackend } from "traffik/backends/memcached";
 import { RedisBackend } from "traffik/backends/redis";
+import { ConfigurationError } from "traffik/errors";
 import * as express from "traffik/express";
 import * as fastify from "traffik/fastify";
 import * as hono from "traffik/hono";

@@ -1,97 +1,37 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { expectedExports } from "./expected-exports.js";
+import { compileAndRun, installPacked, publishedExports, type Resolution, root } from "./packed.js";
 
-const root = join(import.meta.dirname, "..", "..");
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   exports: Record<string, unknown>;
 };
 const subpaths = Object.keys(manifest.exports)
   .filter((key) => key !== "./package.json")
   .map((key) => (key === "." ? "traffik" : `traffik/${key.slice(2)}`));
-
-// What each subpath must export, from ESM and CommonJS alike.
-const expected: Record<string, string[]> = {
-  traffik: [
-    "Rate",
-    "HTTPThrottle",
-    "WebSocketThrottle",
-    "BaseThrottle",
-    "UNLIMITED",
-    "ThrottleBackend",
-    "hitAll",
-    "tryHitAll",
-    "ConnectionThrottled",
-    "clientAddress",
-    "throttled",
-  ],
-  "traffik/strategies": [
-    "FixedWindowStrategy",
-    "SlidingWindowLogStrategy",
-    "SlidingWindowCounterStrategy",
-    "TokenBucketStrategy",
-    "TokenBucketWithDebtStrategy",
-    "LeakyBucketStrategy",
-    "LeakyBucketWithQueueStrategy",
-    "GCRAStrategy",
-  ],
-  "traffik/errors": [
-    "TraffikError",
-    "TraffikException",
-    "ConfigurationError",
-    "BackendConfigurationError",
-    "AnonymousConnection",
-    "ConnectionThrottled",
-    "BackendError",
-    "BackendConnectionError",
-    "InvalidCost",
-  ],
-  "traffik/backends/inmemory": ["InMemoryBackend"],
-  "traffik/backends/redis": ["RedisBackend"],
-  "traffik/backends/memcached": ["MemcachedBackend"],
-  // Each loads without its framework installed: the framework is an optional peer.
-  "traffik/express": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
-  "traffik/fastify": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
-  "traffik/hono": ["throttled", "ThrottleMiddleware", "MiddlewareThrottle"],
-  "traffik/ws": ["throttleMessages", "throttleUpgrade", "guardMessages"],
-  "traffik/nestjs": ["TraffikModule", "Throttled", "SkipThrottle", "TraffikGuard"],
-};
+const expectedValues = Object.fromEntries(
+  Object.entries(expectedExports).map(([name, { values }]) => [name, values]),
+);
 
 describe("the packed package", () => {
   let project = "";
+  let tarball = "";
 
   before(() => {
-    project = mkdtempSync(join(tmpdir(), "traffik-pack-"));
-    execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore" });
-    const tarball = execFileSync("npm", ["pack", "--pack-destination", project], {
-      cwd: root,
-      encoding: "utf8",
-    })
-      .trim()
-      .split("\n")
-      .at(-1) as string;
-    writeFileSync(join(project, "package.json"), '{"name":"consumer","private":true}');
-    execFileSync(
-      "npm",
-      ["install", "--no-audit", "--no-fund", "--offline", join(project, tarball)],
-      {
-        cwd: project,
-        stdio: "ignore",
-      },
-    );
+    ({ project, tarball } = installPacked());
   });
 
   after(() => rmSync(project, { recursive: true, force: true }));
 
   it("declares every subpath the design names", () => {
-    assert.deepEqual(subpaths.sort(), Object.keys(expected).sort());
+    assert.deepEqual(subpaths.sort(), Object.keys(expectedExports).sort());
   });
 
   for (const format of ["esm", "cjs"] as const) {
-    it(`imports every subpath from ${format === "esm" ? "ES modules" : "CommonJS"}, sharing one copy of the core`, () => {
+    it(`exports exactly the listed values from ${format === "esm" ? "ES modules" : "CommonJS"}, sharing one copy of the core`, () => {
       const load = (name: string) =>
         format === "esm"
           ? `await import(${JSON.stringify(name)})`
@@ -99,22 +39,23 @@ describe("the packed package", () => {
       const script = `
         const loaded = {};
         for (const name of ${JSON.stringify(subpaths)}) loaded[name] = ${load("NAME").replace('"NAME"', "name")};
-        const missing = [];
-        for (const [name, names] of Object.entries(${JSON.stringify(expected)})) {
-          for (const n of names) if (loaded[name][n] === undefined) missing.push(name + ":" + n);
+        const names = {};
+        for (const [name, module] of Object.entries(loaded)) {
+          names[name] = Object.keys(module).filter((n) => n !== "__esModule" && n !== "default").sort();
         }
         const core = loaded["traffik"];
+        const errors = loaded["traffik/errors"];
         const backend = new loaded["traffik/backends/inmemory"].InMemoryBackend({ namespace: "pack" });
         const checks = {
-          missing,
-          sharedErrors: loaded["traffik/errors"].ConfigurationError === core.ConfigurationError,
-          sharedBase: backend instanceof core.ThrottleBackend,
+          names,
+          sharedBase: backend instanceof loaded["traffik/backend"].ThrottleBackend,
         };
         const throttle = new core.HTTPThrottle({ uid: "p", rate: "1/m", backend });
         const request = { socket: { remoteAddress: "192.0.2.1" }, headers: {} };
         const run = async () => {
           await throttle.hit(request);
-          try { await throttle.hit(request); } catch (e) { checks.throttled = e instanceof loaded["traffik/errors"].ConnectionThrottled; }
+          try { await throttle.hit(request); } catch (e) { checks.throttled = e instanceof errors.ConnectionThrottled; }
+          try { new core.Rate("nonsense"); } catch (e) { checks.sharedErrors = e instanceof errors.ConfigurationError; }
           console.log(JSON.stringify(checks));
         };
         ${format === "esm" ? "await run();" : "run();"}
@@ -123,24 +64,57 @@ describe("the packed package", () => {
       writeFileSync(file, script);
       const output = execFileSync(process.execPath, [file], { cwd: project, encoding: "utf8" });
       assert.deepEqual(JSON.parse(output), {
-        missing: [],
-        sharedErrors: true,
+        names: expectedValues,
         sharedBase: true,
         throttled: true,
+        sharedErrors: true,
       });
     });
   }
 
-  it("ships type declarations for both formats", () => {
+  for (const resolution of ["node16 from ESM", "node16 from CommonJS", "node10"] as Resolution[]) {
+    it(`publishes exactly the listed values and types, resolved as ${resolution}`, () => {
+      assert.deepEqual(publishedExports(project, subpaths, resolution), expectedExports);
+    });
+  }
+
+  it("keeps @internal members out of the published types", () => {
     const dist = join(project, "node_modules", "traffik", "dist");
-    for (const file of [
-      "index.d.ts",
-      "index.d.cts",
-      "strategies/index.d.ts",
-      "backends/inmemory/index.d.cts",
-      "errors.d.ts",
-    ]) {
-      assert.ok(readFileSync(join(dist, file), "utf8").length > 0, file);
+    for (const file of ["index.d.ts", "index.d.cts", "backend.d.ts", "backend.d.cts"]) {
+      const types = readFileSync(join(dist, file), "utf8");
+      for (const internal of ["toDecision", "decideOnError", "withinTimeout", "pendingCommands"]) {
+        assert.ok(!types.includes(internal), `${file} shows ${internal}`);
+      }
     }
+  });
+
+  it("passes @arethetypeswrong/cli in every resolution mode, and publint", () => {
+    const bin = (name: string) => join(root, "node_modules", ".bin", name);
+    for (const [tool, args] of [
+      ["attw", [tarball, "--format", "ascii"]],
+      ["publint", [tarball, "--strict"]],
+    ] as const) {
+      try {
+        execFileSync(bin(tool), args, { cwd: project, encoding: "utf8", stdio: "pipe" });
+      } catch (error) {
+        assert.fail(`${tool} found problems:\n${(error as { stdout?: string }).stdout ?? error}`);
+      }
+    }
+  });
+
+  it("runs @throttled compiled under experimentalDecorators, with node10 resolution (module: commonjs)", () => {
+    const output = compileAndRun(project, "legacy", "decorated-method.ts", "ts", {
+      module: "commonjs",
+      experimentalDecorators: true,
+      emitDecoratorMetadata: true,
+    });
+    assert.deepEqual(JSON.parse(output), { first: "192.0.2.1.csv", second: "throttled", calls: 1 });
+  });
+
+  it("runs @throttled compiled as a standard (TC39) decorator, as an ES module", () => {
+    const output = compileAndRun(project, "tc39", "decorated-method.ts", "mts", {
+      module: "nodenext",
+    });
+    assert.deepEqual(JSON.parse(output), { first: "192.0.2.1.csv", second: "throttled", calls: 1 });
   });
 });

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { type Lock, type LockOptions, ThrottleBackend } from "../../src/index.js";
+import { type Lock, type LockOptions, ThrottleBackend } from "../../src/backend.js";
 
 /**
  * A backend written the way the README shows: primitives only, over a Map, each operation

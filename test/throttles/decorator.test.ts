@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InMemoryBackend } from "../../src/backends/inmemory/index.js";
-import {
-  ConfigurationError,
-  ConnectionThrottled,
-  HTTPThrottle,
-  throttled,
-} from "../../src/index.js";
+import { ConfigurationError, ConnectionThrottled } from "../../src/errors.js";
+import { HTTPThrottle, throttled } from "../../src/index.js";
 
 const conn = (ip: string) => ({ ip });
 /** Time standing still: no window ends while a test runs, however slowly it runs. */
@@ -47,6 +43,35 @@ describe("throttled: the original's @throttled for TypeScript", () => {
       (await long.peek(conn("198.51.100.1"))).remaining,
       3,
       "the rejection counted nowhere",
+    );
+  });
+
+  it("throttles a method under experimentalDecorators too: prototype, name and descriptor", async () => {
+    const backend = new InMemoryBackend({ clock: stillClock });
+    const perClient = new HTTPThrottle({ uid: "legacy", rate: "1/m", backend });
+    class Reports {
+      calls = 0;
+      async export(request: { ip: string }) {
+        this.calls++;
+        return request.ip;
+      }
+    }
+    // What TypeScript's legacy `__decorate` does: call with the descriptor, then define it.
+    const descriptor = Object.getOwnPropertyDescriptor(Reports.prototype, "export");
+    assert.ok(descriptor);
+    const returned: unknown = throttled(perClient)(Reports.prototype, "export", descriptor);
+    Object.defineProperty(
+      Reports.prototype,
+      "export",
+      (returned as PropertyDescriptor) ?? descriptor,
+    );
+    const reports = new Reports();
+    assert.equal(await reports.export(conn("192.0.2.1")), "192.0.2.1");
+    await assert.rejects(reports.export(conn("192.0.2.1")), ConnectionThrottled);
+    assert.equal(reports.calls, 1, "a throttled call never reaches the method");
+    assert.throws(
+      () => throttled(perClient)(Reports.prototype, "calls", { value: 0 }),
+      ConfigurationError,
     );
   });
 

@@ -1,24 +1,23 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { type Lock, ThrottleBackend } from "../../src/backend.js";
 import { InMemoryBackend } from "../../src/backends/inmemory/index.js";
 import {
   AnonymousConnection,
   BackendError,
   ConfigurationError,
   ConnectionThrottled,
-  HTTPThrottle,
-  hitAll,
   InvalidCost,
-  type Lock,
-  type Step,
-  ThrottleBackend,
   TraffikError,
   TraffikException,
-  UNLIMITED,
-  WebSocketThrottle,
-} from "../../src/index.js";
-import { FixedWindowStrategy, LeakyBucketWithQueueStrategy } from "../../src/strategies/index.js";
+} from "../../src/errors.js";
+import { HTTPThrottle, hitAll, UNLIMITED, WebSocketThrottle } from "../../src/index.js";
+import {
+  FixedWindowStrategy,
+  LeakyBucketWithQueueStrategy,
+  type Step,
+} from "../../src/strategies/index.js";
 
 const req = (remoteAddress = "192.0.2.1", headers: Record<string, string> = {}) => ({
   socket: { remoteAddress },

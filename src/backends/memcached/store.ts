@@ -46,7 +46,8 @@ export interface MemcachedBackendOptions extends Partial<ThrottleBackendOptions>
  * The store half of {@link MemcachedBackend}: the servers (pools, consistent hashing, the
  * namespace generation), the primitives and locks, `reset()`, and how every command is sent:
  * within the deadline and the bound on pending commands, a failure a `BackendError` naming the
- * server. Decisions are the backend's. @internal
+ * server. Decisions are the backend's.
+ * Not exported: it reaches the published types only as {@link MemcachedBackend}'s base class.
  */
 export abstract class MemcachedStore extends ThrottleBackend {
   private readonly serverNames: readonly string[];

@@ -62,7 +62,8 @@ return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
  * The store half of {@link RedisBackend}: the connection (made, checked, closed), the
  * primitives and locks, `reset()`, and how every command is sent: within the deadline and the
  * bound on pending calls, its failure a `BackendError` naming the server. Decisions are the
- * backend's. @internal
+ * backend's.
+ * Not exported: it reaches the published types only as {@link RedisBackend}'s base class.
  */
 export abstract class RedisStore extends ThrottleBackend {
   private readonly connection: RedisBackendOptions["connection"];

@@ -47,6 +47,9 @@ export type ExpressMiddleware<C extends ExpressRequest = ExpressRequest> = (
  * A route middleware applying the throttles all or nothing: the request counts against every
  * throttle or, if any rejects it, against none. Options may come first.
  *
+ * Not the `throttled` of `traffik`, which wraps a function or decorates a method; this one is
+ * the framework's route middleware, with the same vocabulary in every HTTP adapter.
+ *
  * @example
  * app.post("/login", throttled(perIp, perAccount), login);
  * app.get("/feed", throttled({ headers: "draft-7" }, feed), handler);

@@ -39,6 +39,9 @@ export type ThrottleHook = (
  * or, if any rejects it, against none. The throttles see the `FastifyRequest`, whose `ip`
  * follows Fastify's `trustProxy`. Options may come first.
  *
+ * Not the `throttled` of `traffik`, which wraps a function or decorates a method; this one is
+ * the framework's route middleware, with the same vocabulary in every HTTP adapter.
+ *
  * @example
  * app.post("/login", { onRequest: throttled(perIp, perAccount) }, login);
  * @throws {ConfigurationError} at once, for anything but throttles and options.
@@ -72,14 +75,14 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
       options: ThrottleMiddlewareOptions<FastifyRequest>,
       done: (error?: Error) => void,
     ): void {
-      let prepared: ReturnType<typeof middlewareSettings<FastifyRequest>>;
+      let checked: ReturnType<typeof middlewareSettings<FastifyRequest>>;
       try {
-        prepared = middlewareSettings(options);
+        checked = middlewareSettings(options);
       } catch (error) {
         done(error as Error);
         return;
       }
-      const { entries, settings } = prepared;
+      const { entries, settings } = checked;
       const backend = settings.backend;
       fastify.addHook("onRequest", (request, reply, next) => {
         shareSettings(request, settings);

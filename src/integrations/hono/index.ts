@@ -8,6 +8,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler, Next } from "hono";
+import { readNodeRequestWith } from "../../identity/client-address.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { SignalDeparture } from "../../throttles/turn.js";
 import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
@@ -24,14 +25,21 @@ import {
   throttleTogether,
   type Verdict,
 } from "../http/request-throttling.js";
+import { honoNodeRequest } from "./node-request.js";
 
 export * from "../http/public.js";
+
+// The default identifier finds a Context's client on `@hono/node-server`, in `env.incoming`.
+readNodeRequestWith(honoNodeRequest);
 
 /**
  * A route middleware applying the throttles all or nothing: the request counts against every
  * throttle or, if any rejects it, against none. The throttles see the `Context`; the default
  * identifier reads the client address `@hono/node-server` gives. On other runtimes, give the
  * throttles an `identifier` (for example with your runtime's `getConnInfo`). Options may come first.
+ *
+ * Not the `throttled` of `traffik`, which wraps a function or decorates a method; this one is
+ * the framework's route middleware, with the same vocabulary in every HTTP adapter.
  *
  * @example
  * app.post("/login", throttled(perIp, perAccount), login);

@@ -82,6 +82,8 @@ function mark(key: string, value: unknown) {
 /**
  * Throttles a controller (every handler) or one handler, or a gateway's message handlers. On a
  * handler of a throttled controller, both apply, all or nothing.
+ * It only marks: `TraffikGuard`, which `TraffikModule` installs app-wide, decides before the
+ * handler runs. Unlike `traffik`'s `@throttled`, it wraps nothing and needs the module.
  * @throws {ConfigurationError} at once, for anything but throttles.
  */
 export function Throttled(...throttles: BaseThrottle<never>[]) {

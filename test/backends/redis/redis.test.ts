@@ -9,10 +9,8 @@ import {
   BackendError,
   ConfigurationError,
   ConnectionThrottled,
-  HTTPThrottle,
-  Rate,
-  tryHitAll,
-} from "../../../src/index.js";
+} from "../../../src/errors.js";
+import { HTTPThrottle, Rate, tryHitAll } from "../../../src/index.js";
 import { FixedWindowStrategy } from "../../../src/strategies/index.js";
 import { allStrategies } from "../../strategies/harness.js";
 import { freePort, hasBinary, type RedisServer, startRedis } from "../../support/servers.js";

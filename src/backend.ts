@@ -1,0 +1,10 @@
+/**
+ * What a backend author needs: the store contract to subclass ({@link ThrottleBackend}), the
+ * decision requests it answers, locks, and the strategy states it stores. Apps do not need this
+ * subpath: they pick a backend from `traffik/backends/*`.
+ *
+ * @module
+ */
+export { ThrottleBackend, type ThrottleBackendOptions } from "./backends/base.js";
+export type { DecisionMode, DecisionRequest, Lock, LockOptions } from "./backends/types.js";
+export type { Step, Strategy, StrategyState } from "./strategies/strategy.js";
