@@ -2,6 +2,11 @@ import { randomUUID } from "node:crypto";
 import { BackendConnectionError, BackendError, ConfigurationError } from "../../errors.js";
 import type { Rate } from "../../rate.js";
 import { ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import {
+  type DegradableBackend,
+  type DegradedModeOptions,
+  degradedModeOption,
+} from "../degraded/options.js";
 import { pollForLock } from "../poll-lock.js";
 import type { Lock, LockOptions } from "../types.js";
 import type { Cell, Read } from "./cas-round.js";
@@ -39,6 +44,12 @@ export interface MemcachedBackendOptions extends Partial<ThrottleBackendOptions>
    * own: keep their clocks in sync (NTP). Tests pass one to replay traces. @default Date.now
    */
   clock?: () => number;
+  /**
+   * While the servers are out, decide requests in this process, each client within its limit
+   * per process, instead of by `onError`, and hand them back once the servers answer (see
+   * {@link DegradedModeOptions}). `false` leaves outages to `onError`. @default true
+   */
+  degradedMode?: boolean | DegradedModeOptions;
 }
 
 /**
@@ -47,7 +58,8 @@ export interface MemcachedBackendOptions extends Partial<ThrottleBackendOptions>
  * within the deadline and the bound on pending commands, a failure a `BackendError` naming the
  * server. Decisions are the backend's. @internal
  */
-export abstract class MemcachedStore extends ThrottleBackend {
+export abstract class MemcachedStore extends ThrottleBackend implements DegradableBackend {
+  readonly degradedMode: DegradedModeOptions | false;
   private readonly serverNames: readonly string[];
   private readonly poolSize: number;
   private readonly generationRefreshMs: number;
@@ -78,6 +90,7 @@ export abstract class MemcachedStore extends ThrottleBackend {
     this.serverNames = [...new Set(names)];
     this.poolSize = positiveInteger("poolSize", options.poolSize ?? 4);
     this.generationRefreshMs = options.generationRefreshMs ?? 1000;
+    this.degradedMode = degradedModeOption(options.degradedMode);
     this.clock = options.clock;
   }
 
