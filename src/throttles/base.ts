@@ -1,6 +1,6 @@
 import { checkName, ThrottleBackend } from "../backends/base.js";
-import { decidingBackend } from "../backends/degraded/deciding.js";
 import type { DegradedStep } from "../backends/degraded/backend.js";
+import { decidingBackend } from "../backends/degraded/deciding.js";
 import type { DecisionMode, DecisionRequest } from "../backends/types.js";
 import {
   AnonymousConnection,

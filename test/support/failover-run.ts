@@ -68,13 +68,15 @@ export async function killUnderTraffic(
       const admitted = traffic.of(client).filter((d) => d.allowed && d.source === "backend");
       const counted = peeked.limit - peeked.remaining;
       if (peeked.source !== "backend" || counted > admitted.length) {
-        ghosts.push(`${client}: counted ${counted}, admitted ${admitted.length} (${peeked.source})`);
+        ghosts.push(
+          `${client}: counted ${counted}, admitted ${admitted.length} (${peeked.source})`,
+        );
       }
     }
     const begun = new Map<string, number>();
     const ended = new Map<string, number>();
     for (const warning of watching.warnings) {
-      const node = / node (\S+)/.exec(warning.message)?.[1] ?? "";
+      const node = / node (\S+):/.exec(warning.message)?.[1] ?? "";
       const code = (warning as { code?: string }).code;
       count(code === "TRAFFIK_BACKEND_OUTAGE" ? begun : ended, node);
     }

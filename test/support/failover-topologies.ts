@@ -2,14 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  ask,
-  freePort,
-  type RedisServer,
-  restartable,
-  startRedis,
-  waitFor,
-} from "./servers.js";
+import { ask, freePort, type RedisServer, restartable, startRedis, waitFor } from "./servers.js";
 
 /** How long a node may be unreachable before the others fail it over, in ms (Redis: 15 000). */
 export const NODE_TIMEOUT_MS = 1500;

@@ -53,7 +53,11 @@ export function ask(
   });
 }
 
-export async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;

@@ -59,7 +59,15 @@ export class DegradedModeBackend extends ThrottleBackend {
     const outages = this.outages;
     if (outages.none()) {
       return this.shared.decideThen(request, mode, map, (error) =>
-        this.decideWithout(this.nodeOf(request), Number.NEGATIVE_INFINITY, error, request, mode, map, recover),
+        this.decideWithout(
+          this.nodeOf(request),
+          Number.NEGATIVE_INFINITY,
+          error,
+          request,
+          mode,
+          map,
+          recover,
+        ),
       );
     }
     const node = this.nodeOf(request);
@@ -82,10 +90,14 @@ export class DegradedModeBackend extends ThrottleBackend {
     return this.decideThen(request, mode, (step) => step, rethrow);
   }
 
-  override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Step[] | Promise<Step[]> {
+  override decideAll(
+    requests: readonly DecisionRequest[],
+    mode: DecisionMode,
+  ): Step[] | Promise<Step[]> {
     const nodes = requests.map((request) => this.nodeOf(request));
     // A group is all or nothing in one place: in-process if any of its nodes is out.
-    if (nodes.some((node) => this.outages.isOut(node))) return this.decideAllInProcess(requests, mode);
+    if (nodes.some((node) => this.outages.isOut(node)))
+      return this.decideAllInProcess(requests, mode);
     const answer = this.shared.decideAll(requests, mode);
     if (!(answer instanceof Promise)) return answer;
     const sentAt = this.outages.sentAt();

@@ -67,7 +67,7 @@ export class Outages {
     const now = this.now();
     const outage = this.open.get(node);
     if (outage !== undefined) {
-      if (outage.probing && sentAt >= outage.since) {
+      if (outage.probing && sentAt > outage.since) {
         outage.probing = false;
         outage.nextProbeAt = now + this.probeIntervalMs;
       }
@@ -80,7 +80,7 @@ export class Outages {
       lastSeen: now,
     });
     process.emitWarning(
-      `Backend "${this.name}"${where(node)} is out (${error instanceof Error ? error.message : String(error)}): its requests are decided in this process, each client within its limit per process, until it answers again.`,
+      `Backend "${this.name}"${where(node)}: out (${error instanceof Error ? error.message : String(error)}): its requests are decided in this process, each client within its limit per process, until it answers again.`,
       { code: "TRAFFIK_BACKEND_OUTAGE" },
     );
   }
@@ -88,10 +88,12 @@ export class Outages {
   /** A request for `node`, sent at `sentAt` (see {@link sentAt}), was answered by it. */
   answered(node: string, sentAt: number): void {
     const outage = this.open.get(node);
-    if (outage !== undefined && sentAt >= outage.since) this.end(node, outage, "requests are answered again");
+    if (outage !== undefined && sentAt > outage.since)
+      this.end(node, outage, "requests are answered again");
     const now = this.now();
     for (const [other, stale] of this.open) {
-      if (now - stale.lastSeen > this.goneAfterMs) this.end(other, stale, "no request goes to it any more");
+      if (now - stale.lastSeen > this.goneAfterMs)
+        this.end(other, stale, "no request goes to it any more");
     }
   }
 

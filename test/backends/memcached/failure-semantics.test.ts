@@ -94,6 +94,8 @@ describe("MemcachedBackend while memcached is frozen (SIGSTOP)", { skip: !enable
     const backend = new MemcachedBackend({
       servers: [server.address],
       namespace: "ghost",
+      // What onError does, so degraded mode (which would decide instead) is off.
+      degradedMode: false,
       timeoutMs: 200,
     });
     t.after(async () => {
@@ -133,6 +135,8 @@ describe("MemcachedBackend while memcached is frozen (SIGSTOP)", { skip: !enable
     const backend = new MemcachedBackend({
       servers: [server.address],
       namespace: "pile",
+      // What onError does, so degraded mode (which would decide instead) is off.
+      degradedMode: false,
       timeoutMs: 300,
       maxPending: 50,
     });

@@ -3,11 +3,11 @@ import { after, before, describe, it } from "node:test";
 import { Cluster } from "ioredis";
 import { RedisBackend } from "../../../src/backends/redis/index.js";
 import { stateKey } from "../../../src/backends/redis/keys.js";
+import { HOT_LIMIT, killUnderTraffic } from "../../support/failover-run.js";
 import {
   type ReplicatedCluster,
   startReplicatedCluster,
 } from "../../support/failover-topologies.js";
-import { HOT_LIMIT, killUnderTraffic } from "../../support/failover-run.js";
 import { hasBinary } from "../../support/servers.js";
 
 const enabled = hasBinary("redis-server") && hasBinary("redis-cli");
@@ -49,7 +49,11 @@ describe("RedisBackend on a Redis Cluster of 3 masters and 3 replicas", { skip: 
       (dead) => cluster.failedOver(hotKey, dead),
       30_000,
     );
-    const report = JSON.stringify({ ...figures, begun: [...figures.begun], ended: [...figures.ended] });
+    const report = JSON.stringify({
+      ...figures,
+      begun: [...figures.begun],
+      ended: [...figures.ended],
+    });
     // Decisions come from Redis again within twice the cluster's own failover time.
     assert.ok(figures.recoveredMs <= 2 * figures.failoverMs, report);
     // Meanwhile, Redis or the in-process backend decided: never onError, never a throw.

@@ -2,17 +2,19 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { RedisBackend } from "../../../src/backends/redis/index.js";
+import { HOT_LIMIT, killUnderTraffic } from "../../support/failover-run.js";
 import {
   SENTINEL_MASTER,
   type SentinelGroup,
   startSentinelGroup,
 } from "../../support/failover-topologies.js";
-import { HOT_LIMIT, killUnderTraffic } from "../../support/failover-run.js";
 import { hasBinary } from "../../support/servers.js";
 
 const enabled = hasBinary("redis-server");
 
-describe("RedisBackend behind Sentinel (a master, a replica, three sentinels)", { skip: !enabled }, () => {
+describe("RedisBackend behind Sentinel (a master, a replica, three sentinels)", {
+  skip: !enabled,
+}, () => {
   let group: SentinelGroup;
   const clients: Redis[] = [];
   /** A Sentinel client as the README advises: fresh, so still connecting; no offline queue. */
@@ -52,7 +54,11 @@ describe("RedisBackend behind Sentinel (a master, a replica, three sentinels)", 
       (dead) => group.failedOver(dead),
       30_000,
     );
-    const report = JSON.stringify({ ...figures, begun: [...figures.begun], ended: [...figures.ended] });
+    const report = JSON.stringify({
+      ...figures,
+      begun: [...figures.begun],
+      ended: [...figures.ended],
+    });
     // Decisions come from Redis again within twice the group's own failover time.
     assert.ok(figures.recoveredMs <= 2 * figures.failoverMs, report);
     // Meanwhile, Redis or the in-process backend decided: never onError, never a throw.
