@@ -5,7 +5,9 @@ import { RedisBackend } from "../../../src/backends/redis/index.js";
 import { HTTPThrottle } from "../../../src/index.js";
 import { hasBinary, startRedis } from "../../support/servers.js";
 
-describe("RedisBackend when redis-server restarts empty", { skip: !hasBinary("redis-server") }, () => {
+describe("RedisBackend when redis-server restarts empty", {
+  skip: !hasBinary("redis-server"),
+}, () => {
   it("forgets the clients it blocked in-process: Redis, empty, admits them again", async (t) => {
     const server = await startRedis();
     const backend = new RedisBackend({ connection: server.url, namespace: "rs", timeoutMs: 200 });
