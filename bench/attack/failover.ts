@@ -80,6 +80,8 @@ async function sentinel(): Promise<void> {
       sentinels: [...group.sentinels],
       name: SENTINEL_MASTER,
       enableOfflineQueue: false,
+      // As the README advises: reconnect within half a second (ioredis's default backs off to 2 s).
+      retryStrategy: (attempt) => Math.min(50 * attempt, 500),
     }),
   );
   try {
