@@ -10,11 +10,12 @@ describe("RedisBackend when redis-server restarts empty", {
 }, () => {
   it("forgets the clients it blocked in-process: Redis, empty, admits them again", async (t) => {
     const server = await startRedis();
-    const backend = new RedisBackend({ connection: server.url, namespace: "rs", timeoutMs: 200 });
+    const backend = new RedisBackend({ connection: server.url, namespace: "rs" });
     t.after(async () => {
       await backend.close().catch(() => {});
       await server.stop();
     });
+    await backend.initialize();
     const throttle = new HTTPThrottle<string>({
       uid: "r",
       rate: "1/h",
