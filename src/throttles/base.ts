@@ -1,4 +1,6 @@
 import { checkName, ThrottleBackend } from "../backends/base.js";
+import type { DegradedStep } from "../backends/degraded/backend.js";
+import { decidingBackend } from "../backends/degraded/deciding.js";
 import type { DecisionMode, DecisionRequest } from "../backends/types.js";
 import {
   AnonymousConnection,
@@ -68,6 +70,8 @@ export abstract class BaseThrottle<C = unknown> {
   /** The decision for an exempt (`UNLIMITED`) connection. @internal */
   readonly exempt: Decision;
   private inOutage = false;
+  private lastBackend: ThrottleBackend | undefined;
+  private lastDeciding: ThrottleBackend | undefined;
 
   constructor(options: ThrottleOptions<C>) {
     rejectUnknownOptions(new.target.name, options, THROTTLE_OPTION_NAMES);
@@ -234,7 +238,7 @@ export abstract class BaseThrottle<C = unknown> {
       retryAfterMs: allowed ? 0 : Math.max(1, Math.ceil(step.retryAfterMs), this.minWaitPeriod),
       resetAfterMs: Math.ceil(step.resetAfterMs),
       delayMs: Math.ceil(step.delayMs),
-      source: "backend",
+      source: (step as Partial<DegradedStep>).degraded === true ? "degraded" : "backend",
     };
   }
 
@@ -364,8 +368,17 @@ export abstract class BaseThrottle<C = unknown> {
       strategy: this.strategy,
       rate: this.rate,
       cost,
-      backend,
+      backend: this.deciding(backend),
     };
+  }
+
+  /** What decides on `backend` (itself, or itself in degraded mode), remembered for the next call. */
+  private deciding(backend: ThrottleBackend): ThrottleBackend {
+    if (backend !== this.lastBackend) {
+      this.lastBackend = backend;
+      this.lastDeciding = decidingBackend(backend);
+    }
+    return this.lastDeciding as ThrottleBackend;
   }
 
   private checkCost(cost: number): void {

@@ -26,8 +26,9 @@ export interface Decision {
   /** When admitted by a queueing strategy: whole ms the request waited (or must wait) to start. */
   readonly delayMs: number;
   /**
-   * Where the decision came from: the backend, an exemption (`UNLIMITED`), or the `onError`
-   * policy because the backend failed.
+   * Where the decision came from: the backend; the in-process backend of degraded mode while
+   * the shared one was out; an exemption (`UNLIMITED`); or the `onError` policy because the
+   * backend failed.
    */
-  readonly source: "backend" | "exempt" | "error";
+  readonly source: "backend" | "degraded" | "exempt" | "error";
 }

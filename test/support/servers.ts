@@ -32,7 +32,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Sends one inline command and returns the reply once `complete` says it has all of it. */
-function ask(
+export function ask(
   port: number,
   command: string,
   complete = (reply: string) => reply.includes("\r\n"),
@@ -53,7 +53,11 @@ function ask(
   });
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
@@ -71,7 +75,7 @@ process.on("exit", () => {
  * A server process that can be killed at once (as a crash would) and started again with the
  * same arguments; `start` resolves once `ready` says it answers.
  */
-function restartable(
+export function restartable(
   command: string,
   args: readonly string[],
   ready: () => Promise<boolean>,

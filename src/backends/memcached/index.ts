@@ -3,4 +3,5 @@
  *
  * @module
  */
+export type { DegradedModeOptions } from "../degraded/options.js";
 export { MemcachedBackend, type MemcachedBackendOptions } from "./backend.js";

@@ -3,6 +3,11 @@ import { BackendConnectionError, BackendError, ConfigurationError } from "../../
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import type { Rate } from "../../rate.js";
 import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import {
+  type DegradableBackend,
+  type DegradedModeOptions,
+  degradedModeOption,
+} from "../degraded/options.js";
 import { pollForLock } from "../poll-lock.js";
 import type { Lock, LockOptions } from "../types.js";
 import type { Cell, Read } from "./cas-round.js";
@@ -40,6 +45,12 @@ export interface MemcachedBackendOptions extends Partial<ThrottleBackendOptions>
    * own: keep their clocks in sync (NTP). Tests pass one to replay traces. @default Date.now
    */
   clock?: () => number;
+  /**
+   * While the servers are out, decide requests in this process, each client within its limit
+   * per process, instead of by `onError`, and hand them back once the servers answer (see
+   * {@link DegradedModeOptions}). `false` leaves outages to `onError`. @default true
+   */
+  degradedMode?: boolean | DegradedModeOptions;
 }
 
 /**
@@ -49,7 +60,8 @@ export interface MemcachedBackendOptions extends Partial<ThrottleBackendOptions>
  * server. Decisions are the backend's.
  * Not exported: it reaches the published types only as {@link MemcachedBackend}'s base class.
  */
-export abstract class MemcachedStore extends ThrottleBackend {
+export abstract class MemcachedStore extends ThrottleBackend implements DegradableBackend {
+  readonly degradedMode: DegradedModeOptions | false;
   private readonly serverNames: readonly string[];
   private readonly poolSize: number;
   private readonly generationRefreshMs: number;
@@ -72,6 +84,7 @@ export abstract class MemcachedStore extends ThrottleBackend {
       maxWaitingPerKey: true,
       generationRefreshMs: true,
       clock: true,
+      degradedMode: true,
     });
     super({
       ...options,
@@ -91,6 +104,7 @@ export abstract class MemcachedStore extends ThrottleBackend {
     this.serverNames = [...new Set(names)];
     this.poolSize = positiveInteger("poolSize", options.poolSize ?? 4);
     this.generationRefreshMs = options.generationRefreshMs ?? 1000;
+    this.degradedMode = degradedModeOption(options.degradedMode);
     this.clock = options.clock;
   }
 

@@ -69,10 +69,30 @@ export class RedisBackend extends RedisStore {
     this.blocks = options.blockCache === false ? undefined : new BlockCache();
   }
 
+  /**
+   * Connects (see {@link RedisStore.initialize}); from then on, every reconnection forgets the
+   * clients blocked in-process: the server may have restarted empty, or a replica that lags
+   * may have taken over, and Redis, not a memory of it, says who is blocked.
+   */
+  override async initialize(): Promise<void> {
+    await super.initialize();
+    const client = this.client;
+    if (this.blocks !== undefined && client !== undefined && client !== this.watched) {
+      this.watched?.off("ready", this.forgetBlocks);
+      this.watched = client;
+      client.on("ready", this.forgetBlocks);
+    }
+  }
+
   protected override async shutdown(): Promise<void> {
+    this.watched?.off("ready", this.forgetBlocks);
+    this.watched = undefined;
     this.blocks?.clear();
     await super.shutdown();
   }
+
+  private watched: RedisClient | undefined;
+  private readonly forgetBlocks = (): void => this.blocks?.clear();
 
   override async clear(uid: string, identity: string): Promise<void> {
     this.blocks?.forget(this.key(stateKey(uid, identity)));

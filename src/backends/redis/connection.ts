@@ -37,6 +37,34 @@ export async function clientForUrl(url: string, timeoutMs: number): Promise<Redi
 }
 
 /**
+ * Resolves once `client` can take commands, whatever its state: a lazy one is connected, one
+ * still connecting (a fresh Cluster, or a Sentinel client asking for its master) is waited for,
+ * since with its offline queue off it would refuse a command at once. Rejects after `timeoutMs`
+ * or when the client gives up, and leaves no listener behind either way.
+ */
+export function untilReady(client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  if (client.status === "wait" || client.status === "end") return client.connect();
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
+      client.off("ready", onReady);
+      client.off("end", onEnd);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onReady = () => settle();
+    const onEnd = () => settle(new Error("the client gave up connecting"));
+    const timer = setTimeout(
+      () => settle(new Error(`not ready within ${timeoutMs} ms (status "${client.status}")`)),
+      timeoutMs,
+    );
+    client.on("ready", onReady);
+    client.on("end", onEnd);
+  });
+}
+
+/**
  * `client`, checked to be an ioredis client by what it can do (not by its class, which another
  * copy of ioredis would not share).
  * @throws {BackendConfigurationError} for anything else, such as a node-redis client.
@@ -68,7 +96,7 @@ export function serverAddress(connection: unknown): string {
     }
   }
   const client = connection as {
-    options?: { host?: string; port?: number };
+    options?: { host?: string; port?: number; name?: string; sentinels?: unknown };
     startupNodes?: readonly (string | number | { host?: string; port?: number })[];
   };
   if (Array.isArray(client?.startupNodes)) {
@@ -79,6 +107,10 @@ export function serverAddress(connection: unknown): string {
           : String(node),
       )
       .join(",");
+  }
+  if (Array.isArray(client?.options?.sentinels)) {
+    const sentinels = serverAddress({ startupNodes: client.options.sentinels });
+    return `master "${client.options.name ?? "mymaster"}" of sentinels ${sentinels}`;
   }
   if (client?.options !== undefined) {
     return `${client.options.host ?? "127.0.0.1"}:${client.options.port ?? 6379}`;

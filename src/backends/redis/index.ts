@@ -3,4 +3,5 @@
  *
  * @module
  */
+export type { DegradedModeOptions } from "../degraded/options.js";
 export { RedisBackend, type RedisBackendOptions, type RedisClient } from "./backend.js";

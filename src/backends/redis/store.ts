@@ -8,8 +8,13 @@ import {
 } from "../../errors.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import {
+  type DegradableBackend,
+  type DegradedModeOptions,
+  degradedModeOption,
+} from "../degraded/options.js";
 import { pollForLock } from "../poll-lock.js";
-import type { Lock, LockOptions } from "../types.js";
+import type { DecisionRequest, Lock, LockOptions } from "../types.js";
 import {
   checkClient,
   checkUrl,
@@ -18,11 +23,13 @@ import {
   isRefusal,
   type RedisClient,
   serverAddress,
+  untilReady,
 } from "./connection.js";
 import { stateKey } from "./keys.js";
 import { LATE_REPLY } from "./lua/deadline.js";
 import { INCREMENT_WITH_TTL_LUA, RELEASE_LOCK_LUA } from "./lua/primitives.js";
 import { ServerClock } from "./server-clock.js";
+import { nodeOf } from "./slots.js";
 
 /** Options of {@link RedisBackend}. */
 export interface RedisBackendOptions extends Partial<ThrottleBackendOptions> {
@@ -45,6 +52,12 @@ export interface RedisBackendOptions extends Partial<ThrottleBackendOptions> {
    * Under a test clock, fixed windows need Redis 7 or later (`PEXPIRETIME`).
    */
   clock?: () => number;
+  /**
+   * While the server (a cluster master) is out, decide its requests in this process, each
+   * client within its limit per process, instead of by `onError`, and hand them back once it
+   * answers (see {@link DegradedModeOptions}). `false` leaves outages to `onError`. @default true
+   */
+  degradedMode?: boolean | DegradedModeOptions;
 }
 
 export const sha1 = (text: string): string => createHash("sha1").update(text).digest("hex");
@@ -65,7 +78,8 @@ return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
  * backend's.
  * Not exported: it reaches the published types only as {@link RedisBackend}'s base class.
  */
-export abstract class RedisStore extends ThrottleBackend {
+export abstract class RedisStore extends ThrottleBackend implements DegradableBackend {
+  readonly degradedMode: DegradedModeOptions | false;
   private readonly connection: RedisBackendOptions["connection"];
   protected readonly clock: (() => number) | undefined;
   protected client: RedisClient | undefined;
@@ -83,6 +97,7 @@ export abstract class RedisStore extends ThrottleBackend {
       connection: true,
       blockCache: true,
       clock: true,
+      degradedMode: true,
     });
     super({
       ...options,
@@ -98,6 +113,12 @@ export abstract class RedisStore extends ThrottleBackend {
     this.connection = options.connection;
     this.where = serverAddress(options.connection);
     this.clock = options.clock;
+    this.degradedMode = degradedModeOption(options.degradedMode);
+  }
+
+  /** The cluster master that decides `request` as the client knows it now (`""` off a cluster). */
+  outageNode(request: DecisionRequest): string {
+    return nodeOf(this.client, this.key(stateKey(request.uid, request.identity)));
   }
 
   /** The ioredis client, once initialized. */
@@ -122,7 +143,7 @@ export abstract class RedisStore extends ThrottleBackend {
     };
     client.on("error", listen);
     try {
-      if (client.status === "wait") await this.withinTimeout(client.connect());
+      await this.withinTimeout(untilReady(client, this.timeoutMs));
       await this.withinTimeout(this.serverClock.sync());
     } catch (error) {
       const reason = isRefusal(told) ? told : error;

@@ -94,6 +94,8 @@ describe("MemcachedBackend while memcached is frozen (SIGSTOP)", { skip: !enable
     const backend = new MemcachedBackend({
       servers: [server.address],
       namespace: "ghost",
+      // What onError does, so degraded mode (which would decide instead) is off.
+      degradedMode: false,
       // Far above a loaded machine's answer time, so only the freeze times calls out.
       timeoutMs: 1000,
     });
@@ -134,6 +136,8 @@ describe("MemcachedBackend while memcached is frozen (SIGSTOP)", { skip: !enable
     const backend = new MemcachedBackend({
       servers: [server.address],
       namespace: "pile",
+      // What onError does, so degraded mode (which would decide instead) is off.
+      degradedMode: false,
       timeoutMs: 300,
       maxPending: 50,
     });

@@ -246,6 +246,8 @@ describe("MemcachedBackend when memcached dies", { skip: !enabled }, () => {
     const backend = new MemcachedBackend({
       servers: [server.address],
       namespace: "faults",
+      // What onError does, so degraded mode (which would decide instead) is off.
+      degradedMode: false,
       timeoutMs: 200,
     });
     const throttle = new HTTPThrottle({ uid: "f", rate: "1000/s", backend, onError: "allow" });

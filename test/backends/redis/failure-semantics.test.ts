@@ -55,6 +55,8 @@ describe("RedisBackend while redis-server is frozen (SIGSTOP)", { skip: !enabled
       const backend = new RedisBackend({
         connection: server.url,
         namespace: "ghost",
+        // What onError does, so degraded mode (which would decide instead) is off.
+        degradedMode: false,
         timeoutMs: 200,
       });
       t.after(async () => {
@@ -97,6 +99,8 @@ describe("RedisBackend while redis-server is frozen (SIGSTOP)", { skip: !enabled
     const backend = new RedisBackend({
       connection: server.url,
       namespace: "pile",
+      // What onError does, so degraded mode (which would decide instead) is off.
+      degradedMode: false,
       timeoutMs: 200,
       maxPending: 20,
       blockCache: false,

@@ -308,7 +308,13 @@ describe("RedisBackend on a real redis-server", { skip: !enabled }, () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on("unhandledRejection", onUnhandled);
-    const backend = new RedisBackend({ connection: own.url, namespace: "fault", timeoutMs: 200 });
+    const backend = new RedisBackend({
+      connection: own.url,
+      namespace: "fault",
+      timeoutMs: 200,
+      // What onError does, so degraded mode (which would decide instead) is off.
+      degradedMode: false,
+    });
     const open = new HTTPThrottle({ uid: "open", rate: "1000/h", backend, onError: "allow" });
     const closed = new HTTPThrottle({
       uid: "closed",

@@ -1,0 +1,213 @@
+import { BackendError, TraffikError } from "../../errors.js";
+import type { Rate } from "../../rate.js";
+import type { Step, StrategyState } from "../../strategies/strategy.js";
+import { ThrottleBackend } from "../base.js";
+import { InMemoryBackend } from "../inmemory/backend.js";
+import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
+import type { DegradableBackend, DegradedModeOptions } from "./options.js";
+import { Outages } from "./outages.js";
+
+/** A step decided in-process while the shared backend was out. */
+export interface DegradedStep extends Step {
+  readonly degraded: true;
+}
+
+/** Whether an error is an outage (a failure or a timeout), not a misconfiguration. */
+const isOutage = (error: unknown): boolean =>
+  error instanceof BackendError || !(error instanceof TraffikError);
+
+const markDegraded = (step: Step): DegradedStep => ({ ...step, degraded: true });
+
+/**
+ * A shared backend in degraded mode (see {@link DegradedModeOptions}): decisions go to it
+ * while it answers; a node's outage (a failure or a timeout of a call to it) hands that node's
+ * requests to the in-process fallback at once, and a probe every `probeIntervalMs` hands them
+ * back. Requests decided in-process are never charged to the shared backend later: its calls
+ * carry their deadline, past which they write nothing. Everything but decisions goes to the
+ * shared backend. @internal
+ */
+export class DegradedModeBackend extends ThrottleBackend {
+  private readonly fallback: ThrottleBackend;
+  private readonly outages: Outages;
+
+  constructor(
+    private readonly shared: ThrottleBackend & DegradableBackend,
+    options: DegradedModeOptions,
+    now?: () => number,
+  ) {
+    super({ namespace: shared.namespace, persistent: true, timeoutMs: shared.timeoutMs });
+    this.fallback = options.fallback ?? new InMemoryBackend({ namespace: shared.namespace });
+    this.outages = new Outages(
+      shared.namespace,
+      options.probeIntervalMs ?? 250,
+      shared.timeoutMs,
+      now,
+    );
+  }
+
+  /** How many of the shared backend's nodes are out now. */
+  get nodesOut(): number {
+    return this.outages.count;
+  }
+
+  override decideThen<R>(
+    request: DecisionRequest,
+    mode: DecisionMode,
+    map: (step: Step) => R,
+    recover: (error: unknown) => R | Promise<R>,
+  ): R | Promise<R> {
+    const outages = this.outages;
+    if (outages.none()) {
+      return this.shared.decideThen(request, mode, map, (error) =>
+        this.decideWithout(
+          this.nodeOf(request),
+          Number.NEGATIVE_INFINITY,
+          error,
+          request,
+          mode,
+          map,
+          recover,
+        ),
+      );
+    }
+    const node = this.nodeOf(request);
+    if (outages.route(node) === "fallback") {
+      return this.fallback.decideThen(request, mode, (step) => map(markDegraded(step)), recover);
+    }
+    const sentAt = outages.sentAt();
+    return this.shared.decideThen(
+      request,
+      mode,
+      (step) => {
+        outages.answered(node, sentAt);
+        return map(step);
+      },
+      (error) => this.decideWithout(node, sentAt, error, request, mode, map, recover),
+    );
+  }
+
+  override decide(request: DecisionRequest, mode: DecisionMode): Step | Promise<Step> {
+    return this.decideThen(request, mode, (step) => step, rethrow);
+  }
+
+  override decideAll(
+    requests: readonly DecisionRequest[],
+    mode: DecisionMode,
+  ): Step[] | Promise<Step[]> {
+    const nodes = requests.map((request) => this.nodeOf(request));
+    // A group is all or nothing in one place: in-process if any of its nodes is out.
+    if (nodes.some((node) => this.outages.isOut(node)))
+      return this.decideAllInProcess(requests, mode);
+    const answer = this.shared.decideAll(requests, mode);
+    if (!(answer instanceof Promise)) return answer;
+    const sentAt = this.outages.sentAt();
+    return this.shared.withinTimeout(answer).then(
+      (steps) => {
+        for (const node of new Set(nodes)) this.outages.answered(node, sentAt);
+        return steps;
+      },
+      (error: unknown) => {
+        if (!isOutage(error)) throw error;
+        for (const node of new Set(nodes)) this.outages.failed(node, error, sentAt);
+        return this.decideAllInProcess(requests, mode);
+      },
+    );
+  }
+
+  private async decideAllInProcess(
+    requests: readonly DecisionRequest[],
+    mode: DecisionMode,
+  ): Promise<Step[]> {
+    return (await this.fallback.decideAll(requests, mode)).map(markDegraded);
+  }
+
+  /** Decides in-process a request the shared backend failed, when it failed as an outage does. */
+  private decideWithout<R>(
+    node: string,
+    sentAt: number,
+    error: unknown,
+    request: DecisionRequest,
+    mode: DecisionMode,
+    map: (step: Step) => R,
+    recover: (error: unknown) => R | Promise<R>,
+  ): R | Promise<R> {
+    if (!isOutage(error)) return recover(error);
+    this.outages.failed(node, error, sentAt);
+    return this.fallback.decideThen(request, mode, (step) => map(markDegraded(step)), recover);
+  }
+
+  private nodeOf(request: DecisionRequest): string {
+    return this.shared.outageNode?.(request) ?? "";
+  }
+
+  override ready(): Promise<void> | undefined {
+    return this.shared.ready();
+  }
+
+  override now(): number {
+    return this.shared.now();
+  }
+
+  override async clear(uid: string, identity: string, rate?: Rate): Promise<void> {
+    await Promise.all([
+      this.fallback.clear(uid, identity, rate),
+      this.shared.clear(uid, identity, rate),
+    ]);
+  }
+
+  override async reset(): Promise<void> {
+    await Promise.all([this.fallback.reset(), this.shared.reset()]);
+  }
+
+  /**
+   * Gives a request's place back where it was taken: the state it left is in the shared
+   * backend or in the fallback, and a compare-and-set changes only the one that still holds it.
+   */
+  override async restoreState(
+    request: DecisionRequest,
+    admitted: StrategyState,
+    restored: StrategyState,
+  ): Promise<void> {
+    await Promise.allSettled([
+      this.fallback.restoreState(request, admitted, restored),
+      this.shared.restoreState(request, admitted, restored),
+    ]);
+  }
+
+  /** Lets go of the fallback only: the shared backend is its owner's to close. */
+  protected override async shutdown(): Promise<void> {
+    await this.fallback.close();
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.shared.get(key);
+  }
+
+  set(key: string, value: string, ttlMs?: number): Promise<void> {
+    return this.shared.set(key, value, ttlMs);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.shared.delete(key);
+  }
+
+  increment(key: string, amount?: number): Promise<number> {
+    return this.shared.increment(key, amount);
+  }
+
+  decrement(key: string, amount?: number): Promise<number> {
+    return this.shared.decrement(key, amount);
+  }
+
+  incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
+    return this.shared.incrementWithTtl(key, amount, ttlMs);
+  }
+
+  lock(name: string, options?: LockOptions): Promise<Lock> {
+    return this.shared.lock(name, options);
+  }
+}
+
+const rethrow = (error: unknown): never => {
+  throw error;
+};

@@ -1,0 +1,103 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ThrottleBackend } from "../../src/backends/base.js";
+import type { DegradedModeBackend } from "../../src/backends/degraded/backend.js";
+import { decidingBackend } from "../../src/backends/degraded/deciding.js";
+import { HOT_LIMIT, outageWarnings, Traffic } from "./failover-traffic.js";
+
+/** What happened while a master was killed under traffic. */
+export interface FailoverFigures {
+  /** From the kill until the topology named another master, as its own nodes tell. */
+  readonly failoverMs: number;
+  /** From the kill until the last decision asked for that was not decided by the backend. */
+  readonly recoveredMs: number;
+  /** Decisions by where they came from ("backend", "degraded", "error", ...), from the kill on. */
+  readonly bySource: Readonly<Record<string, number>>;
+  /** Admissions of the hot client (which starts at the kill), all and in degraded mode. */
+  readonly hotAdmitted: number;
+  readonly hotAdmittedDegraded: number;
+  /** Background clients whose count on Redis exceeds what Redis itself admitted for them. */
+  readonly ghosts: readonly string[];
+  /** Outage warnings begun and ended, by the node they name. */
+  readonly begun: ReadonlyMap<string, number>;
+  readonly ended: ReadonlyMap<string, number>;
+  /** The 99th percentile and the slowest of decisions' latencies after the kill, in ms. */
+  readonly p99Ms: number;
+  readonly slowestMs: number;
+}
+
+const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+
+/**
+ * Runs {@link Traffic} on `backend`, kills a master with `kill` (the hot client starts then),
+ * waits for the topology to fail over and for degraded mode to hand every node back (at most
+ * `boundMs` after the kill), then reads the figures.
+ */
+export async function killUnderTraffic(
+  backend: ThrottleBackend,
+  kill: () => Promise<number>,
+  failedOver: (deadPort: number) => Promise<void>,
+  boundMs: number,
+): Promise<FailoverFigures> {
+  const traffic = new Traffic(backend);
+  const deciding = decidingBackend(backend) as DegradedModeBackend;
+  const watching = outageWarnings();
+  try {
+    traffic.start();
+    await sleep(500);
+    const killedAt = performance.now();
+    traffic.heat();
+    const dead = await kill();
+    await failedOver(dead);
+    const failoverMs = performance.now() - killedAt;
+    // Degraded mode is over once no node is out, some time after the last degraded decision.
+    while (performance.now() - killedAt < boundMs) {
+      const degraded = traffic.of(undefined, killedAt).some((d) => d.source === "degraded");
+      if (degraded && deciding.nodesOut === 0) break;
+      await sleep(50);
+    }
+    await sleep(300);
+    await traffic.stop();
+    const after = traffic.of(undefined, killedAt);
+    const latencies = after.map((d) => d.answeredAt - d.startedAt).sort((a, b) => a - b);
+    const bySource: Record<string, number> = {};
+    for (const d of after) bySource[d.source] = (bySource[d.source] ?? 0) + 1;
+    const notBackend = after.filter((d) => d.source !== "backend");
+    const hot = traffic.of(traffic.hotClient).filter((d) => d.allowed);
+    const ghosts: string[] = [];
+    for (let i = 0; i < traffic.clients; i++) {
+      const client = `client-${i}`;
+      const peeked = await traffic.background.peek(client, { cost: 0 });
+      const admitted = traffic.of(client).filter((d) => d.allowed && d.source === "backend");
+      const counted = peeked.limit - peeked.remaining;
+      if (peeked.source !== "backend" || counted > admitted.length) {
+        ghosts.push(
+          `${client}: counted ${counted}, admitted ${admitted.length} (${peeked.source})`,
+        );
+      }
+    }
+    const begun = new Map<string, number>();
+    const ended = new Map<string, number>();
+    for (const warning of watching.warnings) {
+      const node = / node (\S+):/.exec(warning.message)?.[1] ?? "";
+      const code = (warning as { code?: string }).code;
+      count(code === "TRAFFIK_BACKEND_OUTAGE" ? begun : ended, node);
+    }
+    return {
+      failoverMs,
+      recoveredMs: Math.max(0, ...notBackend.map((d) => d.startedAt - killedAt)),
+      bySource,
+      hotAdmitted: hot.length,
+      hotAdmittedDegraded: hot.filter((d) => d.source === "degraded").length,
+      ghosts,
+      begun,
+      ended,
+      p99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
+      slowestMs: latencies.at(-1) ?? 0,
+    };
+  } finally {
+    await traffic.stop();
+    watching.stop();
+  }
+}
+
+export { HOT_LIMIT };
