@@ -87,11 +87,11 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
   "traffik/backends/inmemory": { values: ["InMemoryBackend"], types: ["InMemoryBackendOptions"] },
   "traffik/backends/redis": {
     values: ["RedisBackend"],
-    types: ["RedisBackendOptions", "RedisClient"],
+    types: ["DegradedModeOptions", "RedisBackendOptions", "RedisClient"],
   },
   "traffik/backends/memcached": {
     values: ["MemcachedBackend"],
-    types: ["MemcachedBackendOptions"],
+    types: ["DegradedModeOptions", "MemcachedBackendOptions"],
   },
   // Each loads without its framework installed: the framework is an optional peer.
   "traffik/express": {
