@@ -107,12 +107,23 @@ export class MemcachedBackend extends MemcachedStore {
     if (casUniq === undefined || !sameState(decodeState(found.raw), admitted)) return;
     const ttlMs = (restored[0] as number) - this.now();
     const value = ttlMs > 0 ? encodeState(restored) : "";
-    const lifetime = ttlMs > 0 ? exptime(ttlMs) : -1;
+    const lifetime = ttlMs > 0 ? this.stateLifetime(ttlMs) : -1;
     await this.call(cell.server, () =>
       cell.server.client.cas(cell.key, value, { casUniq, lifetime }),
     ).catch((error: unknown) => {
       if (!answered(error, "EXISTS") && !answered(error, "NOT_FOUND")) throw error;
     });
+  }
+
+  /**
+   * The memcached lifetime of a state that expires `ttlMs` from now on the deciding clock. A
+   * lifetime only cleans up (expiry is decided from the state), so it errs long, by a second:
+   * memcached counts whole seconds on a clock that may lag its own by up to one, and an item
+   * gone early would hand its client a fresh quota. Under an injected clock no lifetime on the
+   * server's real clock follows from it, so states stay until overwritten.
+   */
+  private stateLifetime(ttlMs: number): number {
+    return this.clock === undefined ? exptime(Math.max(ttlMs, 1) + 1000) : 0;
   }
 
   /** The cell of a request at `now`: a fixed window's counter is per window. */
@@ -126,7 +137,7 @@ export class MemcachedBackend extends MemcachedStore {
   /** Stores `value` if the key is as it was read. `false` when another writer came first. */
   private async write(cell: Cell, read: Read, value: string, ttlMs: number): Promise<boolean> {
     const { client } = cell.server;
-    const lifetime = exptime(Math.max(ttlMs, 1));
+    const lifetime = this.stateLifetime(ttlMs);
     try {
       await this.call(cell.server, () =>
         read.cas === undefined
@@ -163,7 +174,7 @@ export class MemcachedBackend extends MemcachedStore {
         await this.call(cell.server, () =>
           cell.server.client.cas(cell.key, previous ?? "", {
             casUniq,
-            lifetime: ttlMs <= 0 ? -1 : exptime(ttlMs),
+            lifetime: ttlMs <= 0 ? -1 : this.stateLifetime(ttlMs),
           }),
         ).catch(() => {});
       }),
