@@ -43,6 +43,8 @@ function identifyByAddress(connection: unknown): string {
 }
 
 const FAILED_BACKEND_WAIT_MS = 1000;
+/** How long a backend must answer with no failure before an outage counts as over. */
+const OUTAGE_QUIET_MS = 5000;
 
 /**
  * A throttle: identifies the client of a connection, asks the backend for a decision under its
@@ -70,6 +72,8 @@ export abstract class BaseThrottle<C = unknown> {
   /** The decision for an exempt (`UNLIMITED`) connection. @internal */
   readonly exempt: Decision;
   private inOutage = false;
+  /** When `onError` last decided for this throttle (wall ms), while in an outage. */
+  private lastFailureAt = 0;
   private lastBackend: ThrottleBackend | undefined;
   private lastDeciding: ThrottleBackend | undefined;
 
@@ -219,7 +223,9 @@ export abstract class BaseThrottle<C = unknown> {
 
   /** The decision for a backend's answer. @internal */
   toDecision(step: Step): Decision {
-    if (this.inOutage) this.inOutage = false;
+    // An outage ends once the backend has answered for a while with no failure between: a
+    // partial one (a Cluster master down, the others up) is one outage, warned about once.
+    if (this.inOutage && Date.now() - this.lastFailureAt > OUTAGE_QUIET_MS) this.inOutage = false;
     const allowed = step.allowed;
     if (!allowed && !Number.isFinite(step.retryAfterMs)) {
       // Only a strategy whose capacity() understates what it rejects gets here.
@@ -255,6 +261,7 @@ export abstract class BaseThrottle<C = unknown> {
         : this.onError;
     if (action === "raise") throw failure;
     const allowed = action !== "throttle";
+    if (allowed) this.lastFailureAt = Date.now();
     if (allowed && !this.inOutage) {
       this.inOutage = true;
       process.emitWarning(

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { type Lock, ThrottleBackend } from "../../src/backend.js";
+import {
+  type DecisionMode,
+  type DecisionRequest,
+  type Lock,
+  ThrottleBackend,
+} from "../../src/backend.js";
 import { InMemoryBackend } from "../../src/backends/inmemory/index.js";
 import {
   AnonymousConnection,
@@ -276,6 +281,48 @@ describe("HTTPThrottle", () => {
       assert.equal((await custom.tryHit(req())).allowed, false);
       assert.ok(seen[0] instanceof BackendError);
     }
+  });
+
+  it("warns once per outage, even when the backend fails only now and then", async (t) => {
+    t.mock.timers.enable({ apis: ["Date"], now: 1_000_000 });
+    const warnings: string[] = [];
+    const listen = (warning: Error & { code?: string }) => {
+      if (warning.code === "TRAFFIK_BACKEND_OUTAGE") warnings.push(warning.message);
+    };
+    process.on("warning", listen);
+    t.after(() => process.off("warning", listen));
+    let calls = 0;
+    // A partial outage: every other call fails, as with one Cluster master down of several.
+    class FlakyBackend extends InMemoryBackend {
+      override decideThen<R>(
+        request: DecisionRequest,
+        mode: DecisionMode,
+        map: (step: Step) => R,
+        recover: (error: unknown) => R | Promise<R>,
+      ): R | Promise<R> {
+        if (calls++ % 2 === 0) return recover(new Error("node down"));
+        return super.decideThen(request, mode, map, recover);
+      }
+    }
+    const flaky = new FlakyBackend({ namespace: "flaky", clock: () => 0 });
+    const throttle = new HTTPThrottle({
+      uid: "flaky",
+      rate: "100/s",
+      backend: flaky,
+      onError: "allow",
+    });
+    for (let i = 0; i < 20; i++) await throttle.tryHit(req(`192.0.2.${i}`));
+    t.mock.timers.tick(4_000);
+    for (let i = 0; i < 20; i++) await throttle.tryHit(req(`192.0.2.${i}`));
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    assert.equal(warnings.length, 1, "one outage, one warning");
+    // Quiet for longer than the outage's end: the next failure is a new outage.
+    t.mock.timers.tick(6_000);
+    calls = 1;
+    await throttle.tryHit(req()); // answered: the outage ends
+    await throttle.tryHit(req()); // fails: a new one begins
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(warnings.length, 2);
   });
 
   it("awaits a queueing delay, and gives it up when aborted", async (t) => {
