@@ -1,6 +1,7 @@
 /**
- * A node:http server behind two throttles on the in-memory backend, then a client that sends
- * it a burst of requests and prints what came back. Run it with `npm start`.
+ * A node:http server behind two throttles on the in-memory backend. `npm start` serves it on
+ * port 3000 (`PORT` to change) for you to `curl`; with `--self-drive` it listens on a free port,
+ * sends itself a burst of requests, prints what came back and exits (the tests run it so).
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -37,13 +38,19 @@ const server = createServer((req, res) =>
   }),
 );
 
-server.listen(0, "127.0.0.1", async () => {
+const selfDriving = process.argv.includes("--self-drive");
+
+server.listen(selfDriving ? 0 : Number(process.env.PORT ?? 3000), "127.0.0.1", async () => {
   const { port } = server.address() as AddressInfo;
-  console.log(
-    `Listening on http://127.0.0.1:${port}; sending 8 requests at once, then 1 after 1.5 s`,
-  );
+  const url = `http://127.0.0.1:${port}/`;
+  if (!selfDriving) {
+    console.log(`Listening on ${url}: bursts of 3 (then 2 a second), at most 5 a minute.`);
+    console.log(`Try: for i in 1 2 3 4; do curl -si ${url} | head -1; done   (Ctrl-C stops it)`);
+    return;
+  }
+  console.log(`Listening on ${url}; sending 8 requests one after another, then 1 after 1.5 s`);
   const send = async (n: number) => {
-    const response = await fetch(`http://127.0.0.1:${port}/`);
+    const response = await fetch(url);
     const retry = response.headers.get("retry-after");
     const note = retry
       ? `Retry-After: ${retry}`
@@ -53,6 +60,12 @@ server.listen(0, "127.0.0.1", async () => {
   for (let n = 1; n <= 8; n++) await send(n);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   await send(9);
+  await stop();
+});
+
+async function stop(): Promise<void> {
   server.close();
   await backend.close();
-});
+}
+process.once("SIGINT", () => void stop());
+process.once("SIGTERM", () => void stop());
