@@ -17,7 +17,7 @@ import {
   TokenBucketStrategy,
   TokenBucketWithDebtStrategy,
 } from "traffik/strategies";
-import { throttleMessages, throttleUpgrade } from "traffik/ws";
+import { guardMessages, throttleMessages, throttleUpgrade } from "traffik/ws";
 import { rejectUnknownOptions } from "../../src/internal/known-keys.js";
 
 /** Options given as plain JavaScript would, where the compiler cannot catch a typo. */
@@ -98,6 +98,14 @@ const cases: readonly [what: string, call: () => unknown, suggested: string][] =
     "ws throttleMessages",
     () =>
       throttleMessages(quietSocket, {}, loose({ throttles: throttle, onMesage: () => undefined })),
+    "onMessage",
+  ],
+  [
+    "ws guardMessages",
+    () =>
+      guardMessages(
+        loose({ connection: {}, socket: quietSocket, throttles: throttle, onMesage: () => 0 }),
+      ),
     "onMessage",
   ],
   [

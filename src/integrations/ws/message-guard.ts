@@ -1,4 +1,5 @@
 import { ConfigurationError } from "../../errors.js";
+import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
 import { decideTogether } from "../../throttles/all-or-nothing.js";
 import { BaseThrottle } from "../../throttles/base.js";
 import type { Decision } from "../../throttles/decision.js";
@@ -56,6 +57,18 @@ export interface MessageGuardOptions<C, M> {
   cost?: (message: M) => number;
 }
 
+const GUARD_OPTION_NAMES: OptionNames<MessageGuardOptions<unknown, unknown>> = {
+  connection: true,
+  socket: true,
+  throttles: true,
+  onMessage: true,
+  maxPending: true,
+  onThrottled: true,
+  closeCode: true,
+  onError: true,
+  cost: true,
+};
+
 /** Feeds one socket's messages through its throttles. */
 export interface MessageGuard<M> {
   /** Hands an incoming message to the guard; it reaches `onMessage` if admitted, in order. */
@@ -88,6 +101,7 @@ const OVERFLOW_WAIT_MS = 1000;
  * `maxPending`, or a per-message cost with several throttles.
  */
 export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): MessageGuard<M> {
+  rejectUnknownOptions("guardMessages()", options, GUARD_OPTION_NAMES);
   const throttles = Array.isArray(options.throttles)
     ? [...options.throttles]
     : [options.throttles as BaseThrottle<C>];
