@@ -337,6 +337,13 @@ export abstract class ThrottleBackend {
     this.owners.set(uid, new WeakRef(owner));
   }
 
+  /** Stores `state` at `key` until it expires (`state[0]`), or deletes it if it has. */
+  private async storeState(key: string, state: StrategyState, now: number): Promise<void> {
+    const ttlMs = Math.ceil((state[0] as number) - now);
+    if (ttlMs > 0) await this.set(key, encodeState(state), ttlMs);
+    else await this.delete(key);
+  }
+
   private async restoreWithLock(
     key: string,
     admitted: StrategyState,
@@ -348,9 +355,7 @@ export abstract class ThrottleBackend {
       if (!sameState(decodeState(await this.get(key)), admitted)) return;
       // Past the deadline the lock may have lapsed and another writer come: leave it be.
       if (performance.now() > deadline) return;
-      const ttlMs = Math.ceil((restored[0] as number) - this.now());
-      if (ttlMs > 0) await this.set(key, encodeState(restored), ttlMs);
-      else await this.delete(key);
+      await this.storeState(key, restored, this.now());
     } finally {
       await lock.release().catch(() => false);
     }
@@ -390,10 +395,7 @@ export abstract class ThrottleBackend {
         }
         for (const key of distinct) {
           const state = states.get(key);
-          if (state === undefined || state.length === 0) continue;
-          const ttlMs = Math.ceil((state[0] as number) - now);
-          if (ttlMs > 0) await this.set(key, encodeState(state), ttlMs);
-          else await this.delete(key);
+          if (state !== undefined && state.length > 0) await this.storeState(key, state, now);
         }
       }
       return steps;

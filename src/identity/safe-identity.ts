@@ -17,7 +17,8 @@ const ESCAPE = "\\";
  *
  * - plain: at most 256 code units, well-formed UTF-16, not starting with `#` or `~`: itself;
  * - escaped: otherwise, when it fits in 256: `~` and the identity with `\` doubled and each lone
- *   surrogate (which UTF-8 cannot carry; clients send U+FFFD for all of them) written `\uXXXX`;
+ *   surrogate (which UTF-8 cannot carry; clients send U+FFFD for all of them) written as `\u`
+ *   and its four hex digits;
  * - hashed: beyond that, `#` and the SHA-256 (base64url) of its UTF-16 code units.
  */
 export function safeIdentity(identity: string): string {

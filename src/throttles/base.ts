@@ -67,13 +67,15 @@ export abstract class BaseThrottle<C = unknown> {
   private readonly cost: number | ((connection: C) => number | Promise<number>);
   private readonly onError: ErrorAction | ErrorHandler<C>;
   private readonly backend: ThrottleBackend | undefined;
-  /** The backend this throttle last claimed its uid on, so a request does not claim again. */
-  private claimedOn: ThrottleBackend | undefined;
   /** The decision for an exempt (`UNLIMITED`) connection. @internal */
   readonly exempt: Decision;
   private inOutage = false;
   /** When `onError` last decided for this throttle (wall ms), while in an outage. */
   private lastFailureAt = 0;
+  /**
+   * The backend this throttle last met, on which it has claimed its uid, and what decides
+   * there (itself, or itself in degraded mode): most calls meet the same one again.
+   */
   private lastBackend: ThrottleBackend | undefined;
   private lastDeciding: ThrottleBackend | undefined;
 
@@ -102,9 +104,8 @@ export abstract class BaseThrottle<C = unknown> {
     if (typeof this.cost === "number") this.checkCost(this.cost);
     this.onError = options.onError ?? "throttle";
     if (options.backend !== undefined) {
-      options.backend.claim(this.uid, this);
       this.backend = options.backend;
-      this.claimedOn = options.backend;
+      this.meet(options.backend);
     }
     this.exempt = Object.freeze({
       allowed: true,
@@ -196,11 +197,16 @@ export abstract class BaseThrottle<C = unknown> {
         `Throttle "${this.uid}": backend "${backend.namespace}" is closed; a closed backend is never used again. Give the throttle (or the app) a backend that is open.`,
       );
     }
-    if (backend !== this.claimedOn) {
-      backend.claim(this.uid, this);
-      this.claimedOn = backend;
-    }
+    this.meet(backend);
     return backend;
+  }
+
+  /** Claims this throttle's uid on `backend`, once for as long as it is the one met. */
+  private meet(backend: ThrottleBackend): void {
+    if (backend === this.lastBackend) return;
+    backend.claim(this.uid, this);
+    this.lastBackend = backend;
+    this.lastDeciding = decidingBackend(backend);
   }
 
   /** Identifies the connection and checks the cost: the request for a backend. @internal */
@@ -379,13 +385,12 @@ export abstract class BaseThrottle<C = unknown> {
     };
   }
 
-  /** What decides on `backend` (itself, or itself in degraded mode), remembered for the next call. */
+  /** What decides on `backend`: itself, or itself in degraded mode. */
   private deciding(backend: ThrottleBackend): ThrottleBackend {
-    if (backend !== this.lastBackend) {
-      this.lastBackend = backend;
-      this.lastDeciding = decidingBackend(backend);
-    }
-    return this.lastDeciding as ThrottleBackend;
+    // Another call may have met another backend since this one resolved `backend`.
+    return backend === this.lastBackend
+      ? (this.lastDeciding as ThrottleBackend)
+      : decidingBackend(backend);
   }
 
   private checkCost(cost: number): void {

@@ -137,15 +137,16 @@ export class RedisBackend extends RedisStore {
       // No Lua mirror: the base class's read-modify-write under a lock.
       return this.withinTimeout(super.decide(request, mode) as Promise<Step>, map, recover);
     }
-    // Taken before the call's own timeout starts, whenever the call is sent (at once, in a
-    // batch, after a reconnection): the server never writes for a call given up on.
-    const deadline = this.serverClock.deadline(this.timeoutMs);
     const key = this.key(stateKey(request.uid, request.identity));
     const blocks = this.blocks;
     if (blocks !== undefined && !blocks.isEmpty()) {
       const blockedFor = blocks.waitFor(key, request.cost, this.localNow());
       if (blockedFor !== undefined) return map(blockedStep(blockedFor));
     }
+    // Taken before the call's own timeout starts, whenever the call is sent (at once, in a
+    // batch, after a reconnection): the server never writes for a call given up on. Not for
+    // a known rejection, which sends nothing.
+    const deadline = this.serverClock.deadline(this.timeoutMs);
     const client = this.client;
     const ready = client !== undefined && this.ready() === undefined;
     const fixedWindow = policy[0] === "fw";
