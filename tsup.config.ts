@@ -16,6 +16,8 @@ export default defineConfig({
     "hono/index": "src/integrations/hono/index.ts",
     "ws/index": "src/integrations/ws/index.ts",
     "nestjs/index": "src/integrations/nestjs/index.ts",
+    // The `traffik` command (package.json "bin"), not a subpath.
+    cli: "src/simulate/cli.ts",
   },
   format: ["esm", "cjs"],
   // `@internal` members and helpers stay out of the published types (test/package checks).
