@@ -14,22 +14,25 @@ import { UsageError } from "./usage-error.js";
  */
 export function parseTrafficLog(text: string, name: string): Traffic {
   const arrivals: number[] = [];
+  // The last time as written: order is checked before times are cut to whole ms.
+  let previous = Number.NEGATIVE_INFINITY;
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] as string).trim();
     if (line === "" || line.startsWith("#")) continue;
     const where = `${name}:${i + 1}`;
-    const at = /^\d+(\.\d+)?$/.test(line) ? Math.floor(Number(line)) : Number.NaN;
+    const time = /^\d+(\.\d+)?$/.test(line) ? Number(line) : Number.NaN;
+    const at = Math.floor(time);
     if (!Number.isSafeInteger(at)) {
       const quoted = JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line);
       throw new UsageError(`${where}: ${quoted} is not a time in ms (a number of at least 0).`);
     }
-    const previous = arrivals.at(-1);
-    if (previous !== undefined && at < previous) {
+    if (time < previous) {
       throw new UsageError(
-        `${where}: ${at} comes before the line above (${previous}); sort the log.`,
+        `${where}: ${time} comes before the line above (${previous}); sort the log.`,
       );
     }
+    previous = time;
     if (arrivals.length === MAX_ARRIVALS) {
       throw new UsageError(`${name}: more than ${MAX_ARRIVALS} requests; cut the log shorter.`);
     }

@@ -102,6 +102,16 @@ describe("the packed package", () => {
     }
   });
 
+  it("runs `npx traffik simulate` from the installed package", () => {
+    const out = join(project, "picture.svg");
+    const args = ["--offline", "traffik", "simulate", "--strategy", "gcra", "--traffic", "burst"];
+    execFileSync("npx", [...args, "--out", out], { cwd: project, stdio: "pipe" });
+    const svg = readFileSync(out, "utf8");
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" /);
+    assert.match(svg, /<title>GCRA at 10\/1s: burst 20\/1s<\/title>/);
+    assert.ok(svg.endsWith("</svg>\n"));
+  });
+
   it("runs @throttled compiled under experimentalDecorators, with node10 resolution (module: commonjs)", () => {
     const output = compileAndRun(project, "legacy", "decorated-method.ts", "ts", {
       module: "commonjs",
