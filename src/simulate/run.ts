@@ -1,5 +1,6 @@
 import type { Rate } from "../rate.js";
 import type { Strategy, StrategyState } from "../strategies/strategy.js";
+import { MAX_UNIT_MS } from "../strategies/whole-numbers.js";
 import { UsageError } from "./usage-error.js";
 
 /** What became of one request: admitted at once, admitted after a delay, or rejected. */
@@ -36,7 +37,8 @@ export interface Simulation {
  * holds the whole decision, and a pure loop is synchronous and exact, with nothing to close.
  *
  * @throws {UsageError} when `cost` is not a whole number of at least 1, or more than the
- *   strategy could ever admit at `rate` (a throttle refuses such a cost outright).
+ *   strategy could ever admit at `rate` (a throttle refuses such a cost outright); or when
+ *   the strategy is too large at `rate` for exact arithmetic (a throttle refuses it too).
  */
 export function simulate(
   strategy: Strategy,
@@ -48,6 +50,11 @@ export function simulate(
     throw new UsageError(`--cost: must be a whole number of at least 1, got ${cost}.`);
   }
   const capacity = strategy.capacity(rate);
+  if (capacity * rate.windowMs > MAX_UNIT_MS) {
+    throw new UsageError(
+      `${strategy.name} at ${rate} holds ${capacity} units over ${rate.windowMs} ms; capacity × window must stay below 2^52 for exact arithmetic, as a throttle requires.`,
+    );
+  }
   if (cost > capacity) {
     throw new UsageError(
       `--cost: ${strategy.name} at ${rate} never admits more than ${capacity} at once, got ${cost}.`,
