@@ -30,8 +30,8 @@ const SERIES: readonly { cls: string; label: string; counts: (outcome: Outcome) 
 
 /**
  * The picture of a simulation as SVG text: over a shared time axis, the cumulative count of
- * requests offered, admitted at once, admitted after a delay and rejected, with the
- * steady-rate pace for reference; below, the wait each client was told (`retryAfterMs` for a
+ * requests offered, admitted (and of those, admitted after a delay) and rejected, with the
+ * rate's steady pace for reference; below, the wait each client was told (`retryAfterMs` for a
  * rejected request, the delay before a queued one starts). Plain SVG with no dependency;
  * the same chart always gives the same bytes.
  */
@@ -46,7 +46,7 @@ export function renderSvg(chart: Chart): string {
   const x = (at: number): number => time.at((at - traffic.fromMs) / unit);
   const y = linearScale(requests.length, COUNTS.bottom, COUNTS.top, 5);
   const waited = requests.filter((r) => r.outcome !== "admitted");
-  const longestWait = Math.max(0, ...waited.map((r) => r.waitMs));
+  const longestWait = waited.reduce((most, r) => Math.max(most, r.waitMs), 0);
   const wait = linearScale(longestWait, WAITS.bottom, WAITS.top, 3);
 
   const name = escapeXml(`${chart.title} at ${rate}: ${traffic.label}`);
