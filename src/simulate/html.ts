@@ -1,5 +1,5 @@
-import { escapeXml } from "./scale.js";
 import { type Chart, renderSvg } from "./svg.js";
+import { escapeXml } from "./svg-text.js";
 
 /**
  * A page showing several pictures of the same traffic side by side (each as in

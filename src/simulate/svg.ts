@@ -1,6 +1,7 @@
 import type { Outcome, Simulation } from "./run.js";
 import { tally } from "./run.js";
-import { escapeXml, linearScale, px, type Scale, shortNumber } from "./scale.js";
+import { linearScale, type Scale } from "./scale.js";
+import { escapeXml, px, shortNumber } from "./svg-text.js";
 import { THEME_STYLE } from "./svg-theme.js";
 import type { Traffic } from "./traffic.js";
 
