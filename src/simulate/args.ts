@@ -150,14 +150,10 @@ function readOptions(argv: readonly string[]): Map<Option, string[]> {
     // The same check, and the same "did you mean", as every options object of the library.
     rejectUnknownOptions<Record<string, true>>("simulate", { [name]: true }, KNOWN);
     const option = name as Option;
-    let value = equals === -1 ? argv[i + 1] : arg.slice(equals + 1);
-    if (equals === -1) {
-      if (value === undefined || value.startsWith("--")) {
-        throw new UsageError(`${option} needs a value; see --help.`);
-      }
-      i++;
+    const value = equals === -1 ? argv[++i] : arg.slice(equals + 1);
+    if (value === undefined || value === "" || value.startsWith("--")) {
+      throw new UsageError(`${option} needs a value; see --help.`);
     }
-    value = value as string;
     const values = given.get(option) ?? [];
     if (values.length > 0 && !OPTIONS[option].repeats) {
       throw new UsageError(`${option} is given twice; give it once.`);

@@ -123,6 +123,7 @@ describe("traffik simulate, run as a command", () => {
     ],
     [["simulate", "--rate", "10/x"], /--rate: Invalid rate "10\/x": unknown unit "x"/],
     [["simulate", "--rate"], /--rate needs a value/],
+    [["simulate", "--out="], /--out needs a value/],
     [["simulate", "--rate", "5/s", "--rate", "6/s"], /--rate is given twice/],
     [
       ["simulate", "--traffic", "wave"],
