@@ -155,17 +155,17 @@ export abstract class SQLiteStore extends ThrottleBackend {
     }
   }
 
-  /** The table's key of a relative key: the namespace first. */
+  /** The table's key of a relative key: the namespace first. @internal */
   protected rowKey(relative: string): string {
     return `${this.namespace}:${relative}`;
   }
 
-  /** Whether {@link initialize} has opened the file and {@link close} has not closed it. */
+  /** Whether {@link initialize} has opened the file and {@link close} has not closed it. @internal */
   protected get isOpen(): boolean {
     return this.db !== undefined;
   }
 
-  /** Initializes once; a closed backend is an error. */
+  /** Initializes once (see {@link ready}). @internal */
   protected async opened(): Promise<void> {
     const initializing = this.ready();
     if (initializing !== undefined) await initializing;
@@ -178,6 +178,7 @@ export abstract class SQLiteStore extends ThrottleBackend {
    * (busy_timeout), on this thread. Anything that fails rolls the whole back.
    * @throws {BackendError} `ERR_TRAFFIK_BACKEND_TIMEOUT` for a lock held past `timeoutMs`,
    *   `ERR_TRAFFIK_BACKEND` for another failure, `ERR_TRAFFIK_BACKEND_CLOSED` when closed.
+   * @internal
    */
   protected transaction<T>(write: boolean, work: (s: Statements, now: number) => T): T {
     return this.statement((s) => {
@@ -201,7 +202,7 @@ export abstract class SQLiteStore extends ThrottleBackend {
     });
   }
 
-  /** Stores `state` at the table key `at`, or deletes it if it has expired at `now`. */
+  /** Stores `state` at the table key `at`, or deletes it if it has expired at `now`. @internal */
   protected keepState(s: Statements, at: string, state: StrategyState, now: number): void {
     const expiresAt = state[0] as number;
     if (expiresAt > now) s.write.run(at, encodeState(state), Math.ceil(expiresAt));
