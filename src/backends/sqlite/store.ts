@@ -55,8 +55,9 @@ export abstract class SQLiteStore extends ThrottleBackend {
     if (this.db !== undefined) return;
     let db: Database;
     try {
-      // SQLite's busy_timeout: how long a statement waits for another connection's lock.
-      db = await openDatabase(this.path, Math.ceil(this.timeoutMs));
+      // SQLite's busy_timeout: how long a statement waits for another connection's lock, in
+      // whole ms within the 2^31 - 1 SQLite takes.
+      db = await openDatabase(this.path, Math.min(Math.ceil(this.timeoutMs), 0x7fffffff));
     } catch (error) {
       throw openingFailure(error, this.path, this.timeoutMs);
     }

@@ -119,6 +119,14 @@ describe("SQLiteBackend misconfigured: loud at initialize(), whatever onError sa
     }
   });
 
+  it("takes any positive timeoutMs as the wait for a lock, up to what SQLite can wait", async () => {
+    for (const timeoutMs of [0.5, 2 ** 31, Number.POSITIVE_INFINITY]) {
+      const backend = new SQLiteBackend({ path: ":memory:", timeoutMs });
+      await backend.initialize();
+      await backend.close();
+    }
+  });
+
   it("refuses to decide once closed", async () => {
     const backend = new SQLiteBackend({ path: ":memory:" });
     const throttle = new HTTPThrottle({ uid: "c", rate: "1/s", backend });
