@@ -1,8 +1,8 @@
 import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { decodeState, sameState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
-import type { Statements } from "./schema.js";
-import { type Row, SQLiteStore } from "./store.js";
+import type { Row, Statements } from "./schema.js";
+import { SQLiteStore } from "./store.js";
 
 export type { SQLiteBackendOptions } from "./options.js";
 
@@ -18,7 +18,9 @@ export type { SQLiteBackendOptions } from "./options.js";
  * this process's event loop for the transaction (tens of microseconds) and, while another
  * process holds the write lock, for the wait, at most `timeoutMs` (`busy_timeout`). A lock
  * held longer is an outage: the decision fails with `ERR_TRAFFIK_BACKEND_TIMEOUT`, nothing is
- * stored, and `onError` decides. The deciding clock is each process's wall clock: one machine.
+ * stored, and `onError` decides; until a decision gets the lock again, the next ones wait 5 ms
+ * at most, so an outage holds the event loop `timeoutMs` once, not once per request. The
+ * deciding clock is each process's wall clock: one machine.
  */
 export class SQLiteBackend extends SQLiteStore {
   override decide(request: DecisionRequest, mode: DecisionMode): Step | Promise<Step> {

@@ -24,6 +24,12 @@ export function createTable(db: Database, table: string): void {
 /** Never expires: the lifetime of a value `set` without a TTL. */
 export const FOREVER = Number.MAX_SAFE_INTEGER;
 
+/** A live row as {@link Statements.read} returns it. */
+export interface Row {
+  readonly state: string;
+  readonly expiresAt: number;
+}
+
 /** Every statement the backend runs, prepared once per connection. */
 export interface Statements {
   /** Takes the write lock at once, so a read-modify-write cannot interleave with another's. */

@@ -7,19 +7,21 @@ import { encodeState } from "../state-codec.js";
 import type { Lock, LockOptions } from "../types.js";
 import { type Database, openDatabase } from "./driver.js";
 import { decisionFailure, openingFailure } from "./failures.js";
+import { LockWait } from "./lock-wait.js";
 import { type SQLiteBackendOptions, sqliteSettings } from "./options.js";
-import { createTable, FOREVER, prepareStatements, type Statements } from "./schema.js";
+import { createTable, FOREVER, prepareStatements, type Row, type Statements } from "./schema.js";
 import { SweepCursor } from "./sweep.js";
 
-/** A live row as {@link Statements.read} returns it. */
-export interface Row {
-  readonly state: string;
-  readonly expiresAt: number;
+/** An open file: its connection, the statements prepared on it, and its wait for locks. */
+interface Connection {
+  readonly db: Database;
+  readonly statements: Statements;
+  readonly wait: LockWait;
 }
 
 /**
- * The store half of {@link SQLiteBackend}: the connection (WAL mode, the table, `busy_timeout`
- * of `timeoutMs`), transactions, the primitives and locks, `reset()` and `close()`. Every call
+ * The store half of {@link SQLiteBackend}: the connection (WAL mode, the table, the wait for
+ * locks: {@link LockWait}), transactions, the primitives and locks, `reset()` and `close()`. Every call
  * is synchronous inside: better-sqlite3 runs SQLite on the calling thread. Decisions are the
  * backend's. Not exported: it reaches the published types only as `SQLiteBackend`'s base.
  */
@@ -29,8 +31,7 @@ export abstract class SQLiteStore extends ThrottleBackend {
   private readonly table: string;
   private readonly clock: (() => number) | undefined;
   private readonly sweep: SweepCursor;
-  private db: Database | undefined;
-  private statements: Statements | undefined;
+  private connection: Connection | undefined;
 
   /** @throws {ConfigurationError} for an unknown option, a missing path or a bad table name. */
   constructor(options: SQLiteBackendOptions) {
@@ -52,24 +53,25 @@ export abstract class SQLiteStore extends ThrottleBackend {
    *   locked for over `timeoutMs`.
    */
   override async initialize(): Promise<void> {
-    if (this.db !== undefined) return;
+    if (this.connection !== undefined) return;
+    // SQLite's busy_timeout: how long a statement waits for another connection's lock, in
+    // whole ms within the 2^31 - 1 SQLite takes.
+    const waitMs = Math.min(Math.ceil(this.timeoutMs), 0x7fffffff);
     let db: Database;
     try {
-      // SQLite's busy_timeout: how long a statement waits for another connection's lock, in
-      // whole ms within the 2^31 - 1 SQLite takes.
-      db = await openDatabase(this.path, Math.min(Math.ceil(this.timeoutMs), 0x7fffffff));
+      db = await openDatabase(this.path, waitMs);
     } catch (error) {
       throw openingFailure(error, this.path, this.timeoutMs);
     }
     try {
       db.pragma("journal_mode = WAL", { simple: true });
       createTable(db, this.table);
-      this.statements = prepareStatements(db, this.table);
+      const statements = prepareStatements(db, this.table);
+      this.connection = { db, statements, wait: new LockWait(db, waitMs) };
     } catch (error) {
       db.close();
       throw openingFailure(error, this.path, this.timeoutMs);
     }
-    this.db = db;
   }
 
   /** The deciding clock: this process's wall clock (or the injected one), in whole ms. */
@@ -79,19 +81,21 @@ export abstract class SQLiteStore extends ThrottleBackend {
 
   async get(key: string): Promise<string | null> {
     await this.opened();
-    const row = this.statement((s) => s.read.get(this.rowKey(key), this.now())) as Row | undefined;
+    const row = this.statement(false, (s) => s.read.get(this.rowKey(key), this.now())) as
+      | Row
+      | undefined;
     return row === undefined ? null : row.state;
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     await this.opened();
     const expiresAt = ttlMs === undefined ? FOREVER : this.now() + Math.max(1, Math.ceil(ttlMs));
-    this.statement((s) => s.write.run(this.rowKey(key), value, expiresAt));
+    this.statement(true, (s) => s.write.run(this.rowKey(key), value, expiresAt));
   }
 
   async delete(key: string): Promise<void> {
     await this.opened();
-    this.statement((s) => s.remove.run(this.rowKey(key)));
+    this.statement(true, (s) => s.remove.run(this.rowKey(key)));
   }
 
   /** A row holding a random token until it expires; taken only where none is live. */
@@ -102,18 +106,20 @@ export abstract class SQLiteStore extends ThrottleBackend {
     const token = randomUUID();
     await pollForLock(name, ttlMs, options, async () => {
       const now = this.now();
-      return this.statement((s) => s.takeLock.run(key, token, now + ttlMs, now)).changes === 1;
+      return (
+        this.statement(true, (s) => s.takeLock.run(key, token, now + ttlMs, now)).changes === 1
+      );
     });
     return {
       release: async () =>
-        this.statement((s) => s.releaseLock.run(key, token, this.now())).changes === 1,
+        this.statement(true, (s) => s.releaseLock.run(key, token, this.now())).changes === 1,
     };
   }
 
   /** Deletes every row of this namespace, in one statement. */
   async reset(): Promise<void> {
     await this.opened();
-    this.statement((s) => s.removeRange.run(`${this.namespace}:`, `${this.namespace};`));
+    this.statement(true, (s) => s.removeRange.run(`${this.namespace}:`, `${this.namespace};`));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -145,14 +151,13 @@ export abstract class SQLiteStore extends ThrottleBackend {
 
   /** Clears the namespace unless `persistent`, then closes the file, whatever clearing did. */
   protected override async shutdown(): Promise<void> {
-    const db = this.db;
-    if (db === undefined) return;
+    const connection = this.connection;
+    if (connection === undefined) return;
     try {
       await super.shutdown();
     } finally {
-      this.db = undefined;
-      this.statements = undefined;
-      db.close();
+      this.connection = undefined;
+      connection.db.close();
     }
   }
 
@@ -163,7 +168,12 @@ export abstract class SQLiteStore extends ThrottleBackend {
 
   /** Whether {@link initialize} has opened the file and {@link close} has not closed it. @internal */
   protected get isOpen(): boolean {
-    return this.db !== undefined;
+    return this.connection !== undefined;
+  }
+
+  /** How long a statement now waits for another connection's lock (see {@link LockWait}). @internal */
+  get lockWaitMs(): number {
+    return this.connection?.wait.currentMs ?? 0;
   }
 
   /** Initializes once (see {@link ready}). @internal */
@@ -182,7 +192,7 @@ export abstract class SQLiteStore extends ThrottleBackend {
    * @internal
    */
   protected transaction<T>(write: boolean, work: (s: Statements, now: number) => T): T {
-    return this.statement((s) => {
+    return this.statement(write, (s) => {
       (write ? s.beginWrite : s.beginRead).run();
       try {
         // Read once the lock is held: a later writer decides at a later (or the same) time.
@@ -193,7 +203,7 @@ export abstract class SQLiteStore extends ThrottleBackend {
         return result;
       } catch (error) {
         // The first failure is the one to report; a failed rollback ends the transaction too.
-        if (this.db?.inTransaction) {
+        if (this.connection?.db.inTransaction) {
           try {
             s.rollback.run();
           } catch {}
@@ -210,18 +220,26 @@ export abstract class SQLiteStore extends ThrottleBackend {
     else s.remove.run(at);
   }
 
-  /** Runs `work` on the open statements, its failures as `BackendError`s. */
-  private statement<T>(work: (s: Statements) => T): T {
-    const statements = this.statements;
-    if (statements === undefined) {
+  /**
+   * Runs `work` on the open statements, its failures as `BackendError`s. When it `writes`, it
+   * tells the wait for locks whether it got the write lock (a read needs none, in WAL mode).
+   */
+  private statement<T>(writes: boolean, work: (s: Statements) => T): T {
+    const connection = this.connection;
+    if (connection === undefined) {
       throw new BackendError(`SQLiteBackend "${this.namespace}" is closed or not initialized.`, {
         code: "ERR_TRAFFIK_BACKEND_CLOSED",
       });
     }
+    let result: T;
     try {
-      return work(statements);
+      result = work(connection.statements);
     } catch (error) {
-      throw decisionFailure(error, this.path, this.timeoutMs);
+      const failure = decisionFailure(error, this.path, this.timeoutMs);
+      if (failure.code === "ERR_TRAFFIK_BACKEND_TIMEOUT") connection.wait.ranOut();
+      throw failure;
     }
+    if (writes) connection.wait.got();
+    return result;
   }
 }

@@ -55,6 +55,24 @@ describe("SQLiteBackend while another connection holds the write lock", () => {
     assert.equal((await allow.peek(conn)).remaining, left, "onError's answers were not charged");
     assert.equal((await raise.hit(conn)).remaining, 4, "decides again once the lock is free");
   });
+
+  it("waits timeoutMs for a held lock once per outage, then briefly until it gets the lock", async () => {
+    const throttle = new HTTPThrottle({ uid: "w", rate: "5/h", backend, onError: "allow" });
+    const conn = { ip: "192.0.2.8" };
+    assert.equal(backend.lockWaitMs, 50);
+    holder.exec("BEGIN IMMEDIATE");
+    try {
+      assert.equal((await throttle.hit(conn)).source, "error");
+      assert.equal(backend.lockWaitMs, 5, "the next decisions wait 5 ms, not 50");
+      assert.equal((await throttle.hit(conn)).source, "error");
+      assert.equal((await throttle.peek(conn)).source, "backend", "a read needs no lock");
+      assert.equal(backend.lockWaitMs, 5, "a read does not end the outage");
+    } finally {
+      holder.exec("ROLLBACK");
+    }
+    assert.equal((await throttle.hit(conn)).source, "backend");
+    assert.equal(backend.lockWaitMs, 50, "the full wait again once a decision got the lock");
+  });
 });
 
 describe("SQLiteBackend misconfigured: loud at initialize(), whatever onError says", () => {
