@@ -21,9 +21,10 @@ interface Connection {
 
 /**
  * The store half of {@link SQLiteBackend}: the connection (WAL mode, the table, the wait for
- * locks: {@link LockWait}), transactions, the primitives and locks, `reset()` and `close()`. Every call
- * is synchronous inside: better-sqlite3 runs SQLite on the calling thread. Decisions are the
- * backend's. Not exported: it reaches the published types only as `SQLiteBackend`'s base.
+ * locks: {@link LockWait}), transactions, the primitives and locks, `reset()` and `close()`.
+ * Every call is synchronous inside: better-sqlite3 runs SQLite on the calling thread.
+ * Decisions are the backend's. Not exported: it reaches the published types only as
+ * `SQLiteBackend`'s base.
  */
 export abstract class SQLiteStore extends ThrottleBackend {
   /** The database file, as given. */
@@ -166,12 +167,12 @@ export abstract class SQLiteStore extends ThrottleBackend {
     return `${this.namespace}:${relative}`;
   }
 
-  /** Whether {@link initialize} has opened the file and {@link close} has not closed it. @internal */
+  /** Whether {@link initialize} opened the file and {@link close} has not closed it. @internal */
   protected get isOpen(): boolean {
     return this.connection !== undefined;
   }
 
-  /** How long a statement now waits for another connection's lock (see {@link LockWait}). @internal */
+  /** How long a statement now waits for another's lock (see {@link LockWait}). @internal */
   get lockWaitMs(): number {
     return this.connection?.wait.currentMs ?? 0;
   }
