@@ -3,8 +3,9 @@ import { rejectUnknownOptions } from "../internal/known-keys.js";
 import { hitAll } from "./all-or-nothing.js";
 import { BaseThrottle } from "./base.js";
 
-/** Where the connection is among a handler's arguments. @default the first argument */
+/** Options of {@link throttled}. */
 export interface ThrottledOptions<C, Args extends unknown[]> {
+  /** Where the connection is among a handler's arguments. @default the first argument */
   connection?: (...args: Args) => C;
 }
 
