@@ -8,9 +8,9 @@ import { root } from "./code-blocks.js";
 
 const typedoc = join(root, "node_modules", "typedoc", "bin", "typedoc");
 
-/** Runs TypeDoc without writing pages; `options` is a typedoc.json. */
-function runTypedoc(options: string): { ok: boolean; output: string } {
-  const result = spawnSync(process.execPath, [typedoc, "--options", options, "--emit", "none"], {
+/** Runs TypeDoc with the settings of `options` (a typedoc.json), writing its pages to `out`. */
+function runTypedoc(options: string, out: string): { ok: boolean; output: string } {
+  const result = spawnSync(process.execPath, [typedoc, "--options", options, "--out", out], {
     cwd: root,
     encoding: "utf8",
   });
@@ -24,7 +24,8 @@ describe("the API reference (TypeDoc, from the TSDoc)", () => {
   after(() => rmSync(folder, { recursive: true, force: true }));
 
   it("builds with every export documented, every link resolved, nothing public left out", () => {
-    const { ok, output } = runTypedoc(join(root, "typedoc.json"));
+    // As `npm run docs` does, pages included: some warnings come only when they are written.
+    const { ok, output } = runTypedoc(join(root, "typedoc.json"), join(folder, "api"));
     assert.ok(ok, `TypeDoc found problems:\n${output}`);
   });
 
@@ -52,7 +53,7 @@ describe("the API reference (TypeDoc, from the TSDoc)", () => {
         intentionallyNotExported: [],
       }),
     );
-    const { ok, output } = runTypedoc(join(folder, "typedoc.json"));
+    const { ok, output } = runTypedoc(join(folder, "typedoc.json"), join(folder, "fixture-api"));
     assert.equal(ok, false);
     assert.match(output, /undocumented.*does not have any documentation/);
     assert.match(output, /Nowhere/);
