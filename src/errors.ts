@@ -16,7 +16,7 @@ export class TraffikError extends Error {
   }
 }
 
-/** The original library's name for {@link TraffikError}. */
+/** Traffik for Python's name for {@link TraffikError}. */
 export { TraffikError as TraffikException };
 
 /** A rate, strategy, throttle or backend was configured with a value that cannot work. */

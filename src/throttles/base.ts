@@ -131,7 +131,7 @@ export abstract class BaseThrottle<C = unknown> {
   /**
    * Counts the connection's request. Resolves to the decision when admitted (after any
    * queueing delay); when throttled, calls `handleThrottled`, which by default throws
-   * `ConnectionThrottled`. The original's `await throttle(request)`.
+   * `ConnectionThrottled`. Traffik for Python's `await throttle(request)`.
    */
   hit(connection: C, options?: HitOptions): Promise<Decision> {
     // Not an async function, and the decision is finished in the step that makes it: on the
