@@ -6,6 +6,7 @@
 
 /** The base of every error Traffik raises. `code` is stable across versions; match on it. */
 export class TraffikError extends Error {
+  /** A stable identifier of the kind of error, such as `ERR_TRAFFIK_THROTTLED`. */
   readonly code: string;
 
   constructor(message: string, code = "ERR_TRAFFIK", options?: ErrorOptions) {
@@ -15,7 +16,7 @@ export class TraffikError extends Error {
   }
 }
 
-/** The original library's name for {@link TraffikError}. */
+/** Traffik for Python's name for {@link TraffikError}. */
 export { TraffikError as TraffikException };
 
 /** A rate, strategy, throttle or backend was configured with a value that cannot work. */

@@ -5,10 +5,15 @@ import { type OptionNames, rejectUnknownOptions } from "./internal/known-keys.js
 export interface RateInit {
   /** How many units (requests, or cost) the window admits. A whole number of at least 1. */
   limit: number;
+  /** Milliseconds of the window. */
   milliseconds?: number;
+  /** Seconds of the window. */
   seconds?: number;
+  /** Minutes of the window. */
   minutes?: number;
+  /** Hours of the window. */
   hours?: number;
+  /** Days of the window. */
   days?: number;
 }
 

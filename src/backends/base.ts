@@ -61,11 +61,15 @@ const ATTACHED = Symbol.for("traffik.backend");
  * Times are milliseconds.
  */
 export abstract class ThrottleBackend {
+  /** See {@link ThrottleBackendOptions.namespace}. */
   readonly namespace: string;
+  /** See {@link ThrottleBackendOptions.persistent}. */
   readonly persistent: boolean;
+  /** See {@link ThrottleBackendOptions.timeoutMs}. */
   readonly timeoutMs: number;
   /** See {@link ThrottleBackendOptions.maxPending}. */
   readonly maxPending: number;
+  /** See {@link ThrottleBackendOptions.lockTtlMs}. */
   protected readonly lockTtlMs: number;
   private pending = 0;
   private readonly owners = new Map<string, WeakRef<object>>();

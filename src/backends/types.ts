@@ -7,7 +7,9 @@ export interface DecisionRequest {
   readonly uid: string;
   /** The client's identity within that key space (already made safe by the throttle). */
   readonly identity: string;
+  /** The strategy that decides. */
   readonly strategy: Strategy;
+  /** The throttle's rate. */
   readonly rate: Rate;
   /** Units to take; a whole number of at least 0, within the strategy's capacity. */
   readonly cost: number;

@@ -11,7 +11,15 @@ import {
 
 /** The slice of a Node `IncomingMessage` (and of the requests of frameworks built on it) read here. */
 export interface AddressableConnection {
-  readonly socket?: { readonly remoteAddress?: string | undefined } | null | undefined;
+  /** The connection's socket. */
+  readonly socket?:
+    | {
+        /** The peer's address, as the socket reports it. */
+        readonly remoteAddress?: string | undefined;
+      }
+    | null
+    | undefined;
+  /** The request's headers, lower-cased; a forwarding header is read only from trusted proxies. */
   readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>> | undefined;
 }
 
@@ -19,9 +27,10 @@ export interface AddressableConnection {
  * What the default identifier reads: a framework's own client address (`req.ip` in Express,
  * `request.ip` in Fastify, both under their proxy settings), a Node request's socket, a `ws`
  * socket, or a framework's own connection object whose adapter tells where its Node request
- * is (see {@link readNodeRequestWith}).
+ * is (each adapter teaches the core where, when it loads).
  */
 export interface IdentifiableConnection extends AddressableConnection {
+  /** The client address a framework resolved under its own proxy settings (`req.ip`). */
   readonly ip?: string | undefined;
   /** A framework's bindings (Hono's Context keeps the Node request here); its adapter reads them. */
   readonly env?: unknown;

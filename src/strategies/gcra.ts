@@ -24,6 +24,7 @@ export interface GCRAOptions {
  */
 export class GCRAStrategy implements Strategy {
   readonly name: string;
+  /** See {@link GCRAOptions.burst}; `undefined` means the rate's limit. */
   readonly burst: number | undefined;
 
   constructor(options: GCRAOptions = {}) {

@@ -31,6 +31,7 @@ export interface LeakyBucketWithQueueOptions {
  */
 export class LeakyBucketWithQueueStrategy implements Strategy {
   readonly name: string;
+  /** See {@link LeakyBucketWithQueueOptions.queueSize}; `undefined` means the rate's limit. */
   readonly queueSize: number | undefined;
 
   constructor(options: LeakyBucketWithQueueOptions = {}) {

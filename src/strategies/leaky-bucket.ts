@@ -27,6 +27,7 @@ export interface LeakyBucketOptions {
  */
 export class LeakyBucketStrategy implements Strategy {
   readonly name: string;
+  /** See {@link LeakyBucketOptions.capacity}; `undefined` means the rate's limit. */
   readonly bucketCapacity: number | undefined;
 
   constructor(options: LeakyBucketOptions = {}) {

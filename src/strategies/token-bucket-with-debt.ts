@@ -24,7 +24,9 @@ export interface TokenBucketWithDebtOptions {
  */
 export class TokenBucketWithDebtStrategy implements Strategy {
   readonly name: string;
+  /** See {@link TokenBucketWithDebtOptions.burstSize}; `undefined` means the rate's limit. */
   readonly burstSize: number | undefined;
+  /** See {@link TokenBucketWithDebtOptions.maxDebt}; `undefined` means the rate's limit. */
   readonly maxDebt: number | undefined;
 
   constructor(options: TokenBucketWithDebtOptions = {}) {

@@ -22,6 +22,7 @@ export interface TokenBucketOptions {
  */
 export class TokenBucketStrategy implements Strategy {
   readonly name: string;
+  /** See {@link TokenBucketOptions.burstSize}; `undefined` means the rate's limit. */
   readonly burstSize: number | undefined;
 
   constructor(options: TokenBucketOptions = {}) {

@@ -54,15 +54,23 @@ const OUTAGE_QUIET_MS = 5000;
  * subclass with options of its own passes on only these.
  */
 export abstract class BaseThrottle<C = unknown> {
+  /** Names the throttle and its key space; unique per backend. */
   readonly uid: string;
+  /** The rate, parsed. */
   readonly rate: Rate;
+  /** How the rate is counted (by default a fixed window). */
   readonly strategy: Strategy;
   /** The largest cost the strategy can admit at this rate. */
   readonly capacity: number;
+  /** The shortest wait told to a throttled client, in ms. */
   readonly minWaitPeriod: number;
+  /** Extra headers for the throttled response. */
   readonly headers: Readonly<Record<string, string>>;
+  /** Whether a backend installed for the call wins over the throttle's own. */
   readonly dynamicBackend: boolean;
+  /** Turns a connection into the client's identity, or `UNLIMITED` to exempt it. */
   protected readonly identifier: Identifier<C>;
+  /** Called when a client is throttled; by default it throws `ConnectionThrottled`. */
   protected readonly handleThrottled: ThrottledHandler<C>;
   private readonly cost: number | ((connection: C) => number | Promise<number>);
   private readonly onError: ErrorAction | ErrorHandler<C>;
@@ -123,7 +131,7 @@ export abstract class BaseThrottle<C = unknown> {
   /**
    * Counts the connection's request. Resolves to the decision when admitted (after any
    * queueing delay); when throttled, calls `handleThrottled`, which by default throws
-   * `ConnectionThrottled`. The original's `await throttle(request)`.
+   * `ConnectionThrottled`. Traffik for Python's `await throttle(request)`.
    */
   hit(connection: C, options?: HitOptions): Promise<Decision> {
     // Not an async function, and the decision is finished in the step that makes it: on the

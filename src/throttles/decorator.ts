@@ -3,8 +3,9 @@ import { rejectUnknownOptions } from "../internal/known-keys.js";
 import { hitAll } from "./all-or-nothing.js";
 import { BaseThrottle } from "./base.js";
 
-/** Where the connection is among a handler's arguments. @default the first argument */
+/** Options of {@link throttled}. */
 export interface ThrottledOptions<C, Args extends unknown[]> {
+  /** Where the connection is among a handler's arguments. @default the first argument */
   connection?: (...args: Args) => C;
 }
 
@@ -28,9 +29,9 @@ export interface ThrottledDecorator {
 }
 
 /**
- * The original's `@throttled(...)`, for TypeScript: throttles a function or a class method by
- * the connection among its arguments (the first, unless `options.connection` says otherwise).
- * Several throttles are applied all or nothing; a throttled call runs the first rejecting
+ * The `@throttled(...)` of Traffik for Python, for TypeScript: throttles a function or a class
+ * method by the connection among its arguments (the first, unless `options.connection` says
+ * otherwise). Several throttles are applied all or nothing; a throttled call runs the first rejecting
  * throttle's `handleThrottled` (by default it rejects with `ConnectionThrottled`) and never
  * reaches the handler.
  *

@@ -67,7 +67,7 @@ export interface ThrottleOptions<C> {
    * throw): `"throttle"` rejects with a wait of `minWaitPeriod` or 1 s, so no client gets past
    * its limit while the backend is away; `"allow"` admits (warning once per outage), trading
    * the limit for availability; `"raise"` throws the `BackendError`; a function chooses per
-   * failure. @default "throttle", as the original library, express-rate-limit and
+   * failure. @default "throttle", as Traffik for Python, express-rate-limit and
    * @fastify/rate-limit do
    */
   onError?: ErrorAction | ErrorHandler<C>;

@@ -53,7 +53,9 @@ export interface InMemoryBackendOptions extends Partial<ThrottleBackendOptions> 
  * throttled client while another can go.
  */
 export class InMemoryBackend extends ThrottleBackend {
+  /** See {@link InMemoryBackendOptions.maxKeys}. */
   readonly maxKeys: number;
+  /** See {@link InMemoryBackendOptions.maxBytes}. */
   readonly maxBytes: number;
   private readonly clock: () => number;
   private readonly sweepIntervalMs: number;

@@ -65,6 +65,7 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
   private readonly serverNames: readonly string[];
   private readonly poolSize: number;
   private readonly generationRefreshMs: number;
+  /** The injected deciding clock; `undefined` decides on this process's wall clock. */
   protected readonly clock: (() => number) | undefined;
   private ring: HashRing<Server> | undefined;
   private servers: Server[] = [];
@@ -237,6 +238,7 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
     }
   }
 
+  /** Waits for initialization and a fresh namespace generation before a command. */
   protected async prepared(): Promise<void> {
     const initializing = this.ready();
     if (initializing !== undefined) await initializing;
@@ -270,6 +272,7 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
     return this.ring.serverFor(key);
   }
 
+  /** The memcached key and server of a relative key (a fixed window's cell when `windowEnd` is given). */
   protected place(relative: string, windowEnd?: number): Cell {
     const key = memcachedKey(this.namespace, this.generation + 1, relative);
     return { key, server: this.serverFor(key), windowEnd };
@@ -298,6 +301,7 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
     return Number(await this.call(cell.server, () => client.incr(cell.key, amount)));
   }
 
+  /** Reads a cell with `gets`: its value and CAS token, if it exists. */
   protected async read(cell: Cell): Promise<Read> {
     const found = await this.call(cell.server, () => cell.server.client.gets(cell.key));
     return found === undefined

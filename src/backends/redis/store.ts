@@ -81,10 +81,14 @@ return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 export abstract class RedisStore extends ThrottleBackend implements DegradableBackend {
   readonly degradedMode: DegradedModeOptions | false;
   private readonly connection: RedisBackendOptions["connection"];
+  /** The injected deciding clock (tests only); `undefined` decides on Redis's `TIME`. */
   protected readonly clock: (() => number) | undefined;
+  /** The ioredis client, once connected or given. */
   protected client: RedisClient | undefined;
   private ownsClient = false;
+  /** The server as error messages name it (`host:port`). */
   protected readonly where: string;
+  /** The offset between this process's clock and the server's, for each call's deadline. */
   protected readonly serverClock = new ServerClock(() => this.probeTime());
 
   /**
@@ -293,16 +297,19 @@ export abstract class RedisStore extends ThrottleBackend implements DegradableBa
     return typeof connection === "object" && connection.isCluster;
   }
 
+  /** The full key of a relative one: the namespace, then the key. */
   protected key(relative: string): string {
     return `${this.namespace}:${relative}`;
   }
 
+  /** The client, once it is connected. */
   protected async connected(): Promise<RedisClient> {
     const ready = this.ready();
     if (ready !== undefined) await ready;
     return this.client as RedisClient;
   }
 
+  /** Whether the client is connected, so a call need not wait. */
   protected isReady(): boolean {
     return this.client !== undefined && this.ready() === undefined;
   }

@@ -20,6 +20,7 @@ export interface MiddlewareThrottleOptions<C> {
 
 /** A throttle with the filter that says which requests it applies to. */
 export interface MiddlewareThrottle<C> {
+  /** The throttle applied where the filter holds. */
   readonly throttle: BaseThrottle<C>;
   /** Whether the throttle applies to this request. */
   matches(connection: C, path: string, method: string): boolean | Promise<boolean>;

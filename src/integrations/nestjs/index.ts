@@ -43,8 +43,11 @@ export interface TraffikModuleOptions extends Pick<IntegrationOptions, "headers"
 
 /** Options of {@link TraffikModule.forRootAsync}. */
 export interface TraffikModuleAsyncOptions {
+  /** Modules whose providers the factory needs. */
   imports?: DynamicModule["imports"];
+  /** The providers passed to `useFactory`, in order. */
   inject?: unknown[];
+  /** Builds the module's options, possibly asynchronously. */
   useFactory: (...args: never[]) => TraffikModuleOptions | Promise<TraffikModuleOptions>;
 }
 
@@ -199,10 +202,12 @@ export class TraffikGuard implements CanActivate {
  */
 // biome-ignore lint/complexity/noStaticOnlyClass: a Nest module is a class, configured statically.
 export class TraffikModule {
+  /** The module with options known at startup. */
   static forRoot(options: TraffikModuleOptions = {}): DynamicModule {
     return TraffikModule.with({ provide: TRAFFIK_OPTIONS, useValue: options });
   }
 
+  /** The module with options built by a factory from other providers. */
   static forRootAsync(options: TraffikModuleAsyncOptions): DynamicModule {
     rejectUnknownOptions("TraffikModule.forRootAsync", options, {
       imports: true,

@@ -44,7 +44,9 @@ export { type RateLimitMessage, rateLimitMessage } from "./rate-limit-message.js
 
 /** The slice of a `ws` WebSocket used here. */
 export interface WsSocket extends GuardedSocket {
+  /** Listens for the socket's messages. */
   on(event: "message", listener: (data: WsData, isBinary: boolean) => void): unknown;
+  /** Listens for the socket's close. */
   once(event: "close", listener: () => void): unknown;
 }
 
@@ -83,7 +85,12 @@ export function throttleMessages<C>(
   socket: WsSocket,
   connection: C,
   options: ThrottleMessagesOptions<C>,
-): MessageGuard<{ data: WsData; isBinary: boolean }> {
+): MessageGuard<{
+  /** The message as `ws` delivered it. */
+  data: WsData;
+  /** Whether it came as a binary frame. */
+  isBinary: boolean;
+}> {
   rejectUnknownOptions("throttleMessages()", options, THROTTLE_MESSAGES_OPTION_NAMES);
   const { onMessage, cost, ...rest } = options;
   const guard = guardMessages<C, { data: WsData; isBinary: boolean }>({

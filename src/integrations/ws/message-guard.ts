@@ -19,7 +19,9 @@ export type ThrottledMessageAction = "error" | "drop" | "close";
 
 /** The slice of a socket a guard writes to: `ws`'s `WebSocket` and Hono's `WSContext` fit. */
 export interface GuardedSocket {
+  /** Sends a text message (a throttled message's `rate_limit` answer). */
   send(data: string): void;
+  /** Closes the socket with a code and a reason. */
   close(code?: number, reason?: string): void;
 }
 

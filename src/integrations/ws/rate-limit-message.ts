@@ -1,9 +1,12 @@
 /** What a client is told about a throttled WebSocket message. */
 export interface RateLimitMessage {
+  /** Always `"rate_limit"`, so a client can tell this answer from the app's messages. */
   readonly type: "rate_limit";
   /** Whole seconds to wait, rounded up, at least 1. */
   readonly retryAfter: number;
+  /** The exact wait in whole milliseconds, rounded up. */
   readonly retryAfterMs: number;
+  /** A sentence for the client. */
   readonly detail: string;
   /** The uid of the throttle that refused the message. */
   readonly policy: string;
