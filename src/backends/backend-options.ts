@@ -19,7 +19,7 @@ export interface ThrottleBackendOptions {
   maxPending?: number;
 }
 
-/** The names of {@link ThrottleBackendOptions}, for backends' check of unknown keys. @internal */
+/** The names of {@link ThrottleBackendOptions}, for backends' check of unknown keys. */
 export const BACKEND_OPTION_NAMES: OptionNames<ThrottleBackendOptions> = {
   namespace: true,
   persistent: true,

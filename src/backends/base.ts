@@ -1,3 +1,5 @@
+// Over 250 lines: the class is composed of small modules, and what remains is the contract's
+// TSDoc, the reference for backend authors of what each required and optional member means.
 import type { Step, StrategyState } from "../strategies/strategy.js";
 import { checkBackendOptions, type ThrottleBackendOptions } from "./backend-options.js";
 import { CallLimits } from "./call-limits.js";

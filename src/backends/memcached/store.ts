@@ -80,11 +80,6 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
     return this.clock ? this.clock() : Date.now();
   }
 
-  override async clear(uid: string, identity: string): Promise<void> {
-    const cell = await this.placed(this.stateKey(uid, identity));
-    await this.call(cell.server, () => cell.server.client.delete(cell.key)).catch(ignoreMissing);
-  }
-
   async get(key: string): Promise<string | null> {
     const cell = await this.placed(key);
     const found = await this.call(cell.server, () => cell.server.client.get(cell.key));
