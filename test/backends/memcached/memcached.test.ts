@@ -134,6 +134,17 @@ describe("MemcachedBackend against a real memcached", { skip: !enabled }, () => 
     assert.ok(!(await backend.decide(request, "consume")).allowed);
   });
 
+  it("keeps one item per client for every strategy: clear() forgets a fixed window's client", async () => {
+    now = Date.now();
+    const strategy = new FixedWindowStrategy();
+    const rate = Rate.parse("1/h");
+    const request = { uid: "forget", identity: "c", strategy, rate, cost: 1 };
+    assert.ok((await backend.decide(request, "consume")).allowed);
+    assert.ok(!(await backend.decide(request, "consume")).allowed);
+    await backend.clear("forget", "c");
+    assert.ok((await backend.decide(request, "consume")).allowed, "forgotten without the rate");
+  });
+
   it("clears a namespace by generation, here and in other processes; a non-persistent one on close", async (t) => {
     now = Date.now();
     const strategy = new TokenBucketStrategy();
