@@ -3,7 +3,7 @@ import type { Step, Strategy, StrategyState } from "./strategy.js";
 
 /** One request of an all-or-nothing group, with where its state lives and what is there now. */
 export interface GroupMember<K> {
-  /** Where the state lives; members with equal keys share one state. */
+  /** Where the state lives; members with equal keys (`===`: a string, say) share one state. */
   readonly key: K;
   readonly strategy: Strategy;
   readonly rate: Rate;
@@ -37,23 +37,39 @@ export interface StagedGroup<K> {
  * and its parity tests hold it to this.
  */
 export function stageGroup<K>(members: readonly GroupMember<K>[], now: number): StagedGroup<K> {
-  // Each key's last admitted member so far: a later member on the key starts from its state.
-  const staged = new Map<K, number>();
   const steps: Step[] = [];
   let admitted = true;
-  for (const member of members) {
-    const earlier = staged.get(member.key);
-    const state = earlier === undefined ? member.state : (steps[earlier] as Step).state;
+  for (const [i, member] of members.entries()) {
+    const earlier = lastAdmitted(members, steps, member.key, i);
+    const state = earlier === -1 ? member.state : (steps[earlier] as Step).state;
     const step = member.strategy.apply(state, now, member.cost, member.rate);
-    if (step.allowed) staged.set(member.key, steps.length);
-    else admitted = false;
+    if (!step.allowed) admitted = false;
     steps.push(step);
   }
   const commits: GroupCommit<K>[] = [];
   if (admitted) {
-    for (const [key, member] of staged) {
+    for (const [i, { key }] of members.entries()) {
+      // Once per key, where it first appears: its last member (all are admitted) holds its state.
+      if (lastAdmitted(members, steps, key, i) !== -1) continue;
+      const member = lastAdmitted(members, steps, key, members.length);
       commits.push({ key, member, state: (steps[member] as Step).state });
     }
   }
   return { steps, commits };
+}
+
+/**
+ * The index of the last admitted member on `key` before `before`, or -1. A scan: groups are a
+ * few members (one per throttle), and it spares each decision a Map.
+ */
+function lastAdmitted<K>(
+  members: readonly GroupMember<K>[],
+  steps: readonly Step[],
+  key: K,
+  before: number,
+): number {
+  for (let j = before - 1; j >= 0; j--) {
+    if ((members[j] as GroupMember<K>).key === key && (steps[j] as Step).allowed) return j;
+  }
+  return -1;
 }

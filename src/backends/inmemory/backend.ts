@@ -122,11 +122,13 @@ export class InMemoryBackend extends ThrottleBackend {
     const now = this.clock();
     const tables = requests.map((request) => this.states.table(request.uid));
     const group = stageGroup(
-      requests.map((request, i) => ({
-        ...request,
+      requests.map(({ uid, identity, strategy, rate, cost }, i) => ({
         // The uid is plain (no ":"), so this names one client of one throttle.
-        key: `${request.uid}:${request.identity}`,
-        state: (tables[i] as StateTable).entries.get(request.identity)?.state,
+        key: `${uid}:${identity}`,
+        strategy,
+        rate,
+        cost,
+        state: (tables[i] as StateTable).entries.get(identity)?.state,
       })),
       now,
     );
