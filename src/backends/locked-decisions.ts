@@ -38,9 +38,9 @@ export async function decideUnderLocks(
     for (const key of distinct) states.set(key, decodeState(await store.get(key)));
     const now = store.now();
     const group = stageGroup(
-      requests.map((request, i) => {
+      requests.map(({ strategy, rate, cost }, i) => {
         const key = keys[i] as string;
-        return { ...request, key, state: states.get(key) };
+        return { key, strategy, rate, cost, state: states.get(key) };
       }),
       now,
     );

@@ -39,7 +39,8 @@ export interface StagedGroup<K> {
 export function stageGroup<K>(members: readonly GroupMember<K>[], now: number): StagedGroup<K> {
   const steps: Step[] = [];
   let admitted = true;
-  for (const [i, member] of members.entries()) {
+  for (let i = 0; i < members.length; i++) {
+    const member = members[i] as GroupMember<K>;
     const earlier = lastAdmitted(members, steps, member.key, i);
     const state = earlier === -1 ? member.state : (steps[earlier] as Step).state;
     const step = member.strategy.apply(state, now, member.cost, member.rate);
@@ -48,7 +49,8 @@ export function stageGroup<K>(members: readonly GroupMember<K>[], now: number): 
   }
   const commits: GroupCommit<K>[] = [];
   if (admitted) {
-    for (const [i, { key }] of members.entries()) {
+    for (let i = 0; i < members.length; i++) {
+      const { key } = members[i] as GroupMember<K>;
       // Once per key, where it first appears: its last member (all are admitted) holds its state.
       if (lastAdmitted(members, steps, key, i) !== -1) continue;
       const member = lastAdmitted(members, steps, key, members.length);

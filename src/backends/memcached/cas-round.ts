@@ -79,9 +79,9 @@ export async function decideRound(
       const answers = entries.map((entry, e) => {
         const entryCells = cells[e] as Cell[];
         const group = stageGroup(
-          entry.requests.map((request, i) => {
+          entry.requests.map(({ strategy, rate, cost }, i) => {
             const key = (entryCells[i] as Cell).key;
-            return { ...request, key, state: states.get(key) };
+            return { key, strategy, rate, cost, state: states.get(key) };
           }),
           now,
         );
