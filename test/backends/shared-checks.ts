@@ -17,7 +17,7 @@ const run = promisify(execFile);
  * must admit exactly the strategy's capacity.
  */
 export async function assertNoOverAdmission(
-  kind: "redis" | "memcached",
+  kind: "redis" | "memcached" | "custom",
   address: string,
 ): Promise<void> {
   const worker = join(import.meta.dirname, "race-worker.ts");

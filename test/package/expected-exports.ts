@@ -72,7 +72,7 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
     types: ["ConnectionThrottledInit"],
   },
   "traffik/backend": {
-    values: ["ThrottleBackend"],
+    values: ["ThrottleBackend", "pollForLock"],
     types: [
       "DecisionMode",
       "DecisionRequest",

@@ -1,5 +1,4 @@
 import { BackendError, TraffikError } from "../../errors.js";
-import type { Rate } from "../../rate.js";
 import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { ThrottleBackend } from "../base.js";
 import { InMemoryBackend } from "../inmemory/backend.js";
@@ -148,11 +147,8 @@ export class DegradedModeBackend extends ThrottleBackend {
     return this.shared.now();
   }
 
-  override async clear(uid: string, identity: string, rate?: Rate): Promise<void> {
-    await Promise.all([
-      this.fallback.clear(uid, identity, rate),
-      this.shared.clear(uid, identity, rate),
-    ]);
+  override async clear(uid: string, identity: string): Promise<void> {
+    await Promise.all([this.fallback.clear(uid, identity), this.shared.clear(uid, identity)]);
   }
 
   override async reset(): Promise<void> {
@@ -189,18 +185,6 @@ export class DegradedModeBackend extends ThrottleBackend {
 
   delete(key: string): Promise<void> {
     return this.shared.delete(key);
-  }
-
-  increment(key: string, amount?: number): Promise<number> {
-    return this.shared.increment(key, amount);
-  }
-
-  decrement(key: string, amount?: number): Promise<number> {
-    return this.shared.decrement(key, amount);
-  }
-
-  incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
-    return this.shared.incrementWithTtl(key, amount, ttlMs);
   }
 
   lock(name: string, options?: LockOptions): Promise<Lock> {

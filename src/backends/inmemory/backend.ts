@@ -1,5 +1,6 @@
 import { ConfigurationError } from "../../errors.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
+import { stageGroup } from "../../strategies/group.js";
 import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import { sameState } from "../state-codec.js";
@@ -121,35 +122,33 @@ export class InMemoryBackend extends ThrottleBackend {
 
   override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Step[] {
     const now = this.clock();
-    // Later requests in the group see what earlier ones would store (a throttle may repeat).
-    const pending = new Map<StateTable, Map<string, Step>>();
-    const steps = requests.map((request) => {
-      const table = this.states.table(request.uid);
-      const staged = pending.get(table)?.get(request.identity);
-      const state = staged ? staged.state : table.entries.get(request.identity)?.state;
-      const step = request.strategy.apply(state, now, request.cost, request.rate);
-      if (step.allowed) {
-        let forTable = pending.get(table);
-        if (forTable === undefined) {
-          forTable = new Map();
-          pending.set(table, forTable);
-        }
-        forTable.set(request.identity, step);
-      } else if (mode === "consume") {
+    const tables = requests.map((request) => this.states.table(request.uid));
+    const group = stageGroup(
+      requests.map(({ uid, identity, strategy, rate, cost }, i) => ({
+        // The uid is plain (no ":"), so this names one client of one throttle.
+        key: `${uid}:${identity}`,
+        strategy,
+        rate,
+        cost,
+        state: (tables[i] as StateTable).entries.get(identity)?.state,
+      })),
+      now,
+    );
+    if (mode === "consume") {
+      group.steps.forEach((step, i) => {
+        const table = tables[i] as StateTable;
+        const { identity } = requests[i] as DecisionRequest;
         // A rejected member's client is throttled, whatever the group's outcome.
-        this.record(table, request.identity, table.entries.get(request.identity), step, now);
-      }
-      return step;
-    });
-    if (mode === "consume" && steps.every((step) => step.allowed)) {
-      for (const [table, staged] of pending) {
-        for (const [identity, step] of staged) {
-          // Looked up now: committing an earlier member may have evicted a state.
-          this.record(table, identity, table.entries.get(identity), step, now);
-        }
+        if (!step.allowed) this.record(table, identity, table.entries.get(identity), step, now);
+      });
+      for (const { member } of group.commits) {
+        const table = tables[member] as StateTable;
+        const { identity } = requests[member] as DecisionRequest;
+        // Looked up now: committing an earlier member may have evicted a state.
+        this.record(table, identity, table.entries.get(identity), group.steps[member] as Step, now);
       }
     }
-    return steps;
+    return group.steps;
   }
 
   override async clear(uid: string, identity: string): Promise<void> {
@@ -179,18 +178,6 @@ export class InMemoryBackend extends ThrottleBackend {
 
   async delete(key: string): Promise<void> {
     this.values.delete(key);
-  }
-
-  async increment(key: string, amount = 1): Promise<number> {
-    return this.values.add(key, amount, undefined);
-  }
-
-  async decrement(key: string, amount = 1): Promise<number> {
-    return this.values.add(key, -amount, undefined);
-  }
-
-  async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
-    return this.values.add(key, amount, ttlMs);
   }
 
   lock(name: string, options?: LockOptions): Promise<Lock> {

@@ -1,11 +1,9 @@
-import { BackendError } from "../../errors.js";
-
 interface StoredValue {
   value: string;
   expiresAt: number;
 }
 
-/** The in-memory backend's key-value primitives (for custom strategies and locks), with TTLs. */
+/** The in-memory backend's key-value primitives (`get`, `set`, `delete`), with TTLs. */
 export class ValueStore {
   private readonly values = new Map<string, StoredValue>();
 
@@ -26,21 +24,6 @@ export class ValueStore {
 
   delete(key: string): void {
     this.values.delete(key);
-  }
-
-  /** Adds `amount` to the integer at `key` (0 if none); a new key gets `ttlMs`, if given. */
-  add(key: string, amount: number, ttlMs: number | undefined): number {
-    const stored = this.live(key);
-    const current = stored === undefined ? 0 : Number.parseInt(stored.value, 10);
-    if (!Number.isSafeInteger(current)) {
-      throw new BackendError(`InMemoryBackend: the value at "${key}" is not an integer.`, {
-        code: "ERR_TRAFFIK_NOT_AN_INTEGER",
-      });
-    }
-    const next = current + amount;
-    if (stored === undefined) this.set(key, String(next), ttlMs);
-    else stored.value = String(next);
-    return next;
   }
 
   /** Removes every value expired by now. */

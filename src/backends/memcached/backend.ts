@@ -1,4 +1,3 @@
-import { FixedWindowStrategy } from "../../strategies/fixed-window.js";
 import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { decodeState, encodeState, sameState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
@@ -13,9 +12,10 @@ import {
 import { answered } from "./client.js";
 import { exptime } from "./keys.js";
 import { KeyLanes } from "./lanes.js";
-import { type MemcachedBackendOptions, MemcachedStore, positiveInteger } from "./store.js";
+import { type MemcachedBackendOptions, positiveInteger } from "./options.js";
+import { MemcachedStore } from "./store.js";
 
-export type { MemcachedBackendOptions } from "./store.js";
+export type { MemcachedBackendOptions } from "./options.js";
 
 /** The wait given to a decision refused because too many wait on its key already. */
 const OVERFLOW_WAIT_MS = 1000;
@@ -24,8 +24,8 @@ const OVERFLOW_WAIT_MS = 1000;
  * Keeps counters in memcached, on one server or spread over several by consistent hashing, with
  * a pool of connections per server (through `memcache-client`). Memcached runs no scripts, so
  * decisions are atomic by compare-and-swap: read with `gets`, decide, write with `cas` (or `add`
- * for a new client), and start again if another process wrote first. A fixed window's state is
- * a bare counter per window, written the same way.
+ * for a new client), and start again if another process wrote first. Every strategy's state is
+ * one item per client, written the same way.
  *
  * Decisions on one key from this process go in rounds: those that arrive while a round is in
  * flight wait for the next, which decides them all with one read and one write. Waiting for a
@@ -39,7 +39,7 @@ export class MemcachedBackend extends MemcachedStore {
   private readonly lanes: KeyLanes<RoundEntry>;
   private readonly casStore: CasStore = {
     now: () => this.now(),
-    cell: (request, now) => this.cell(request, now),
+    cell: (request) => this.cell(request),
     read: (cell) => this.read(cell),
     write: (cell, read, value, ttlMs) => this.write(cell, read, value, ttlMs),
     undo: (written) => this.undo(written),
@@ -78,7 +78,7 @@ export class MemcachedBackend extends MemcachedStore {
     mode: DecisionMode,
   ): Promise<Step[]> {
     await this.prepared();
-    const keys = new Set(requests.map((request) => this.cell(request, this.now()).key));
+    const keys = new Set(requests.map((request) => this.cell(request).key));
     return new Promise<Step[]>((resolve, reject) => {
       const entry: RoundEntry = { requests, mode, resolve, reject };
       // A group over several keys goes alone: compare-and-swap keeps it exact all the same.
@@ -99,9 +99,7 @@ export class MemcachedBackend extends MemcachedStore {
     restored: StrategyState,
   ): Promise<void> {
     await this.prepared();
-    const cell = this.cell(request, this.now());
-    // A fixed window's counter is no state to put back.
-    if (cell.windowEnd !== undefined) return;
+    const cell = this.cell(request);
     const found = await this.read(cell);
     const casUniq = found.cas;
     if (casUniq === undefined || !sameState(decodeState(found.raw), admitted)) return;
@@ -126,12 +124,9 @@ export class MemcachedBackend extends MemcachedStore {
     return this.clock === undefined ? exptime(Math.max(ttlMs, 1) + 1000) : 0;
   }
 
-  /** The cell of a request at `now`: a fixed window's counter is per window. */
-  private cell(request: DecisionRequest, now: number): Cell {
-    const relative = this.stateKey(request.uid, request.identity);
-    if (!(request.strategy instanceof FixedWindowStrategy)) return this.place(relative);
-    const index = Math.floor(now / request.rate.windowMs);
-    return this.place(`${relative}:w${index}`, (index + 1) * request.rate.windowMs);
+  /** The cell of a request's client. */
+  private cell(request: DecisionRequest): Cell {
+    return this.place(this.stateKey(request.uid, request.identity));
   }
 
   /** Stores `value` if the key is as it was read. `false` when another writer came first. */
@@ -168,7 +163,7 @@ export class MemcachedBackend extends MemcachedStore {
         const now = await this.read(cell);
         if (now.raw !== value || now.cas === undefined) return;
         const previous = read.raw;
-        const expiresAt = cell.windowEnd ?? decodeState(previous)?.[0] ?? 0;
+        const expiresAt = decodeState(previous)?.[0] ?? 0;
         const ttlMs = previous === undefined ? -1 : expiresAt - this.now();
         const casUniq = now.cas;
         await this.call(cell.server, () =>

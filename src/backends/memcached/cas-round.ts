@@ -1,16 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { stageGroup } from "../../strategies/group.js";
 import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { decodeState, encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
 import type { Server } from "./client.js";
 import type { LaneEntry } from "./lanes.js";
 
-/** Where a request's state lives in memcached, and how it is written there. */
+/** Where a client's state lives in memcached: its key, on its server. */
 export interface Cell {
   readonly key: string;
   readonly server: Server;
-  /** A fixed window's cell is a bare counter for one window; others hold the encoded state. */
-  readonly windowEnd: number | undefined;
 }
 
 /** What a `gets` found: the value (undefined when missing) and its CAS token. */
@@ -36,7 +35,7 @@ export interface RoundEntry extends LaneEntry {
 /** The commands a round needs; each has the backend's deadline. */
 export interface CasStore {
   now(): number;
-  cell(request: DecisionRequest, now: number): Cell;
+  cell(request: DecisionRequest): Cell;
   read(cell: Cell): Promise<Read>;
   /** Stores `value` if the key is as `read` found it; `false` when another writer came first. */
   write(cell: Cell, read: Read, value: string, ttlMs: number): Promise<boolean>;
@@ -52,8 +51,8 @@ const CONTENDED_WAIT_MS = 1000;
 
 /**
  * Decides `entries` in one compare-and-swap round: reads each key once, decides the entries one
- * after another on what the earlier ones left (each entry all or nothing, rejections and peeks
- * storing nothing), writes each changed key once, and starts again if another process wrote
+ * after another on what the earlier ones left (each entry all or nothing, by `stageGroup`;
+ * rejections and peeks storing nothing), writes each changed key once, and starts again if another process wrote
  * first. Settles every entry; resolves to the server's failure, if one ended the round, so
  * that nothing more is sent for the round: no write goes out after a command failed or timed
  * out, so a decision answered by `onError` is not charged later.
@@ -66,33 +65,33 @@ export async function decideRound(
   try {
     for (let attempt = 0; attempt < casRetries; attempt++) {
       const now = store.now();
-      const cells = entries.map((entry) => entry.requests.map((r) => store.cell(r, now)));
+      const cells = entries.map((entry) => entry.requests.map((r) => store.cell(r)));
       const distinct = new Map<string, Cell>();
       for (const cell of cells.flat()) distinct.set(cell.key, cell);
       const reads = new Map<string, Read>();
       await Promise.all(
         [...distinct.values()].map(async (cell) => reads.set(cell.key, await store.read(cell))),
       );
+      // Each key's state as the entries decided so far left it.
       const states = new Map<string, StrategyState | undefined>();
-      for (const [key, cell] of distinct) states.set(key, stateOf(cell, reads.get(key) as Read));
+      for (const [key, read] of reads) states.set(key, decodeState(read.raw));
       const changed = new Set<string>();
       const answers = entries.map((entry, e) => {
         const entryCells = cells[e] as Cell[];
-        const staged = new Map<string, StrategyState>();
-        const steps = entry.requests.map((request, i) => {
-          const key = (entryCells[i] as Cell).key;
-          const state = staged.has(key) ? staged.get(key) : states.get(key);
-          const step = request.strategy.apply(state, now, request.cost, request.rate);
-          if (step.allowed) staged.set(key, step.state);
-          return step;
-        });
-        if (entry.mode === "consume" && steps.every((step) => step.allowed)) {
-          for (const [key, state] of staged) {
+        const group = stageGroup(
+          entry.requests.map(({ strategy, rate, cost }, i) => {
+            const key = (entryCells[i] as Cell).key;
+            return { key, strategy, rate, cost, state: states.get(key) };
+          }),
+          now,
+        );
+        if (entry.mode === "consume") {
+          for (const { key, state } of group.commits) {
             states.set(key, state);
             changed.add(key);
           }
         }
-        return steps;
+        return group.steps;
       });
       if (await writeAll(store, [...changed].sort(), distinct, reads, states, now)) {
         entries.forEach((entry, e) => {
@@ -125,7 +124,7 @@ async function writeAll(
     const cell = cells.get(key) as Cell;
     const read = reads.get(key) as Read;
     const state = states.get(key) as StrategyState;
-    const value = storedValue(cell, state);
+    const value = encodeState(state);
     if (!(await store.write(cell, read, value, (state[0] as number) - now))) {
       await store.undo(written);
       return false;
@@ -144,16 +143,4 @@ function contended(): Step {
     resetAfterMs: CONTENDED_WAIT_MS,
     delayMs: 0,
   };
-}
-
-/** The strategy state a cell holds, from what `gets` returned. */
-function stateOf(cell: Cell, read: Read): StrategyState | undefined {
-  if (cell.windowEnd === undefined) return decodeState(read.raw);
-  const count = Number(read.raw);
-  return read.raw === undefined || !Number.isFinite(count) ? undefined : [cell.windowEnd, count];
-}
-
-/** What a cell stores for a state. */
-function storedValue(cell: Cell, state: StrategyState): string {
-  return cell.windowEnd === undefined ? encodeState(state) : String(state[1]);
 }

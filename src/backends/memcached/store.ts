@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { BackendConnectionError, BackendError, ConfigurationError } from "../../errors.js";
-import { rejectUnknownOptions } from "../../internal/known-keys.js";
-import type { Rate } from "../../rate.js";
-import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
+import { BackendConnectionError, BackendError } from "../../errors.js";
+import { ThrottleBackend } from "../base.js";
 import {
   type DegradableBackend,
   type DegradedModeOptions,
@@ -13,45 +11,8 @@ import type { Lock, LockOptions } from "../types.js";
 import type { Cell, Read } from "./cas-round.js";
 import { answered, failure, openServerClient, type Server } from "./client.js";
 import { exptime, memcachedKey } from "./keys.js";
+import { checkMemcachedOptions, type MemcachedBackendOptions, positiveInteger } from "./options.js";
 import { HashRing } from "./ring.js";
-
-/** Options of {@link MemcachedBackend}. */
-export interface MemcachedBackendOptions extends Partial<ThrottleBackendOptions> {
-  /** The server's host, when `servers` is not given. @default "127.0.0.1" */
-  host?: string;
-  /** The server's port, when `servers` is not given. @default 11211 */
-  port?: number;
-  /** Several servers as `"host:port"`; keys are spread over them by consistent hashing. */
-  servers?: readonly string[];
-  /** Connections per server. @default 4 */
-  poolSize?: number;
-  /** Keep the namespace's keys on `close()`; other processes may share them. @default true */
-  persistent?: boolean;
-  /** Compare-and-swap attempts per decision before it is rejected as contended. @default 24 */
-  casRetries?: number;
-  /**
-   * The most decisions of this process that wait for their turn on one key while a round on it
-   * is in flight. More are rejected at once, as throttled (Retry-After: 1 s): a flood on one
-   * client is not let to pile up. @default 128
-   */
-  maxWaitingPerKey?: number;
-  /**
-   * How often the namespace generation is re-read, in ms: after another process's `reset()`,
-   * this one moves to the new generation within this time. @default 1000
-   */
-  generationRefreshMs?: number;
-  /**
-   * The deciding clock, in ms. Memcached has no clock to share, so processes decide on their
-   * own: keep their clocks in sync (NTP). Tests pass one to replay traces. @default Date.now
-   */
-  clock?: () => number;
-  /**
-   * While the servers are out, decide requests in this process, each client within its limit
-   * per process, instead of by `onError`, and hand them back once the servers answer (see
-   * {@link DegradedModeOptions}). `false` leaves outages to `onError`. @default true
-   */
-  degradedMode?: boolean | DegradedModeOptions;
-}
 
 /**
  * The store half of {@link MemcachedBackend}: the servers (pools, consistent hashing, the
@@ -75,34 +36,13 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
 
   /** @throws {ConfigurationError} for a malformed server address or option. */
   constructor(options: MemcachedBackendOptions) {
-    rejectUnknownOptions("MemcachedBackend", options, {
-      ...BACKEND_OPTION_NAMES,
-      host: true,
-      port: true,
-      servers: true,
-      poolSize: true,
-      casRetries: true,
-      maxWaitingPerKey: true,
-      generationRefreshMs: true,
-      clock: true,
-      degradedMode: true,
-    });
+    const serverNames = checkMemcachedOptions(options);
     super({
       ...options,
       namespace: options.namespace ?? "traffik",
       persistent: options.persistent ?? true,
     });
-    const names = options.servers ?? [`${options.host ?? "127.0.0.1"}:${options.port ?? 11211}`];
-    if (names.length === 0) throw new ConfigurationError("MemcachedBackend: servers is empty.");
-    for (const name of names) {
-      const match = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(name);
-      if (match === null || Number(match[2]) < 1 || Number(match[2]) > 65535) {
-        throw new ConfigurationError(
-          `MemcachedBackend: invalid server ${JSON.stringify(name)}; expected "host:port".`,
-        );
-      }
-    }
-    this.serverNames = [...new Set(names)];
+    this.serverNames = serverNames;
     this.poolSize = positiveInteger("poolSize", options.poolSize ?? 4);
     this.generationRefreshMs = options.generationRefreshMs ?? 1000;
     this.degradedMode = degradedModeOption(options.degradedMode);
@@ -141,21 +81,6 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
     return this.clock ? this.clock() : Date.now();
   }
 
-  /** Forgets a client; with the throttle's `rate`, a fixed window's current counter too. */
-  override async clear(uid: string, identity: string, rate?: Rate): Promise<void> {
-    await this.prepared();
-    const relative = this.stateKey(uid, identity);
-    const cells = [this.place(relative)];
-    if (rate !== undefined) {
-      cells.push(this.place(`${relative}:w${Math.floor(this.now() / rate.windowMs)}`));
-    }
-    await Promise.all(
-      cells.map((cell) =>
-        this.call(cell.server, () => cell.server.client.delete(cell.key)).catch(ignoreMissing),
-      ),
-    );
-  }
-
   async get(key: string): Promise<string | null> {
     const cell = await this.placed(key);
     const found = await this.call(cell.server, () => cell.server.client.get(cell.key));
@@ -173,32 +98,10 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
     await this.call(cell.server, () => cell.server.client.delete(cell.key)).catch(ignoreMissing);
   }
 
-  async increment(key: string, amount = 1): Promise<number> {
-    return this.addTo(await this.placed(key), amount, 0);
-  }
-
-  /** Subtracts `amount` (0 when missing); memcached floors counters at 0. */
-  async decrement(key: string, amount = 1): Promise<number> {
-    const { server, key: at } = await this.placed(key);
-    try {
-      return Number(await this.call(server, () => server.client.decr(at, amount)));
-    } catch (error) {
-      if (!answered(error, "NOT_FOUND")) throw error;
-      await this.call(server, () => server.client.add(at, "0", { lifetime: 0 })).catch(
-        ignoreNotStored,
-      );
-      return Number(await this.call(server, () => server.client.decr(at, amount)));
-    }
-  }
-
-  async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
-    return this.addTo(await this.placed(key), amount, exptime(ttlMs));
-  }
-
   async lock(name: string, options: LockOptions = {}): Promise<Lock> {
     const ttlMs = Math.max(1, Math.ceil(options.ttlMs ?? this.lockTtlMs));
     const { server, key } = await this.placed(`lock:${name}`);
-    const cell: Cell = { key, server, windowEnd: undefined };
+    const cell: Cell = { key, server };
     const token = randomUUID();
     await pollForLock(name, ttlMs, options, async () => {
       try {
@@ -260,7 +163,7 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
 
   private generationCell(): Cell {
     const key = memcachedKey(this.namespace, 0, "generation");
-    return { key, server: this.serverFor(key), windowEnd: undefined };
+    return { key, server: this.serverFor(key) };
   }
 
   private serverFor(key: string): Server {
@@ -272,10 +175,10 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
     return this.ring.serverFor(key);
   }
 
-  /** The memcached key and server of a relative key (a fixed window's cell when `windowEnd` is given). */
-  protected place(relative: string, windowEnd?: number): Cell {
+  /** The memcached key and server of a relative key. */
+  protected place(relative: string): Cell {
     const key = memcachedKey(this.namespace, this.generation + 1, relative);
-    return { key, server: this.serverFor(key), windowEnd };
+    return { key, server: this.serverFor(key) };
   }
 
   private async placed(relative: string): Promise<Cell> {
@@ -346,15 +249,4 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
 
 function ignoreMissing(error: unknown): void {
   if (!answered(error, "NOT_FOUND")) throw error;
-}
-
-function ignoreNotStored(error: unknown): void {
-  if (!answered(error, "NOT_STORED")) throw error;
-}
-
-export function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new ConfigurationError(`MemcachedBackend: ${name} must be a whole number of at least 1.`);
-  }
-  return value;
 }
