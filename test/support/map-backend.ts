@@ -31,24 +31,6 @@ export class MapBackend extends ThrottleBackend {
     this.data.delete(this.key(key));
   }
 
-  async increment(key: string, amount = 1): Promise<number> {
-    const next = Number((await this.get(key)) ?? 0) + amount;
-    this.data.set(this.key(key), { value: String(next), expiresAt: Infinity });
-    return next;
-  }
-
-  async decrement(key: string, amount = 1): Promise<number> {
-    return this.increment(key, -amount);
-  }
-
-  async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
-    const existed = (await this.get(key)) !== null;
-    const next = await this.increment(key, amount);
-    if (!existed)
-      this.data.set(this.key(key), { value: String(next), expiresAt: Date.now() + ttlMs });
-    return next;
-  }
-
   async lock(name: string, _options?: LockOptions): Promise<Lock> {
     for (;;) {
       const current = this.held.get(name);

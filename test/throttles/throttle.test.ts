@@ -52,9 +52,6 @@ class BrokenBackend extends ThrottleBackend {
   get = async () => null;
   set = async () => {};
   delete = async () => {};
-  increment = async () => 0;
-  decrement = async () => 0;
-  incrementWithTtl = async () => 0;
   lock = async (): Promise<Lock> => ({ release: async () => true });
   reset = async () => {};
 }

@@ -123,33 +123,6 @@ export abstract class SQLiteStore extends ThrottleBackend {
     this.statement(true, (s) => s.removeRange.run(`${this.namespace}:`, `${this.namespace};`));
   }
 
-  // ---------------------------------------------------------------------------------------
-  // Leaving the store contract (helper B's rework of base.ts): delete this block with them.
-  async increment(key: string, amount = 1): Promise<number> {
-    return this.addTo(key, amount, undefined);
-  }
-
-  async decrement(key: string, amount = 1): Promise<number> {
-    return this.addTo(key, -amount, undefined);
-  }
-
-  async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
-    return this.addTo(key, amount, ttlMs);
-  }
-
-  private async addTo(key: string, amount: number, ttlMs: number | undefined): Promise<number> {
-    await this.opened();
-    const at = this.rowKey(key);
-    return this.transaction(true, (s, now) => {
-      const row = s.read.get(at, now) as Row | undefined;
-      const value = (row === undefined ? 0 : Number(row.state) || 0) + amount;
-      const expiresAt = row?.expiresAt ?? (ttlMs === undefined ? FOREVER : now + Math.ceil(ttlMs));
-      s.write.run(at, String(value), expiresAt);
-      return value;
-    });
-  }
-  // ---------------------------------------------------------------------------------------
-
   /** Clears the namespace unless `persistent`, then closes the file, whatever clearing did. */
   protected override async shutdown(): Promise<void> {
     const connection = this.connection;

@@ -207,12 +207,6 @@ describe("SQLiteBackend on a file", () => {
     await backend.delete("p:f");
     await backend.delete("p:f");
     assert.equal(await backend.get("p:f"), null);
-    assert.equal(await backend.increment("p:n"), 1);
-    assert.equal(await backend.increment("p:n", 4), 5);
-    assert.equal(await backend.decrement("p:n", 2), 3);
-    assert.equal(await backend.incrementWithTtl("p:t", 2, 1000), 2);
-    now += 1000;
-    assert.equal(await backend.incrementWithTtl("p:t", 2, 1000), 2, "a fresh counter");
 
     const held = await backend.lock("job", { ttlMs: 1000 });
     await assert.rejects(backend.lock("job", { blocking: false }), (error: BackendError) => {
