@@ -2,7 +2,7 @@ import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
 import { type Mirror, mirrorOf } from "./mirrors.js";
-import { failure } from "./pool.js";
+import { failure, type PostgresClient } from "./pool.js";
 import { stepFrom } from "./replies.js";
 import { PostgresStore } from "./store.js";
 import { decideInTransaction } from "./transaction.js";
@@ -37,7 +37,11 @@ export class PostgresBackend extends PostgresStore {
     return this.decideThen(request, mode, sameStep, rethrow);
   }
 
-  /** One function call, within the deadline, its reply shaped by `map` as it arrives. */
+  /**
+   * One function call, its reply shaped by `map` as it arrives. Waiting for a pooled
+   * connection is waiting for a turn in this process, not an outage: the deadline starts once
+   * a connection is ours (the pool bounds that wait by its `connectionTimeoutMillis`).
+   */
   override decideThen<R>(
     request: DecisionRequest,
     mode: DecisionMode,
@@ -45,26 +49,18 @@ export class PostgresBackend extends PostgresStore {
     recover: (error: unknown) => R | Promise<R>,
   ): R | Promise<R> {
     const mirror = mirrorOf(request.strategy);
-    if (mirror === undefined) {
-      return this.withinTimeout(
-        this.decideApplying([request], mode),
-        (steps) => map(steps[0] as Step),
-        recover,
-      );
-    }
-    return this.withinTimeout(
-      this.call([request], [mirror], mode),
-      (steps) => map(steps[0] as Step),
-      recover,
-    );
+    const steps =
+      mirror === undefined
+        ? this.decideApplying([request], mode)
+        : this.call([request], [mirror], mode);
+    return steps.then((decided) => map(decided[0] as Step), recover);
   }
 
   override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Promise<Step[]> {
     const mirrors = requests.map((request) => mirrorOf(request.strategy));
-    const call = mirrors.every((mirror) => mirror !== undefined)
+    return mirrors.every((mirror) => mirror !== undefined)
       ? this.call(requests, mirrors as Mirror[], mode)
       : this.decideApplying(requests, mode);
-    return this.withinTimeout(call);
   }
 
   /**
@@ -95,16 +91,15 @@ export class PostgresBackend extends PostgresStore {
     await this.delete(this.stateKey(uid, identity));
   }
 
-  /** The decision function, called once for `requests` (a group), within the deadline. */
+  /** The decision function, called once for `requests` (a group). */
   private async call(
     requests: readonly DecisionRequest[],
     mirrors: readonly Mirror[],
     mode: DecisionMode,
   ): Promise<Step[]> {
-    // Taken before waiting for the pool: the server never writes for a call given up on.
+    const client = await this.turn();
+    // Taken once the connection is ours: the server never writes for a call given up on.
     const deadline = this.serverClock.deadline(this.timeoutMs);
-    const pool =
-      this.ready() === undefined && this.pool !== undefined ? this.pool : await this.connected();
     const keys = requests.map((r) => this.key(this.stateKey(r.uid, r.identity)));
     const columns = [
       mirrors.map(([code]) => code),
@@ -124,12 +119,23 @@ export class PostgresBackend extends PostgresStore {
       sweepRows,
     );
     try {
-      const result = await this.counted(() => pool.query(query));
+      const result = await this.command(() => released(client, client.query(query)));
       const answers = (result.rows[0] as { r: string[] }).r;
       if (sweepRows > 0) this.swept(answers[requests.length]);
       return requests.map((_, i) => stepFrom(answers[i]));
     } catch (error) {
       if (sweepRows > 0) this.swept(undefined);
+      throw failure(error, this.where);
+    }
+  }
+
+  /** A pooled connection: this caller's turn, counted as a pending command while awaited. */
+  private async turn(): Promise<PostgresClient> {
+    const pool =
+      this.ready() === undefined && this.pool !== undefined ? this.pool : await this.connected();
+    try {
+      return await this.counted(() => pool.connect());
+    } catch (error) {
       throw failure(error, this.where);
     }
   }
@@ -153,22 +159,30 @@ export class PostgresBackend extends PostgresStore {
     requests: readonly DecisionRequest[],
     mode: DecisionMode,
   ): Promise<Step[]> {
-    const deadline = performance.now() + this.timeoutMs;
-    const pool = await this.connected();
+    const client = await this.turn();
     const keys = requests.map((r) => this.key(this.stateKey(r.uid, r.identity)));
     const site = {
-      pool,
+      client,
       table: this.schema.table,
       now: this.clockArg(),
-      deadline,
+      deadline: performance.now() + this.timeoutMs,
       timeoutMs: this.timeoutMs,
     };
     try {
-      return await this.counted(() => decideInTransaction(site, keys, requests, mode));
+      return await this.command(() => decideInTransaction(site, keys, requests, mode));
     } catch (error) {
       throw failure(error, this.where);
     }
   }
+}
+
+/** `sent`, giving `client` back to its pool once it settles (discarded if it failed). */
+function released<T>(client: PostgresClient, sent: Promise<T>): Promise<T> {
+  sent.then(
+    () => client.release(),
+    (error: unknown) => client.release(error instanceof Error ? error : true),
+  );
+  return sent;
 }
 
 const sameStep = (step: Step): Step => step;

@@ -1,6 +1,9 @@
 import { BackendConfigurationError, BackendConnectionError, BackendError } from "../../errors.js";
 import { ISOLATION_SQLSTATE, LATE_SQLSTATE } from "./sql/decide.js";
 
+/** The least time a new connection gets to open, in ms. */
+const CONNECT_FLOOR_MS = 5000;
+
 /** A query as `pg` takes it: a name makes it a statement prepared once per connection. */
 export interface PostgresQuery {
   readonly text: string;
@@ -44,20 +47,27 @@ export async function openPool(
   size: number,
   timeoutMs: number,
 ): Promise<PostgresPool> {
-  let Pool: typeof import("pg").Pool;
+  let pg: typeof import("pg").default;
   try {
-    ({ Pool } = (await import("pg")).default);
+    pg = (await import("pg")).default;
   } catch (error) {
     throw new BackendConfigurationError(
       'PostgresBackend needs the "pg" package, which is not installed: npm install pg',
       { cause: error },
     );
   }
-  const pool = new Pool({
-    connectionString: url,
-    max: size,
-    connectionTimeoutMillis: timeoutMs,
-  });
+  // Waiting for a free connection has no deadline: that is waiting for a turn in this process,
+  // not an outage (maxPending bounds how many wait). The pool's own connectionTimeoutMillis
+  // would bound that wait too, so the bound goes to each client's connecting instead: the
+  // deadline, but at least CONNECT_FLOOR_MS, as forty connections opened at once on a busy
+  // server (a fork each) took over a second here.
+  const connectionTimeoutMillis = Math.max(timeoutMs, CONNECT_FLOOR_MS);
+  class TimedClient extends pg.Client {
+    constructor(config?: import("pg").ClientConfig) {
+      super({ ...config, connectionTimeoutMillis });
+    }
+  }
+  const pool = new pg.Pool({ connectionString: url, max: size, Client: TimedClient });
   pool.on("error", () => {});
   return pool as unknown as PostgresPool;
 }

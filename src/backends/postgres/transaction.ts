@@ -3,12 +3,13 @@ import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { decodeState, encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
 import { mirrorOf } from "./mirrors.js";
-import type { PostgresClient, PostgresPool } from "./pool.js";
+import type { PostgresClient } from "./pool.js";
 import { LOCK_CLASS, SERVER_NOW } from "./sql/decide.js";
 
 /** What deciding in a transaction needs from the backend. */
 export interface TransactionSite {
-  readonly pool: PostgresPool;
+  /** A pooled connection, the caller's turn; released here. */
+  readonly client: PostgresClient;
   /** The quoted, qualified table. */
   readonly table: string;
   /** A test clock's time, or `null` for the server's clock. */
@@ -35,7 +36,7 @@ export async function decideInTransaction(
   requests: readonly DecisionRequest[],
   mode: DecisionMode,
 ): Promise<Step[]> {
-  const client = await site.pool.connect();
+  const { client } = site;
   let broken: Error | undefined;
   try {
     await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
