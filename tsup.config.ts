@@ -11,6 +11,7 @@ export default defineConfig({
     "backends/inmemory/index": "src/backends/inmemory/index.ts",
     "backends/redis/index": "src/backends/redis/index.ts",
     "backends/memcached/index": "src/backends/memcached/index.ts",
+    "backends/postgres/index": "src/backends/postgres/index.ts",
     "express/index": "src/integrations/express/index.ts",
     "fastify/index": "src/integrations/fastify/index.ts",
     "hono/index": "src/integrations/hono/index.ts",

@@ -93,6 +93,10 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
     values: ["MemcachedBackend"],
     types: ["DegradedModeOptions", "MemcachedBackendOptions"],
   },
+  "traffik/backends/postgres": {
+    values: ["PostgresBackend"],
+    types: ["PostgresBackendOptions", "PostgresClient", "PostgresPool", "PostgresQuery"],
+  },
   // Each loads without its framework installed: the framework is an optional peer.
   "traffik/express": {
     values: ["MiddlewareThrottle", "ThrottleMiddleware", "throttled"],

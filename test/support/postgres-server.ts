@@ -69,7 +69,8 @@ function owned(path: string): void {
 /**
  * Starts a PostgreSQL server from `bin` (see {@link postgresBinaries}) in a fresh data
  * directory, trusting local connections, on a free loopback port with its socket in that
- * directory; fsync off, since a test's data need not survive a power cut.
+ * directory; fsync off, since a test's data need not survive a power cut (a crash of the
+ * server alone loses nothing committed: the system still has its writes).
  */
 export async function startPostgres(bin: string): Promise<PostgresServer> {
   const port = await freePort();
@@ -108,8 +109,6 @@ export async function startPostgres(bin: string): Promise<PostgresServer> {
     "listen_addresses=127.0.0.1",
     "-c",
     "fsync=off",
-    "-c",
-    "synchronous_commit=off",
     "-c",
     "full_page_writes=off",
     "-c",

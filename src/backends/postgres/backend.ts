@@ -2,7 +2,7 @@ import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
 import { type Mirror, mirrorOf } from "./mirrors.js";
-import { failure, type PostgresClient } from "./pool.js";
+import { failure, listened, type PostgresClient } from "./pool.js";
 import { stepFrom } from "./replies.js";
 import { PostgresStore } from "./store.js";
 import { decideInTransaction } from "./transaction.js";
@@ -134,7 +134,7 @@ export class PostgresBackend extends PostgresStore {
     const pool =
       this.ready() === undefined && this.pool !== undefined ? this.pool : await this.connected();
     try {
-      return await this.counted(() => pool.connect());
+      return listened(await this.counted(() => pool.connect()));
     } catch (error) {
       throw failure(error, this.where);
     }

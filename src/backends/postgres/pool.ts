@@ -23,6 +23,22 @@ export interface PostgresPool {
 export interface PostgresClient {
   query(query: PostgresQuery | string): Promise<{ rows: unknown[] }>;
   release(error?: Error | boolean): void;
+  on(event: "error", listener: (error: Error) => void): unknown;
+}
+
+const heard = new WeakSet<PostgresClient>();
+
+/**
+ * `client`, listened to for `"error"`: a connection that drops while checked out (a server
+ * restart) emits one, which would end the process unheard. The query in flight fails anyway,
+ * and the pool discards the client when it is released with that failure.
+ */
+export function listened(client: PostgresClient): PostgresClient {
+  if (!heard.has(client)) {
+    heard.add(client);
+    client.on("error", () => {});
+  }
+  return client;
 }
 
 /** Whether `value` looks like a `pg.Pool`. */

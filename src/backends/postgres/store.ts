@@ -18,7 +18,7 @@ import {
   positiveInteger,
   sweepOption,
 } from "./options.js";
-import { failure, isPool, openPool, type PostgresPool } from "./pool.js";
+import { failure, isPool, listened, openPool, type PostgresPool } from "./pool.js";
 import { type Schema, schemaFor } from "./schema.js";
 import { LOCK_CLASS, SERVER_NOW } from "./sql/decide.js";
 
@@ -121,7 +121,7 @@ export abstract class PostgresStore extends ThrottleBackend {
   }
 
   private async createSchema(pool: PostgresPool): Promise<void> {
-    const client = await pool.connect();
+    const client = listened(await pool.connect());
     try {
       const encoding = (await client.query("SHOW server_encoding")).rows[0] as {
         server_encoding: string;
