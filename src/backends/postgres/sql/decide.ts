@@ -126,10 +126,15 @@ BEGIN
     WITH scanned AS (
       SELECT key, expires_at FROM ${table}
       WHERE key > p_sweep_from AND key < p_sweep_to ORDER BY key LIMIT p_sweep_rows
+    ), doomed AS (
+      -- Rows another call holds are skipped, never waited for: two sweeps in processes that
+      -- each hold a lock the other wants would deadlock. The expiry is checked again on the
+      -- row as it is now: a decision may have renewed it meanwhile.
+      SELECT d.key FROM ${table} AS d JOIN scanned ON d.key = scanned.key
+      WHERE scanned.expires_at <= t AND d.expires_at <= t
+      FOR UPDATE OF d SKIP LOCKED
     ), gone AS (
-      -- Rechecked on the row as it is now: a decision may have renewed it meanwhile.
-      DELETE FROM ${table} AS d USING scanned
-      WHERE d.key = scanned.key AND scanned.expires_at <= t AND d.expires_at <= t
+      DELETE FROM ${table} AS d USING doomed WHERE d.key = doomed.key AND d.expires_at <= t
     )
     SELECT CASE WHEN count(*) < p_sweep_rows THEN '' ELSE max(key) END INTO swept FROM scanned;
     answers := answers || swept;
