@@ -66,16 +66,22 @@ BEGIN
     RAISE EXCEPTION 'Traffik decides in READ COMMITTED transactions only, not %',
       current_setting('transaction_isolation') USING ERRCODE = '${ISOLATION_SQLSTATE}';
   END IF;
-  IF p_consume THEN
+  IF p_consume AND n = 1 THEN
+    -- The common case, a lone request, without the query that orders a group's locks.
+    PERFORM pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(p_keys[1]));
+  ELSIF p_consume THEN
     FOR h IN SELECT DISTINCT hashtext(x) FROM unnest(p_keys) AS x ORDER BY 1 LOOP
       PERFORM pg_advisory_xact_lock(${LOCK_CLASS}, h);
     END LOOP;
-    IF p_deadline IS NOT NULL AND ${SERVER_NOW} > p_deadline THEN
+  END IF;
+  t := ${SERVER_NOW};
+  IF p_consume THEN
+    IF p_deadline IS NOT NULL AND t > p_deadline THEN
       RAISE EXCEPTION 'the deadline had passed when the server ran this call; nothing was written'
         USING ERRCODE = '${LATE_SQLSTATE}';
     END IF;
   END IF;
-  t := coalesce(p_now, ${SERVER_NOW});
+  t := coalesce(p_now, t);
   FOR j IN 1..coalesce(n, 0) LOOP
     k := p_keys[j]; cost := p_costs[j]; lim := p_limits[j]; win := p_windows[j];
     opt1 := p_first[j]; opt2 := p_second[j];
@@ -101,7 +107,10 @@ BEGIN
         END IF;
         ${SCHEDULE_SQL}
     END CASE;
-    IF allowed THEN
+    IF allowed AND n = 1 THEN
+      -- A lone request stores \`nxt\` itself, below; nothing to stage.
+      NULL;
+    ELSIF allowed THEN
       IF pos IS NULL THEN
         staged_keys := staged_keys || k;
         staged_states := staged_states || nxt::text;
@@ -115,7 +124,11 @@ BEGIN
       coalesce(retry::text, 'inf'), reset_, delay)
       || CASE WHEN allowed AND (delay > 0 OR n > 1) THEN ',' || array_to_string(nxt, ',') ELSE '' END);
   END LOOP;
-  IF p_consume AND all_admitted AND n > 0 THEN
+  IF p_consume AND all_admitted AND n = 1 THEN
+    INSERT INTO ${table} (key, state, value, expires_at) VALUES (k, nxt, NULL, nxt[1])
+    ON CONFLICT (key) DO UPDATE
+      SET state = EXCLUDED.state, value = NULL, expires_at = EXCLUDED.expires_at;
+  ELSIF p_consume AND all_admitted AND n > 1 THEN
     INSERT INTO ${table} AS row_ (key, state, value, expires_at)
       SELECT x.k, x.s::bigint[], NULL, (x.s::bigint[])[1]
       FROM unnest(staged_keys, staged_states) AS x(k, s)
