@@ -1,5 +1,13 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, waitFor } from "./servers.js";
@@ -41,6 +49,13 @@ export interface PostgresServer {
   kill(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
+  /**
+   * Stops the server and every backend process of it where they stand (SIGSTOP): connections
+   * stay open, nothing answers, new connections wait.
+   */
+  freeze(): void;
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void;
   /** Stops it and removes its directory. */
   stop(): Promise<void>;
 }
@@ -57,6 +72,27 @@ process.on("exit", () => {
 function asServerUser(binary: string, args: readonly string[]): [string, string[]] {
   if (process.getuid?.() !== 0) return [binary, [...args]];
   return ["setpriv", ["--reuid=postgres", "--regid=postgres", "--clear-groups", binary, ...args]];
+}
+
+/** `root` and its descendants' process ids, from /proc (PostgreSQL forks one per connection). */
+function processTree(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the command (in parentheses, which may hold spaces): state, then ppid.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [pid, ppid] of parents) if (ppid === tree[i]) tree.push(pid);
+  }
+  return tree;
 }
 
 function owned(path: string): void {
@@ -139,12 +175,25 @@ export async function startPostgres(bin: string): Promise<PostgresServer> {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  const signalAll = (signal: NodeJS.Signals) => {
+    if (child?.pid === undefined) return;
+    for (const pid of processTree(child.pid)) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // It ended between the listing and the signal.
+      }
+    }
+  };
   return {
     port,
     url,
     kill,
     start,
+    freeze: () => signalAll("SIGSTOP"),
+    thaw: () => signalAll("SIGCONT"),
     stop: async () => {
+      signalAll("SIGCONT");
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -6,6 +6,7 @@ import { failure, listened, type PostgresClient } from "./pool.js";
 import { stepFrom } from "./replies.js";
 import { PostgresStore } from "./store.js";
 import { decideInTransaction } from "./transaction.js";
+import { awaitTurn, type Progress } from "./turn.js";
 
 export type { PostgresBackendOptions } from "./options.js";
 export type { PostgresClient, PostgresPool, PostgresQuery } from "./pool.js";
@@ -19,7 +20,7 @@ export type { PostgresClient, PostgresPool, PostgresQuery } from "./pool.js";
  * transaction under the same locks.
  *
  * `initialize()` creates the table (UNLOGGED by default; see `schema.ts` for its columns, or
- * {@link PostgresStore.createStatements} to run them yourself) and the function. Expired rows
+ * {@link PostgresBackend.createStatements} to run them yourself) and the function. Expired rows
  * count as absent; a bounded sweep, carried by every hundredth decision, deletes them.
  *
  * Every call has the backend's deadline (`timeoutMs`), and carries it on the server's clock:
@@ -40,7 +41,7 @@ export class PostgresBackend extends PostgresStore {
   /**
    * One function call, its reply shaped by `map` as it arrives. Waiting for a pooled
    * connection is waiting for a turn in this process, not an outage: the deadline starts once
-   * a connection is ours (the pool bounds that wait by its `connectionTimeoutMillis`).
+   * a connection is ours (see `turn.ts` for when the wait is given up).
    */
   override decideThen<R>(
     request: DecisionRequest,
@@ -119,7 +120,7 @@ export class PostgresBackend extends PostgresStore {
       sweepRows,
     );
     try {
-      const result = await this.command(() => released(client, client.query(query)));
+      const result = await this.command(() => released(client, client.query(query), this.progress));
       const answers = (result.rows[0] as { r: string[] }).r;
       if (sweepRows > 0) this.swept(answers[requests.length]);
       return requests.map((_, i) => stepFrom(answers[i]));
@@ -134,11 +135,17 @@ export class PostgresBackend extends PostgresStore {
     const pool =
       this.ready() === undefined && this.pool !== undefined ? this.pool : await this.connected();
     try {
-      return listened(await this.counted(() => pool.connect()));
+      const connect = () => pool.connect();
+      return listened(
+        await this.counted(() => awaitTurn(connect, this.progress, this.timeoutMs, this.where)),
+      );
     } catch (error) {
       throw failure(error, this.where);
     }
   }
+
+  /** When a query last settled: a busy pool is a turn, a stalled one an outage. */
+  private readonly progress: Progress = { lastAnswerAt: performance.now() };
 
   /** How many rows this decision's sweep examines: 0 but every `sweep.every` decisions. */
   private sweepDue(): number {
@@ -169,19 +176,33 @@ export class PostgresBackend extends PostgresStore {
       timeoutMs: this.timeoutMs,
     };
     try {
-      return await this.command(() => decideInTransaction(site, keys, requests, mode));
+      return await this.command(() =>
+        settled(decideInTransaction(site, keys, requests, mode), this.progress),
+      );
     } catch (error) {
       throw failure(error, this.where);
     }
   }
 }
 
-/** `sent`, giving `client` back to its pool once it settles (discarded if it failed). */
-function released<T>(client: PostgresClient, sent: Promise<T>): Promise<T> {
+/**
+ * `sent`, giving `client` back to its pool once it settles (discarded if it failed), and
+ * recording then that the pool answered.
+ */
+function released<T>(client: PostgresClient, sent: Promise<T>, progress: Progress): Promise<T> {
   sent.then(
     () => client.release(),
     (error: unknown) => client.release(error instanceof Error ? error : true),
   );
+  return settled(sent, progress);
+}
+
+/** `sent`, recording when it settles that the pool answered. */
+function settled<T>(sent: Promise<T>, progress: Progress): Promise<T> {
+  const answered = () => {
+    progress.lastAnswerAt = performance.now();
+  };
+  sent.then(answered, answered);
   return sent;
 }
 

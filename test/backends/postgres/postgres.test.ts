@@ -5,11 +5,6 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import pg from "pg";
 import { PostgresBackend } from "../../../src/backends/postgres/index.js";
-import {
-  BackendConfigurationError,
-  BackendConnectionError,
-  ConfigurationError,
-} from "../../../src/errors.js";
 import { Rate } from "../../../src/rate.js";
 import {
   FixedWindowStrategy,
@@ -55,27 +50,6 @@ describe("PostgresBackend against a real PostgreSQL", { skip: !bin }, () => {
     await backend?.close();
     await admin?.end();
     await server?.stop();
-  });
-
-  it("creates an UNLOGGED table with the documented columns, and a logged one on request", async (t) => {
-    const columns = await admin.query(
-      `SELECT column_name, data_type FROM information_schema.columns
-       WHERE table_name = 'traffik_state' ORDER BY ordinal_position`,
-    );
-    assert.deepEqual(
-      columns.rows.map((r) => `${r.column_name} ${r.data_type}`),
-      ["key text", "state ARRAY", "value text", "expires_at bigint"],
-    );
-    const logged = new PostgresBackend({ connection: server.url, table: "kept", logged: true });
-    t.after(() => logged.close());
-    await logged.initialize();
-    const kinds = await admin.query(
-      "SELECT relname, relpersistence FROM pg_class WHERE relname IN ('traffik_state', 'kept') ORDER BY relname",
-    );
-    assert.deepEqual(
-      kinds.rows.map((r) => `${r.relname} ${r.relpersistence}`),
-      ["kept p", "traffik_state u"],
-    );
   });
 
   it("admits exactly the capacity across four OS processes, for every strategy", async () => {
@@ -252,53 +226,5 @@ describe("PostgresBackend against a real PostgreSQL", { skip: !bin }, () => {
     assert.equal(await backend.incrementWithTtl("m", 3, 100), 3);
     now += 100;
     assert.equal(await backend.incrementWithTtl("m", 3, 100), 3, "expired counts as 0");
-  });
-
-  it("refuses bad options with typed errors naming them", () => {
-    const url = server.url;
-    assert.throws(() => new PostgresBackend({ connection: "redis://x" }), ConfigurationError);
-    assert.throws(
-      () => new PostgresBackend({ connection: url, table: 'x"; DROP' }),
-      /table must be 1 to 45 letters/,
-    );
-    assert.throws(() => new PostgresBackend({ connection: url, poolSize: 0 }), /poolSize/);
-    assert.throws(
-      () => new PostgresBackend({ connection: url, sweep: { every: 1, rows: -1 } }),
-      /sweep.rows/,
-    );
-    assert.throws(() => new PostgresBackend({ connection: url, tabel: "x" } as never), /table/);
-    assert.throws(
-      () => new PostgresBackend({ connection: {} as never }),
-      BackendConfigurationError,
-    );
-  });
-
-  it("fails initialize() loudly: a refused role is a configuration error, no server a connection error", async () => {
-    await admin.query("CREATE ROLE stranger LOGIN");
-    await admin.query("REVOKE ALL ON SCHEMA public FROM PUBLIC");
-    const refused = new PostgresBackend({
-      connection: server.url.replace("postgres@", "stranger@"),
-      table: "stranger_state",
-    });
-    await assert.rejects(refused.initialize(), BackendConfigurationError);
-    await refused.close();
-    const port = server.port;
-    const nowhere = new PostgresBackend({
-      connection: `postgres://postgres@127.0.0.1:${port === 1 ? 2 : 1}/postgres`,
-      timeoutMs: 2000,
-    });
-    await assert.rejects(nowhere.initialize(), BackendConnectionError);
-    await nowhere.close();
-  });
-
-  it("refuses to decide in a transaction other than READ COMMITTED", async (t) => {
-    const pool = new pg.Pool({
-      connectionString: server.url,
-      options: "-c default_transaction_isolation=serializable",
-    });
-    t.after(() => pool.end());
-    const strict = new PostgresBackend({ connection: pool as never, namespace: "iso" });
-    await assert.rejects(strict.initialize(), BackendConfigurationError);
-    await strict.close();
   });
 });

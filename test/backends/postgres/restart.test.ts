@@ -65,3 +65,46 @@ describe("PostgresBackend when the server restarts mid-traffic", { skip: !bin },
     assert.equal((await throttle.peek("c")).remaining, 1);
   });
 });
+
+describe("PostgresBackend when the server freezes", { skip: !bin }, () => {
+  it("answers every decision by onError in bounded time, and charges none of them after", async (t) => {
+    const server = await startPostgres(bin as string);
+    const backend = new PostgresBackend({
+      connection: server.url,
+      namespace: "frozen",
+      timeoutMs: 300,
+      poolSize: 4,
+    });
+    t.after(async () => {
+      server.thaw();
+      await backend.close().catch(() => {});
+      await server.stop();
+    });
+    const throttle = new HTTPThrottle<string>({
+      uid: "f",
+      rate: "2/h",
+      backend,
+      strategy: new GCRAStrategy(),
+      identifier: (id) => id,
+      onError: "allow",
+    });
+    assert.equal((await throttle.tryHit("warm")).source, "backend");
+    server.freeze();
+    // Four hang on the pool's connections until their deadline; the rest wait for a turn
+    // that does not come, and are given up once the pool has not answered for 300 ms.
+    const decisions = await Promise.all(Array.from({ length: 12 }, () => throttle.tryHit("c")));
+    assert.deepEqual(
+      new Set(decisions.map((d) => `${d.source} ${d.allowed}`)),
+      new Set(["error true"]),
+    );
+    server.thaw();
+    let probe = await throttle.tryHit("probe");
+    for (let polls = 0; probe.source !== "backend"; polls++) {
+      assert.ok(polls < 100, "back on the server within 100 polls, 50 ms apart");
+      await sleep(50);
+      probe = await throttle.tryHit("probe");
+    }
+    // The calls that hung ran once the server thawed, past their deadline: they wrote nothing.
+    assert.equal((await throttle.peek("c")).remaining, 1);
+  });
+});
