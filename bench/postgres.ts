@@ -95,7 +95,14 @@ function traffik(
     ...(logged ? { table: "traffik_logged", logged: true } : {}),
   });
   const uid = strategy.name.replace(/[^\w.-]/g, "-");
-  const throttle = new HTTPThrottle({ uid, rate: `${LIMIT}/m`, strategy, backend });
+  // A failed decision must stop the run, not pass for a throttled one.
+  const throttle = new HTTPThrottle({
+    uid,
+    rate: `${LIMIT}/m`,
+    strategy,
+    backend,
+    onError: "raise",
+  });
   const requests = addresses.map((ip) => ({ ip }));
   return {
     decide: (i) => throttle.hit(requests[i] as { ip: string }),

@@ -15,7 +15,7 @@ import {
   positiveInteger,
   sweepOption,
 } from "./options.js";
-import { failure, isPool, listened, openPool, type PostgresPool } from "./pool.js";
+import { failure, isPool, listened, openPool, type PostgresPool, SETUP_FLOOR_MS } from "./pool.js";
 import { type Schema, schemaFor } from "./schema.js";
 import { LOCK_CLASS, SERVER_NOW } from "./sql/decide.js";
 
@@ -91,7 +91,8 @@ export abstract class PostgresConnection extends ThrottleBackend {
   /**
    * Opens the pool (for a URL), creates the table and the decision function if missing (one
    * process at a time, under an advisory lock), learns the server's clock, and makes one empty
-   * decision, which proves the role may run it in a READ COMMITTED transaction.
+   * decision, which proves the role may run it in a READ COMMITTED transaction. All within
+   * `timeoutMs`, but at least 5 s: creating the schema on a busy server takes a while.
    * @throws {BackendConnectionError} naming the server, when it cannot be reached.
    * @throws {BackendConfigurationError} when it refuses the credentials, a privilege or the
    * isolation level, when its encoding cannot hold identities, or when `pg` is missing.
@@ -99,10 +100,23 @@ export abstract class PostgresConnection extends ThrottleBackend {
   override async initialize(): Promise<void> {
     this.pool ??= await openPool(this.connection as string, this.poolSize, this.timeoutMs);
     const pool = this.pool;
+    const setup = async () => {
+      await this.createSchema(pool);
+      await this.serverClock.sync();
+      await pool.query(this.decideQuery([], [], false, null, null, 0));
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const limitMs = Math.max(this.timeoutMs, SETUP_FLOOR_MS);
     try {
-      await this.withinTimeout(this.createSchema(pool));
-      await this.withinTimeout(this.serverClock.sync());
-      await this.withinTimeout(pool.query(this.decideQuery([], [], false, null, null, 0)));
+      await Promise.race([
+        setup(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${limitMs} ms while setting up`)),
+            limitMs,
+          );
+        }),
+      ]);
     } catch (error) {
       const reason = failure(error, this.where);
       if (reason instanceof BackendConfigurationError) throw reason;
@@ -110,6 +124,8 @@ export abstract class PostgresConnection extends ThrottleBackend {
         `Cannot use PostgreSQL at ${this.where} for backend "${this.namespace}": ${reason.message}`,
         { cause: error },
       );
+    } finally {
+      clearTimeout(timer);
     }
   }
 
