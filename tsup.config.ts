@@ -12,6 +12,7 @@ export default defineConfig({
     "backends/redis/index": "src/backends/redis/index.ts",
     "backends/memcached/index": "src/backends/memcached/index.ts",
     "backends/sqlite/index": "src/backends/sqlite/index.ts",
+    "backends/postgres/index": "src/backends/postgres/index.ts",
     "express/index": "src/integrations/express/index.ts",
     "fastify/index": "src/integrations/fastify/index.ts",
     "hono/index": "src/integrations/hono/index.ts",

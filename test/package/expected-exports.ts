@@ -97,6 +97,10 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
     values: ["SQLiteBackend"],
     types: ["SQLiteBackendOptions"],
   },
+  "traffik/backends/postgres": {
+    values: ["PostgresBackend"],
+    types: ["PostgresBackendOptions", "PostgresClient", "PostgresPool", "PostgresQuery"],
+  },
   // Each loads without its framework installed: the framework is an optional peer.
   "traffik/express": {
     values: ["MiddlewareThrottle", "ThrottleMiddleware", "throttled"],

@@ -1,0 +1,158 @@
+import { FIXED_WINDOW_SQL } from "./fixed-window.js";
+import { LEAKY_BUCKET_WITH_QUEUE_SQL } from "./leaky-bucket-with-queue.js";
+import { SCHEDULE_SQL } from "./schedule.js";
+import { SLIDING_WINDOW_COUNTER_SQL } from "./sliding-window-counter.js";
+import { SLIDING_WINDOW_LOG_SQL } from "./sliding-window-log.js";
+
+/** The SQLSTATE a decision raises when it ran after its deadline; it wrote nothing. */
+export const LATE_SQLSTATE = "TK001";
+/** The SQLSTATE a decision raises in a transaction that is not READ COMMITTED. */
+export const ISOLATION_SQLSTATE = "TK002";
+
+/**
+ * The first key of the two-key advisory locks decisions take ("TRAF"); the second is the
+ * hash of the state's key. Two-key locks never conflict with an app's one-key locks.
+ */
+export const LOCK_CLASS = 0x54524146;
+
+/** The server's clock in whole ms, as a SQL expression. */
+export const SERVER_NOW = "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+/**
+ * The PL/pgSQL decision function over `table` (a quoted, qualified name), named `name`. One
+ * call decides a whole group: requests `1..n` in the arrays (key, strategy code, cost, limit,
+ * window, two options, NULL for a default), each seeing the states the ones before it staged;
+ * it stores the staged states only when consuming and every request was admitted.
+ *
+ * Consuming, it first takes a transaction-level advisory lock per key, in one global order
+ * (so two groups cannot deadlock), and only then reads the clock and the states: decisions on
+ * a key are serialized across every process, and each sees the last one's state (READ
+ * COMMITTED takes a snapshot per statement; other isolation levels are refused, as a snapshot
+ * taken before the lock would miss the last write). A peek takes no lock and writes nothing.
+ *
+ * `p_now` is a test clock's time, or NULL for the server's (`clock_timestamp()`). A consuming
+ * call past `p_deadline` (on the server's clock) writes nothing and raises {@link LATE_SQLSTATE}:
+ * its caller gave up on it and `onError` answered. When `p_sweep_rows > 0`, it then deletes
+ * the expired rows among the next `p_sweep_rows` keys after `p_sweep_from` and before
+ * `p_sweep_to` (the namespace's range): a bounded sweep, no timer per key.
+ *
+ * Returns one text per request, "allowed,remaining,retry after,reset after,delay" (allowed 1
+ * or 0; a retry after of "inf" means never), followed by ",state" for an admitted request that
+ * waits or belongs to a group of several (giving its place back compares it); and, after a
+ * sweep, one more: the last key it examined, or "" when it reached the range's end.
+ */
+export function decideFunction(table: string, name: string): string {
+  return `CREATE OR REPLACE FUNCTION ${name}(
+  p_keys text[], p_codes text[], p_costs bigint[], p_limits bigint[], p_windows bigint[],
+  p_first bigint[], p_second bigint[], p_consume boolean, p_now bigint, p_deadline bigint,
+  p_sweep_from text, p_sweep_to text, p_sweep_rows integer
+) RETURNS text[] LANGUAGE plpgsql VOLATILE AS $traffik$
+DECLARE
+  n integer := cardinality(p_keys);
+  t bigint; s bigint[]; k text; pos integer; h integer;
+  cost bigint; lim bigint; win bigint; opt1 bigint; opt2 bigint;
+  allowed boolean; nxt bigint[]; remaining bigint; retry bigint; reset_ bigint; delay bigint;
+  live boolean; count_ bigint; window_end bigint;
+  size_ bigint; debt bigint; missing bigint; available bigint; after_ bigint; full_ bigint;
+  queue bigint; wait bigint; free bigint; overflow bigint; backlog bigint;
+  start_ bigint; prev bigint; cur bigint; elapsed bigint; estimate bigint;
+  len integer; first_ integer; used bigint; newest bigint; freed bigint;
+  staged_keys text[] := '{}'; staged_states text[] := '{}';
+  all_admitted boolean := true;
+  answers text[] := '{}';
+  swept text;
+BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'Traffik decides in READ COMMITTED transactions only, not %',
+      current_setting('transaction_isolation') USING ERRCODE = '${ISOLATION_SQLSTATE}';
+  END IF;
+  IF p_consume AND n = 1 THEN
+    -- The common case, a lone request, without the query that orders a group's locks.
+    PERFORM pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(p_keys[1]));
+  ELSIF p_consume THEN
+    FOR h IN SELECT DISTINCT hashtext(x) FROM unnest(p_keys) AS x ORDER BY 1 LOOP
+      PERFORM pg_advisory_xact_lock(${LOCK_CLASS}, h);
+    END LOOP;
+  END IF;
+  t := ${SERVER_NOW};
+  IF p_consume THEN
+    IF p_deadline IS NOT NULL AND t > p_deadline THEN
+      RAISE EXCEPTION 'the deadline had passed when the server ran this call; nothing was written'
+        USING ERRCODE = '${LATE_SQLSTATE}';
+    END IF;
+  END IF;
+  t := coalesce(p_now, t);
+  FOR j IN 1..coalesce(n, 0) LOOP
+    k := p_keys[j]; cost := p_costs[j]; lim := p_limits[j]; win := p_windows[j];
+    opt1 := p_first[j]; opt2 := p_second[j];
+    pos := array_position(staged_keys, k);
+    IF pos IS NOT NULL THEN
+      s := staged_states[pos]::bigint[];
+    ELSE
+      SELECT state INTO s FROM ${table} WHERE key = k;
+    END IF;
+    CASE p_codes[j]
+      WHEN 'fw' THEN ${FIXED_WINDOW_SQL}
+      WHEN 'swl' THEN ${SLIDING_WINDOW_LOG_SQL}
+      WHEN 'swc' THEN ${SLIDING_WINDOW_COUNTER_SQL}
+      WHEN 'lbq' THEN ${LEAKY_BUCKET_WITH_QUEUE_SQL}
+      ELSE
+        -- The token bucket (tb), with debt (tbd), the metering leaky bucket (lb) and GCRA
+        -- (gcra) are one schedule; their options say its size and debt.
+        size_ := coalesce(opt1, lim);
+        debt := CASE p_codes[j] WHEN 'tbd' THEN coalesce(opt2, lim) WHEN 'tb' THEN 0
+          WHEN 'lb' THEN 0 WHEN 'gcra' THEN 0 END;
+        IF debt IS NULL THEN
+          RAISE EXCEPTION 'unknown strategy code %', p_codes[j];
+        END IF;
+        ${SCHEDULE_SQL}
+    END CASE;
+    IF allowed AND n = 1 THEN
+      -- A lone request stores \`nxt\` itself, below; nothing to stage.
+      NULL;
+    ELSIF allowed THEN
+      IF pos IS NULL THEN
+        staged_keys := staged_keys || k;
+        staged_states := staged_states || nxt::text;
+      ELSE
+        staged_states[pos] := nxt::text;
+      END IF;
+    ELSE
+      all_admitted := false;
+    END IF;
+    answers := answers || (concat_ws(',', allowed::integer, remaining,
+      coalesce(retry::text, 'inf'), reset_, delay)
+      || CASE WHEN allowed AND (delay > 0 OR n > 1) THEN ',' || array_to_string(nxt, ',') ELSE '' END);
+  END LOOP;
+  IF p_consume AND all_admitted AND n = 1 THEN
+    INSERT INTO ${table} (key, state, value, expires_at) VALUES (k, nxt, NULL, nxt[1])
+    ON CONFLICT (key) DO UPDATE
+      SET state = EXCLUDED.state, value = NULL, expires_at = EXCLUDED.expires_at;
+  ELSIF p_consume AND all_admitted AND n > 1 THEN
+    INSERT INTO ${table} AS row_ (key, state, value, expires_at)
+      SELECT x.k, x.s::bigint[], NULL, (x.s::bigint[])[1]
+      FROM unnest(staged_keys, staged_states) AS x(k, s)
+    ON CONFLICT (key) DO UPDATE
+      SET state = EXCLUDED.state, value = NULL, expires_at = EXCLUDED.expires_at;
+  END IF;
+  IF p_sweep_rows > 0 THEN
+    WITH scanned AS (
+      SELECT key, expires_at FROM ${table}
+      WHERE key > p_sweep_from AND key < p_sweep_to ORDER BY key LIMIT p_sweep_rows
+    ), doomed AS (
+      -- Rows another call holds are skipped, never waited for: two sweeps in processes that
+      -- each hold a lock the other wants would deadlock. The expiry is checked again on the
+      -- row as it is now: a decision may have renewed it meanwhile.
+      SELECT d.key FROM ${table} AS d JOIN scanned ON d.key = scanned.key
+      WHERE scanned.expires_at <= t AND d.expires_at <= t
+      FOR UPDATE OF d SKIP LOCKED
+    ), gone AS (
+      DELETE FROM ${table} AS d USING doomed WHERE d.key = doomed.key AND d.expires_at <= t
+    )
+    SELECT CASE WHEN count(*) < p_sweep_rows THEN '' ELSE max(key) END INTO swept FROM scanned;
+    answers := answers || swept;
+  END IF;
+  RETURN answers;
+END
+$traffik$`;
+}
