@@ -71,37 +71,4 @@ export abstract class PostgresStore extends PostgresConnection {
       ...this.range,
     ]);
   }
-
-  // ---------------------------------------------------------------------------------------
-  // Leaving the store contract (helper B's rework): increment, decrement, incrementWithTtl.
-  // Delete this section at merge once `ThrottleBackend` no longer declares them.
-  // An absent or expired row counts as 0; one statement each, so each is atomic.
-  async increment(key: string, amount = 1): Promise<number> {
-    return this.add(key, amount, undefined);
-  }
-
-  async decrement(key: string, amount = 1): Promise<number> {
-    return this.add(key, -amount, undefined);
-  }
-
-  async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
-    return this.add(key, amount, ttlMs);
-  }
-
-  private async add(key: string, amount: number, ttlMs: number | undefined): Promise<number> {
-    const rows = await this.query(
-      `INSERT INTO ${this.schema.table} AS row_ (key, state, value, expires_at)
-       VALUES ($1, NULL, $2::bigint::text, CASE WHEN $3::bigint IS NULL THEN NULL ELSE ${nowParam(4)} + $3::bigint END)
-       ON CONFLICT (key) DO UPDATE SET value = CASE
-           WHEN row_.expires_at IS NOT NULL AND row_.expires_at <= ${nowParam(4)} THEN EXCLUDED.value
-           ELSE (coalesce(row_.value, '0')::bigint + $2::bigint)::text END,
-         expires_at = CASE
-           WHEN row_.expires_at IS NOT NULL AND row_.expires_at <= ${nowParam(4)} THEN EXCLUDED.expires_at
-           ELSE row_.expires_at END
-       RETURNING value`,
-      [this.key(key), amount, ttlMs === undefined ? null : Math.ceil(ttlMs), this.clockArg()],
-    );
-    return Number((rows[0] as { value: string }).value);
-  }
-  // ---------------------------------------------------------------------------------------
 }

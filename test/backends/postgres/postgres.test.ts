@@ -220,11 +220,5 @@ describe("PostgresBackend against a real PostgreSQL", { skip: !bin }, () => {
     const taken = await backend.lock("l", { blocking: false });
     assert.equal(await lapsed.release(), false, "a lapsed lock is another's");
     assert.equal(await taken.release(), true);
-    // Leaving the contract: delete with increment, decrement and incrementWithTtl at merge.
-    assert.equal(await backend.increment("n", 2), 2);
-    assert.equal(await backend.decrement("n"), 1);
-    assert.equal(await backend.incrementWithTtl("m", 3, 100), 3);
-    now += 100;
-    assert.equal(await backend.incrementWithTtl("m", 3, 100), 3, "expired counts as 0");
   });
 });
