@@ -9,25 +9,24 @@
  */
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { readNodeRequestWith } from "../../identity/client-address.js";
-import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { SignalDeparture } from "../../throttles/turn.js";
-import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
-import { INTEGRATION_OPTION_NAMES } from "../http/option-names.js";
-import type { HeaderList } from "../http/rate-limit-headers.js";
 import {
-  parseThrottledArgs,
-  type Settings,
-  settingsFor,
-  shareSettings,
-  type ThrottledArgs,
+  middlewareSettings,
+  type ThrottleMiddlewareOptions,
+} from "../shared/middleware-throttle.js";
+import type { Settings } from "../shared/options.js";
+import type { HeaderList } from "../shared/rate-limit-headers.js";
+import { settingsFor, shareSettings } from "../shared/request-state.js";
+import {
+  type Answer,
   throttledBody,
   throttleInOrder,
   throttleTogether,
-  type Verdict,
-} from "../http/request-throttling.js";
+} from "../shared/request-throttling.js";
+import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args.js";
 import { honoNodeRequest } from "./node-request.js";
 
-export * from "../http/public.js";
+export * from "../shared/public.js";
 
 // The default identifier finds a Context's client on `@hono/node-server`, in `env.incoming`.
 readNodeRequestWith(honoNodeRequest);
@@ -47,7 +46,6 @@ readNodeRequestWith(honoNodeRequest);
  */
 export function throttled(...args: ThrottledArgs<Context>): MiddlewareHandler {
   const { options, throttles } = parseThrottledArgs(args);
-  rejectUnknownOptions("throttled()", options, INTEGRATION_OPTION_NAMES);
   return async function traffikThrottled(c, next) {
     const settings = settingsFor(c, options);
     const departure = new SignalDeparture(c.req.raw);
@@ -66,7 +64,7 @@ export function throttled(...args: ThrottledArgs<Context>): MiddlewareHandler {
 export function ThrottleMiddleware(
   options: ThrottleMiddlewareOptions<Context> = {},
 ): MiddlewareHandler {
-  const { entries, settings } = middlewareSettings(options);
+  const { entries, throttles, settings } = middlewareSettings(options);
   return async function traffikMiddleware(c, next) {
     shareSettings(c, settings);
     if (entries.length === 0) {
@@ -76,6 +74,7 @@ export function ThrottleMiddleware(
     const departure = new SignalDeparture(c.req.raw);
     const verdict = await throttleInOrder(
       entries,
+      throttles,
       c,
       c.req.path,
       c.req.method,
@@ -87,7 +86,7 @@ export function ThrottleMiddleware(
 }
 
 async function answer(
-  verdict: Verdict,
+  verdict: Answer,
   settings: Settings,
   c: Context,
   next: Next,

@@ -13,25 +13,25 @@
  * @module
  */
 import type { CanActivate, DynamicModule, ExecutionContext, Provider } from "@nestjs/common";
-import type { ThrottleBackend } from "../../backends/base.js";
 import { ConfigurationError } from "../../errors.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
-import { decideTogether } from "../../throttles/all-or-nothing.js";
+import type { ThrottleBackend } from "../../throttles/backend-access.js";
 import type { BaseThrottle } from "../../throttles/base.js";
-import type { Decision } from "../../throttles/decision.js";
-import type { HeaderList } from "../http/rate-limit-headers.js";
+import { decide } from "../../throttles/decide.js";
+import type { Verdict } from "../../throttles/verdict.js";
 import {
+  appSettings,
   checkOptions,
-  checkThrottles,
   type IntegrationOptions,
   type Settings,
-  shareSettings,
-  throttledBody,
-  throttleTogether,
-} from "../http/request-throttling.js";
-import { type ClosingStream, StreamDeparture } from "../http/stream-departure.js";
-import { rateLimitMessage } from "../ws/rate-limit-message.js";
-import { closingOf } from "../ws/socket-closing.js";
+} from "../shared/options.js";
+import type { HeaderList } from "../shared/rate-limit-headers.js";
+import { rateLimitMessage } from "../shared/rate-limit-message.js";
+import { shareSettings } from "../shared/request-state.js";
+import { throttledBody, throttleTogether } from "../shared/request-throttling.js";
+import { closingOf } from "../shared/socket-closing.js";
+import { type ClosingStream, StreamDeparture } from "../shared/stream-departure.js";
+import { checkThrottles } from "../shared/throttled-args.js";
 
 /** Options of {@link TraffikModule}. */
 export interface TraffikModuleOptions extends Pick<IntegrationOptions, "headers"> {
@@ -120,11 +120,8 @@ export class TraffikGuard implements CanActivate {
     });
     checkOptions(options, "TraffikModule");
     this.throttles = checkThrottles(options.throttles ?? [], "TraffikModule throttles");
-    this.settings = Object.freeze({
-      headers: options.headers ?? "draft-11",
-      respondWith: "error",
-      backend: options.backend,
-    });
+    // Nest answers through its exceptions, which its filters may reshape.
+    this.settings = appSettings(options, "error");
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -177,19 +174,18 @@ export class TraffikGuard implements CanActivate {
     // The client lives as long as the socket: decide each message on its own, keep nothing.
     if (this.settings.backend !== undefined) this.settings.backend.attachTo(client);
     const closing = closingOf(client);
-    let decisions: Decision[];
+    let verdict: Verdict<object>;
     try {
-      decisions = await decideTogether(throttles, client, closing);
+      verdict = await decide(throttles, client, { mode: "consume", departure: closing });
     } catch (error) {
       if (closing?.gone && error === closing.reason) return unanswered();
       throw error;
     }
-    const rejected = decisions.find((decision) => !decision.allowed);
-    if (rejected === undefined) return true;
-    const retryAfterMs = Math.max(...decisions.map((decision) => decision.retryAfterMs));
+    const rejection = verdict.rejection;
+    if (rejection === undefined) return true;
     // Nest's own WebSocket error: its exception filter sends { event: "exception", data }.
     const { WsException } = await import("@nestjs/websockets");
-    throw new WsException(rateLimitMessage(rejected.uid, retryAfterMs));
+    throw new WsException(rateLimitMessage(rejection.uid, rejection.retryAfterMs));
   }
 }
 
