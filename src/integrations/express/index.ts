@@ -46,8 +46,9 @@ export type ExpressMiddleware<C extends ExpressRequest = ExpressRequest> = (
  * A route middleware applying the throttles all or nothing: the request counts against every
  * throttle or, if any rejects it, against none. Options may come first.
  *
- * Not the `throttled` of `traffik`, which wraps a function or decorates a method; this one is
- * the framework's route middleware, with the same vocabulary in every HTTP adapter.
+ * Two functions are named `throttled`, on purpose: this one is route middleware, the same in every
+ * HTTP adapter; `traffik`'s `throttled` is the method decorator (and function wrapper), for
+ * code outside a framework's routes. Both apply their throttles all or nothing.
  *
  * @example
  * app.post("/login", throttled(perIp, perAccount), login);

@@ -38,8 +38,9 @@ export type ThrottleHook = (
  * or, if any rejects it, against none. The throttles see the `FastifyRequest`, whose `ip`
  * follows Fastify's `trustProxy`. Options may come first.
  *
- * Not the `throttled` of `traffik`, which wraps a function or decorates a method; this one is
- * the framework's route middleware, with the same vocabulary in every HTTP adapter.
+ * Two functions are named `throttled`, on purpose: this one is route hook, the same in every
+ * HTTP adapter; `traffik`'s `throttled` is the method decorator (and function wrapper), for
+ * code outside a framework's routes. Both apply their throttles all or nothing.
  *
  * @example
  * app.post("/login", { onRequest: throttled(perIp, perAccount) }, login);

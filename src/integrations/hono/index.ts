@@ -8,7 +8,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler, Next } from "hono";
-import { readNodeRequestWith } from "../../identity/client-address.js";
+import { type IdentifiableConnection, readNodeRequestWith } from "../../identity/client-address.js";
 import { SignalDeparture } from "../../throttles/turn.js";
 import {
   middlewareSettings,
@@ -32,19 +32,27 @@ export * from "../shared/public.js";
 readNodeRequestWith(honoNodeRequest);
 
 /**
+ * What the throttles see: the `Context`, typed so that throttles of Node requests (the default
+ * identifier's) fit as well as throttles of Contexts. A Context has none of a Node request's
+ * fields; the default identifier finds its Node request through `honoNodeRequest`.
+ */
+type HonoConnection = Context & IdentifiableConnection;
+
+/**
  * A route middleware applying the throttles all or nothing: the request counts against every
  * throttle or, if any rejects it, against none. The throttles see the `Context`; the default
  * identifier reads the client address `@hono/node-server` gives. On other runtimes, give the
  * throttles an `identifier` (for example with your runtime's `getConnInfo`). Options may come first.
  *
- * Not the `throttled` of `traffik`, which wraps a function or decorates a method; this one is
- * the framework's route middleware, with the same vocabulary in every HTTP adapter.
+ * Two functions are named `throttled`, on purpose: this one is route middleware, the same in every
+ * HTTP adapter; `traffik`'s `throttled` is the method decorator (and function wrapper), for
+ * code outside a framework's routes. Both apply their throttles all or nothing.
  *
  * @example
  * app.post("/login", throttled(perIp, perAccount), login);
  * @throws {ConfigurationError} at once, for anything but throttles and options.
  */
-export function throttled(...args: ThrottledArgs<Context>): MiddlewareHandler {
+export function throttled(...args: ThrottledArgs<HonoConnection>): MiddlewareHandler {
   const { options, throttles } = parseThrottledArgs(args);
   return async function traffikThrottled(c, next) {
     const settings = settingsFor(c, options);
@@ -62,7 +70,7 @@ export function throttled(...args: ThrottledArgs<Context>): MiddlewareHandler {
  * app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(writes, { methods: ["POST"] })] }));
  */
 export function ThrottleMiddleware(
-  options: ThrottleMiddlewareOptions<Context> = {},
+  options: ThrottleMiddlewareOptions<HonoConnection> = {},
 ): MiddlewareHandler {
   const { entries, throttles, settings } = middlewareSettings(options);
   return async function traffikMiddleware(c, next) {
