@@ -124,9 +124,13 @@ export abstract class BaseThrottle<C = unknown> {
     return this.errors.decide(error, connection, this);
   }
 
-  /** Runs `handleThrottled` for a rejected decision. @internal */
-  async rejectWith(connection: C, decision: Decision): Promise<void> {
-    await this.handleThrottled(connection, decision.retryAfterMs, this, decision);
+  /**
+   * Runs `handleThrottled` for a rejected decision: what it returns, or what it throws, thrown
+   * straight to the caller. Not async: a promise rejected before anyone awaits it costs Node's
+   * unhandled-rejection bookkeeping, which dominated a flood of rejections. @internal
+   */
+  rejectWith(connection: C, decision: Decision): unknown {
+    return this.handleThrottled(connection, decision.retryAfterMs, this, decision);
   }
 
   /** Builds what the default handler throws; subclasses may word it for their connections. */
