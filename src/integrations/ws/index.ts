@@ -112,7 +112,7 @@ const THROTTLE_UPGRADE_OPTION_NAMES: OptionNames<ThrottleUpgradeOptions> = {
  * identifier failed), and closed it, or when the client closed the socket while its handshake
  * waited for its turn (leaky bucket with queue).
  *
- * @throws {ConfigurationError} at once, for anything but throttles.
+ * @throws {ConfigurationError} at once, for anything but options and throttles, or no throttle.
  */
 export function throttleUpgrade<C extends IncomingMessage = IncomingMessage>(
   ...args: [ThrottleUpgradeOptions, ...BaseThrottle<C>[]] | BaseThrottle<C>[]
