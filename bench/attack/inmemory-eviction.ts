@@ -12,7 +12,10 @@
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { InMemoryBackend } from "../../src/backends/inmemory/index.js";
-import { type Decision, HTTPThrottle } from "../../src/index.js";
+import { HTTPThrottle } from "../../src/index.js";
+import { decide } from "../../src/throttles/decide.js";
+import type { Eventually } from "../../src/throttles/sync-or-async.js";
+import type { Verdict } from "../../src/throttles/verdict.js";
 import { median } from "../support.js";
 
 const MAX_KEYS = Number(process.env.ATTACK_MAX_KEYS ?? 1_000_000);
@@ -40,9 +43,13 @@ async function loginThrottle(backend: InMemoryBackend): Promise<HTTPThrottle<Log
   });
 }
 
-function allowed(decision: Decision | Promise<Decision>): boolean {
-  if (decision instanceof Promise) throw new Error("the in-memory backend decides synchronously");
-  return decision.allowed;
+const CONSUME = { mode: "consume" } as const;
+
+/** Whether `throttle` admits `login` now: the internal decision, which answers at once here. */
+function allowed<C>(throttle: HTTPThrottle<C>, login: C): boolean {
+  const verdict: Eventually<Verdict<C>> = decide(throttle.alone, login, CONSUME);
+  if (verdict instanceof Promise) throw new Error("the in-memory backend decides synchronously");
+  return verdict.rejection === undefined;
 }
 
 /**
@@ -66,7 +73,7 @@ async function flood(
     const end = Math.min(to, i + CHUNK);
     for (; i < end; i++) {
       const login = as(`${prefix}${i}`);
-      for (let a = 0; a < attempts; a++) allowed(throttle.decideNow(login));
+      for (let a = 0; a < attempts; a++) allowed(throttle, login);
     }
     between();
     await new Promise((resolve) => setImmediate(resolve));
@@ -78,7 +85,7 @@ async function flood(
 /** Attempts the victim makes now: how many of them are admitted. */
 function victimAdmitted(throttle: HTTPThrottle<Login>, attempts: number): number {
   let admitted = 0;
-  for (let a = 0; a < attempts; a++) if (allowed(throttle.decideNow(as("victim")))) admitted++;
+  for (let a = 0; a < attempts; a++) if (allowed(throttle, as("victim"))) admitted++;
   return admitted;
 }
 

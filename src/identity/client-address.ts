@@ -32,8 +32,6 @@ export interface AddressableConnection {
 export interface IdentifiableConnection extends AddressableConnection {
   /** The client address a framework resolved under its own proxy settings (`req.ip`). */
   readonly ip?: string | undefined;
-  /** A framework's bindings (Hono's Context keeps the Node request here); its adapter reads them. */
-  readonly env?: unknown;
 }
 
 /** Finds the Node request behind a framework's own connection object, if it is one. */

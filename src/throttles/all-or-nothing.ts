@@ -1,12 +1,8 @@
-import type { ThrottleBackend } from "../backends/base.js";
-import type { DecisionRequest } from "../backends/types.js";
-import { ConfigurationError } from "../errors.js";
-import type { Step } from "../strategies/strategy.js";
-import { UNLIMITED } from "../unlimited.js";
 import type { BaseThrottle } from "./base.js";
+import { decide } from "./decide.js";
 import type { Decision } from "./decision.js";
-import { placesToGiveBack } from "./give-back.js";
-import { type Departure, signalDeparture, waitForTurn } from "./turn.js";
+import { signalDeparture } from "./turn.js";
+import { answerRejection } from "./verdict.js";
 
 /**
  * Applies several throttles to one connection all or nothing: either every throttle admits the
@@ -18,69 +14,14 @@ import { type Departure, signalDeparture, waitForTurn } from "./turn.js";
  *
  * @throws {ConfigurationError} when the throttles resolve to different backends.
  */
-export function tryHitAll<C>(
+export async function tryHitAll<C>(
   throttles: readonly BaseThrottle<C>[],
   connection: C,
   options?: { signal?: AbortSignal },
 ): Promise<Decision[]> {
-  return decideTogether(throttles, connection, signalDeparture(options?.signal));
-}
-
-/**
- * {@link tryHitAll}, with the wait for the group's turn given up when `departure` says the
- * client has gone. @internal
- */
-export async function decideTogether<C>(
-  throttles: readonly BaseThrottle<C>[],
-  connection: C,
-  departure: Departure | undefined,
-): Promise<Decision[]> {
-  const prepared = await Promise.all(
-    throttles.map((throttle) => throttle.prepare(connection, undefined)),
-  );
-  const decisions = throttles.map((throttle) => throttle.exempt);
-  const members: { throttle: BaseThrottle<C>; index: number; request: DecisionRequest }[] = [];
-  let backend: ThrottleBackend | undefined;
-  prepared.forEach((entry, index) => {
-    if (entry === UNLIMITED) return;
-    if (backend !== undefined && entry.backend !== backend) {
-      throw new ConfigurationError("Throttles applied all or nothing must share one backend.");
-    }
-    backend = entry.backend;
-    members.push({ throttle: throttles[index] as BaseThrottle<C>, index, request: entry });
-  });
-  if (backend === undefined) return decisions;
-
-  let steps: Step[];
-  try {
-    const answer = backend.decideAll(
-      members.map((member) => member.request),
-      "consume",
-    );
-    steps = answer instanceof Promise ? await backend.withinTimeout(answer) : answer;
-  } catch (error) {
-    // Each throttle's own onError speaks for it; any "raise" raises.
-    for (const { throttle, index } of members) {
-      decisions[index] = await throttle.decideOnError(error, connection);
-    }
-    return decisions;
-  }
-  const admitted = steps.every((step) => step.allowed);
-  members.forEach(({ throttle, index, request }, i) => {
-    const decision = throttle.toDecision(steps[i] as Step);
-    // A throttle that would have admitted a rejected group counted nothing: its units remain.
-    decisions[index] =
-      admitted || !decision.allowed
-        ? decision
-        : {
-            ...decision,
-            remaining: Math.min(throttle.capacity, decision.remaining + request.cost),
-          };
-  });
-  const delayMs = admitted ? Math.max(...decisions.map((d) => d.delayMs)) : 0;
-  if (delayMs === 0) return decisions;
-  const taken = members.map(({ request }, i) => ({ request, step: steps[i] as Step }));
-  return waitForTurn(decisions, delayMs, departure, departure && placesToGiveBack(backend, taken));
+  const departure = signalDeparture(options?.signal);
+  const verdict = await decide(throttles, connection, { mode: "consume", departure });
+  return [...verdict.decisions];
 }
 
 /**
@@ -93,12 +34,10 @@ export async function hitAll<C>(
   connection: C,
   options?: { signal?: AbortSignal },
 ): Promise<Decision[]> {
-  const decisions = await tryHitAll(throttles, connection, options);
-  const firstRejected = decisions.findIndex((d) => !d.allowed);
-  if (firstRejected !== -1) {
-    const waitMs = Math.max(...decisions.map((d) => d.retryAfterMs));
-    const decision = { ...(decisions[firstRejected] as Decision), retryAfterMs: waitMs };
-    await (throttles[firstRejected] as BaseThrottle<C>).rejectWith(connection, decision);
-  }
-  return decisions;
+  const departure = signalDeparture(options?.signal);
+  const verdict = await decide(throttles, connection, { mode: "consume", departure });
+  const decisions = [...verdict.decisions];
+  return verdict.rejection === undefined
+    ? decisions
+    : answerRejection(verdict, connection, decisions);
 }

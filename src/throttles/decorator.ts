@@ -35,10 +35,12 @@ export interface ThrottledDecorator {
  * throttle's `handleThrottled` (by default it rejects with `ConnectionThrottled`) and never
  * reaches the handler.
  *
- * Not to be confused with the framework adapters' `throttled(...throttles)` (`traffik/express`,
- * `traffik/fastify`, `traffik/hono`), which builds a route middleware, nor with NestJS's
- * `@Throttled(...)` (`traffik/nestjs`), which marks a controller or handler for `TraffikGuard`.
- * This one wraps any async function or method, framework or not.
+ * Two functions are named `throttled`, on purpose: this one, the core's, is the method
+ * decorator (and function wrapper) and wraps any async function or method, framework or not;
+ * each HTTP adapter's `throttled(...throttles)` (`traffik/express`, `traffik/fastify`,
+ * `traffik/hono`) builds route middleware instead, and answers a throttled request with 429.
+ * NestJS's `@Throttled(...)` (`traffik/nestjs`) is a third thing: it only marks a controller or
+ * handler for `TraffikGuard`.
  *
  * As a method decorator, standard (TC39) or legacy (`experimentalDecorators`) alike:
  * ```ts

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InMemoryBackend } from "../../src/backends/inmemory/index.js";
-import { rateLimitHeaders } from "../../src/integrations/http/rate-limit-headers.js";
+import { rateLimitHeaders } from "../../src/integrations/shared/rate-limit-headers.js";
 import { GCRAStrategy, TokenBucketStrategy } from "../../src/strategies/index.js";
 import { HTTPThrottle } from "../../src/throttles/http.js";
 

@@ -79,8 +79,10 @@ describe("WebSockets: a handshake or a message whose client goes while it waits 
     after(() => {
       for (const client of clients) client.terminate();
     });
-    for (const client of clients) {
-      await once(client, "open");
+    // Listened for at once: on a loaded machine the second may open before the first is done.
+    const opened = clients.map((client) => once(client, "open"));
+    for (const [index, client] of clients.entries()) {
+      await opened[index];
       client.send("hi");
       const [reply] = await once(client, "message");
       assert.equal(String(reply), "echo:hi");

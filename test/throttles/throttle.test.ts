@@ -17,7 +17,7 @@ import {
   TraffikError,
   TraffikException,
 } from "../../src/errors.js";
-import { HTTPThrottle, hitAll, UNLIMITED, WebSocketThrottle } from "../../src/index.js";
+import { HTTPThrottle, hitAll, tryHitAll, UNLIMITED, WebSocketThrottle } from "../../src/index.js";
 import {
   FixedWindowStrategy,
   LeakyBucketWithQueueStrategy,
@@ -278,6 +278,28 @@ describe("HTTPThrottle", () => {
       assert.equal((await custom.tryHit(req())).allowed, false);
       assert.ok(seen[0] instanceof BackendError);
     }
+  });
+
+  it("a group whose backend fails to initialize is decided by each onError, as a lone throttle is", async (t) => {
+    t.mock.method(process, "emitWarning", () => {});
+    class Unreachable extends InMemoryBackend {
+      override async initialize(): Promise<void> {
+        throw new BackendError("The server is unreachable.");
+      }
+    }
+    const backend = new Unreachable({ namespace: "unreachable" });
+    const allow = new HTTPThrottle({ uid: "g-allow", rate: "1/s", backend, onError: "allow" });
+    const deny = new HTTPThrottle({ uid: "g-deny", rate: "1/s", backend, onError: "throttle" });
+    assert.equal((await allow.tryHit(req())).source, "error");
+    const decisions = await tryHitAll([allow, deny], req());
+    assert.deepEqual(
+      decisions.map((d) => [d.allowed, d.source]),
+      [
+        [true, "error"],
+        [false, "error"],
+      ],
+    );
+    await assert.rejects(hitAll([allow, deny], req()), ConnectionThrottled);
   });
 
   it("warns once per outage, even when the backend fails only now and then", async (t) => {

@@ -8,25 +8,24 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { rejectUnknownOptions } from "../../internal/known-keys.js";
-import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
-import { INTEGRATION_OPTION_NAMES } from "../http/option-names.js";
 import {
-  parseThrottledArgs,
-  type Settings,
-  settingsFor,
-  shareSettings,
-  type ThrottledArgs,
+  middlewareSettings,
+  type ThrottleMiddlewareOptions,
+} from "../shared/middleware-throttle.js";
+import type { Settings } from "../shared/options.js";
+import { settingsFor, shareSettings } from "../shared/request-state.js";
+import {
+  type Answer,
   throttledBody,
   throttleInOrder,
   throttleTogether,
-  type Verdict,
   whenDecided,
-} from "../http/request-throttling.js";
-import { StreamDeparture } from "../http/stream-departure.js";
+} from "../shared/request-throttling.js";
+import { StreamDeparture } from "../shared/stream-departure.js";
+import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args.js";
 import { trustProxyCheck } from "./trust-proxy.js";
 
-export * from "../http/public.js";
+export * from "../shared/public.js";
 
 /** The slice of an Express request read here; a plain `IncomingMessage` will do. */
 export interface ExpressRequest extends IncomingMessage {
@@ -47,8 +46,9 @@ export type ExpressMiddleware<C extends ExpressRequest = ExpressRequest> = (
  * A route middleware applying the throttles all or nothing: the request counts against every
  * throttle or, if any rejects it, against none. Options may come first.
  *
- * Not the `throttled` of `traffik`, which wraps a function or decorates a method; this one is
- * the framework's route middleware, with the same vocabulary in every HTTP adapter.
+ * Two functions are named `throttled`, on purpose: this one is route middleware, the same in every
+ * HTTP adapter; `traffik`'s `throttled` is the method decorator (and function wrapper), for
+ * code outside a framework's routes. Both apply their throttles all or nothing.
  *
  * @example
  * app.post("/login", throttled(perIp, perAccount), login);
@@ -59,7 +59,6 @@ export function throttled<C extends ExpressRequest = ExpressRequest>(
   ...args: ThrottledArgs<C>
 ): ExpressMiddleware<C> {
   const { options, throttles } = parseThrottledArgs(args);
-  rejectUnknownOptions("throttled()", options, INTEGRATION_OPTION_NAMES);
   const checkTrustProxy = trustProxyCheck();
   return function traffikThrottled(req, res, next) {
     checkTrustProxy(req);
@@ -83,7 +82,7 @@ export function throttled<C extends ExpressRequest = ExpressRequest>(
 export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
   options: ThrottleMiddlewareOptions<C> = {},
 ): ExpressMiddleware<C> {
-  const { entries, settings } = middlewareSettings(options);
+  const { entries, throttles, settings } = middlewareSettings(options);
   const checkTrustProxy = trustProxyCheck();
   return function traffikMiddleware(req, res, next) {
     checkTrustProxy(req);
@@ -96,6 +95,7 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
       () =>
         throttleInOrder(
           entries,
+          throttles,
           req,
           pathOf(req),
           req.method ?? "GET",
@@ -109,7 +109,7 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
 }
 
 function answer(
-  verdict: Verdict,
+  verdict: Answer,
   settings: Settings,
   res: ServerResponse,
   next: (error?: unknown) => void,

@@ -8,24 +8,23 @@
  * @module
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
-import { rejectUnknownOptions } from "../../internal/known-keys.js";
-import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
-import { INTEGRATION_OPTION_NAMES } from "../http/option-names.js";
 import {
-  parseThrottledArgs,
-  type Settings,
-  settingsFor,
-  shareSettings,
-  type ThrottledArgs,
+  middlewareSettings,
+  type ThrottleMiddlewareOptions,
+} from "../shared/middleware-throttle.js";
+import type { Settings } from "../shared/options.js";
+import { settingsFor, shareSettings } from "../shared/request-state.js";
+import {
+  type Answer,
   throttledBody,
   throttleInOrder,
   throttleTogether,
-  type Verdict,
   whenDecided,
-} from "../http/request-throttling.js";
-import { StreamDeparture } from "../http/stream-departure.js";
+} from "../shared/request-throttling.js";
+import { StreamDeparture } from "../shared/stream-departure.js";
+import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args.js";
 
-export * from "../http/public.js";
+export * from "../shared/public.js";
 
 /** A Fastify hook, for a route's `onRequest` (cheapest: before the body is read) or `preHandler`. */
 export type ThrottleHook = (
@@ -39,8 +38,9 @@ export type ThrottleHook = (
  * or, if any rejects it, against none. The throttles see the `FastifyRequest`, whose `ip`
  * follows Fastify's `trustProxy`. Options may come first.
  *
- * Not the `throttled` of `traffik`, which wraps a function or decorates a method; this one is
- * the framework's route middleware, with the same vocabulary in every HTTP adapter.
+ * Two functions are named `throttled`, on purpose: this one is route hook, the same in every
+ * HTTP adapter; `traffik`'s `throttled` is the method decorator (and function wrapper), for
+ * code outside a framework's routes. Both apply their throttles all or nothing.
  *
  * @example
  * app.post("/login", { onRequest: throttled(perIp, perAccount) }, login);
@@ -48,7 +48,6 @@ export type ThrottleHook = (
  */
 export function throttled(...args: ThrottledArgs<FastifyRequest>): ThrottleHook {
   const { options, throttles } = parseThrottledArgs(args);
-  rejectUnknownOptions("throttled()", options, INTEGRATION_OPTION_NAMES);
   return function traffikThrottled(request, reply, done) {
     const settings = settingsFor(request, options);
     whenDecided(
@@ -82,7 +81,7 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
         done(error as Error);
         return;
       }
-      const { entries, settings } = checked;
+      const { entries, throttles, settings } = checked;
       const backend = settings.backend;
       fastify.addHook("onRequest", (request, reply, next) => {
         shareSettings(request, settings);
@@ -94,6 +93,7 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
           () =>
             throttleInOrder(
               entries,
+              throttles,
               request,
               pathOf(request.url),
               request.method,
@@ -118,7 +118,7 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
 
 /** Answers a decided request: on to the route (`done()`), to the error handler, or a 429. */
 function answer(
-  verdict: Verdict,
+  verdict: Answer,
   settings: Settings,
   reply: FastifyReply,
   done: (error?: Error) => void,

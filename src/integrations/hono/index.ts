@@ -8,29 +8,35 @@
  * @module
  */
 import type { Context, MiddlewareHandler, Next } from "hono";
-import { readNodeRequestWith } from "../../identity/client-address.js";
-import { rejectUnknownOptions } from "../../internal/known-keys.js";
+import { type IdentifiableConnection, readNodeRequestWith } from "../../identity/client-address.js";
 import { SignalDeparture } from "../../throttles/turn.js";
-import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
-import { INTEGRATION_OPTION_NAMES } from "../http/option-names.js";
-import type { HeaderList } from "../http/rate-limit-headers.js";
 import {
-  parseThrottledArgs,
-  type Settings,
-  settingsFor,
-  shareSettings,
-  type ThrottledArgs,
+  middlewareSettings,
+  type ThrottleMiddlewareOptions,
+} from "../shared/middleware-throttle.js";
+import type { Settings } from "../shared/options.js";
+import type { HeaderList } from "../shared/rate-limit-headers.js";
+import { settingsFor, shareSettings } from "../shared/request-state.js";
+import {
+  type Answer,
   throttledBody,
   throttleInOrder,
   throttleTogether,
-  type Verdict,
-} from "../http/request-throttling.js";
+} from "../shared/request-throttling.js";
+import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args.js";
 import { honoNodeRequest } from "./node-request.js";
 
-export * from "../http/public.js";
+export * from "../shared/public.js";
 
 // The default identifier finds a Context's client on `@hono/node-server`, in `env.incoming`.
 readNodeRequestWith(honoNodeRequest);
+
+/**
+ * What the throttles see: the `Context`, typed so that throttles of Node requests (the default
+ * identifier's) fit as well as throttles of Contexts. A Context has none of a Node request's
+ * fields; the default identifier finds its Node request through `honoNodeRequest`.
+ */
+type HonoConnection = Context & IdentifiableConnection;
 
 /**
  * A route middleware applying the throttles all or nothing: the request counts against every
@@ -38,16 +44,16 @@ readNodeRequestWith(honoNodeRequest);
  * identifier reads the client address `@hono/node-server` gives. On other runtimes, give the
  * throttles an `identifier` (for example with your runtime's `getConnInfo`). Options may come first.
  *
- * Not the `throttled` of `traffik`, which wraps a function or decorates a method; this one is
- * the framework's route middleware, with the same vocabulary in every HTTP adapter.
+ * Two functions are named `throttled`, on purpose: this one is route middleware, the same in every
+ * HTTP adapter; `traffik`'s `throttled` is the method decorator (and function wrapper), for
+ * code outside a framework's routes. Both apply their throttles all or nothing.
  *
  * @example
  * app.post("/login", throttled(perIp, perAccount), login);
  * @throws {ConfigurationError} at once, for anything but throttles and options.
  */
-export function throttled(...args: ThrottledArgs<Context>): MiddlewareHandler {
+export function throttled(...args: ThrottledArgs<HonoConnection>): MiddlewareHandler {
   const { options, throttles } = parseThrottledArgs(args);
-  rejectUnknownOptions("throttled()", options, INTEGRATION_OPTION_NAMES);
   return async function traffikThrottled(c, next) {
     const settings = settingsFor(c, options);
     const departure = new SignalDeparture(c.req.raw);
@@ -64,9 +70,9 @@ export function throttled(...args: ThrottledArgs<Context>): MiddlewareHandler {
  * app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(writes, { methods: ["POST"] })] }));
  */
 export function ThrottleMiddleware(
-  options: ThrottleMiddlewareOptions<Context> = {},
+  options: ThrottleMiddlewareOptions<HonoConnection> = {},
 ): MiddlewareHandler {
-  const { entries, settings } = middlewareSettings(options);
+  const { entries, throttles, settings } = middlewareSettings(options);
   return async function traffikMiddleware(c, next) {
     shareSettings(c, settings);
     if (entries.length === 0) {
@@ -76,6 +82,7 @@ export function ThrottleMiddleware(
     const departure = new SignalDeparture(c.req.raw);
     const verdict = await throttleInOrder(
       entries,
+      throttles,
       c,
       c.req.path,
       c.req.method,
@@ -87,7 +94,7 @@ export function ThrottleMiddleware(
 }
 
 async function answer(
-  verdict: Verdict,
+  verdict: Answer,
   settings: Settings,
   c: Context,
   next: Next,

@@ -17,14 +17,10 @@ import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
 import type { BaseThrottle } from "../../throttles/base.js";
-import {
-  checkOptions,
-  checkThrottles,
-  type IntegrationOptions,
-  settingsFor,
-  throttledBody,
-  throttleTogether,
-} from "../http/request-throttling.js";
+import type { IntegrationOptions } from "../shared/options.js";
+import { settingsFor } from "../shared/request-state.js";
+import { throttledBody, throttleTogether } from "../shared/request-throttling.js";
+import { parseThrottledArgs } from "../shared/throttled-args.js";
 import {
   type GuardedSocket,
   guardMessages,
@@ -33,6 +29,7 @@ import {
 } from "./message-guard.js";
 import { UpgradeDeparture } from "./upgrade-departure.js";
 
+export { type RateLimitMessage, rateLimitMessage } from "../shared/rate-limit-message.js";
 export {
   type GuardedSocket,
   guardMessages,
@@ -40,7 +37,6 @@ export {
   type MessageGuardOptions,
   type ThrottledMessageAction,
 } from "./message-guard.js";
-export { type RateLimitMessage, rateLimitMessage } from "./rate-limit-message.js";
 
 /** The slice of a `ws` WebSocket used here. */
 export interface WsSocket extends GuardedSocket {
@@ -111,6 +107,11 @@ export interface ThrottleUpgradeOptions extends Pick<IntegrationOptions, "header
   onError?: (error: unknown) => void;
 }
 
+const THROTTLE_UPGRADE_OPTION_NAMES: OptionNames<ThrottleUpgradeOptions> = {
+  headers: true,
+  onError: true,
+};
+
 /**
  * Throttles WebSocket handshakes, all or nothing over the throttles given. The function it
  * returns decides one upgrade request: `true` to go on with `handleUpgrade`; `false` once it has
@@ -118,17 +119,16 @@ export interface ThrottleUpgradeOptions extends Pick<IntegrationOptions, "header
  * identifier failed), and closed it, or when the client closed the socket while its handshake
  * waited for its turn (leaky bucket with queue).
  *
- * @throws {ConfigurationError} at once, for anything but throttles.
+ * @throws {ConfigurationError} at once, for anything but options and throttles, or no throttle.
  */
 export function throttleUpgrade<C extends IncomingMessage = IncomingMessage>(
   ...args: [ThrottleUpgradeOptions, ...BaseThrottle<C>[]] | BaseThrottle<C>[]
 ): (request: C, socket: Duplex) => Promise<boolean> {
-  const first = args[0];
-  const options =
-    first !== undefined && !("uid" in first) ? (first as ThrottleUpgradeOptions) : undefined;
-  const throttles = checkThrottles<C>(options ? args.slice(1) : args, "throttleUpgrade()");
-  rejectUnknownOptions("throttleUpgrade()", options, { headers: true, onError: true });
-  checkOptions(options, "throttleUpgrade()");
+  const { options, throttles } = parseThrottledArgs<C, ThrottleUpgradeOptions>(
+    args,
+    "throttleUpgrade()",
+    THROTTLE_UPGRADE_OPTION_NAMES,
+  );
   const onError = options?.onError ?? ((error: unknown) => process.emitWarning(String(error)));
   return async function decideUpgrade(request, socket) {
     try {

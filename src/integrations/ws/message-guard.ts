@@ -1,12 +1,14 @@
 import { ConfigurationError } from "../../errors.js";
 import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
-import { decideTogether } from "../../throttles/all-or-nothing.js";
 import { BaseThrottle } from "../../throttles/base.js";
+import { decide } from "../../throttles/decide.js";
 import type { Decision } from "../../throttles/decision.js";
 import type { AnyThrottle } from "../../throttles/options.js";
+import type { Eventually } from "../../throttles/sync-or-async.js";
+import type { Verdict } from "../../throttles/verdict.js";
+import { rateLimitMessage } from "../shared/rate-limit-message.js";
+import { SocketClosing } from "../shared/socket-closing.js";
 import { HeldMessages } from "./held-messages.js";
-import { rateLimitMessage } from "./rate-limit-message.js";
-import { SocketClosing } from "./socket-closing.js";
 
 /**
  * What happens to a throttled message:
@@ -125,8 +127,7 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
       `guardMessages: maxPending must be a whole number of at least 1, got ${maxPending}.`,
     );
   }
-  const single = throttles.length === 1 ? (throttles[0] as BaseThrottle<C>) : undefined;
-  if (cost !== undefined && single === undefined) {
+  if (cost !== undefined && throttles.length !== 1) {
     throw new ConfigurationError("guardMessages: a per-message cost needs a single throttle.");
   }
   const onError = options.onError ?? ((error: unknown) => process.emitWarning(String(error)));
@@ -134,11 +135,13 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
   const closing = new SocketClosing();
   const held = new HeldMessages(onMessage, onError);
 
-  const decide = (message: M): readonly Decision[] | Promise<readonly Decision[]> => {
-    if (single === undefined) return decideTogether(throttles, connection, closing);
-    const decision = single.decideNow(connection, closing, cost?.(message));
-    return decision instanceof Promise ? decision.then((d) => [d]) : [decision];
-  };
+  const consume = { mode: "consume", departure: closing } as const;
+  const decideMessage = (message: M): Eventually<Verdict<C>> =>
+    decide(
+      throttles,
+      connection,
+      cost === undefined ? consume : { ...consume, cost: cost(message) },
+    );
 
   const refuse = (throttle: BaseThrottle<C>, waitMs: number): void => {
     const action = typeof chooseAction === "function" ? chooseAction(throttle) : chooseAction;
@@ -152,10 +155,8 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
     }
   };
 
-  const answer = (decisions: readonly Decision[]): void => {
-    const index = decisions.findIndex((d) => !d.allowed);
-    const waitMs = Math.max(...decisions.map((d) => d.retryAfterMs));
-    refuse(throttles[index] as BaseThrottle<C>, waitMs);
+  const answer = ({ rejection, rejectedBy }: Verdict<C>): void => {
+    refuse(rejectedBy as BaseThrottle<C>, (rejection as Decision).retryAfterMs);
   };
 
   const stop = (): void => {
@@ -170,28 +171,28 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
         refuse(throttles[0] as BaseThrottle<C>, OVERFLOW_WAIT_MS);
         return;
       }
-      let decided: readonly Decision[] | Promise<readonly Decision[]>;
+      let decided: Eventually<Verdict<C>>;
       try {
-        decided = decide(message);
+        decided = decideMessage(message);
       } catch (error) {
         onError(error);
         return;
       }
       if (!(decided instanceof Promise)) {
-        if (decided.every((d) => d.allowed)) held.deliverInTurn(message);
+        if (decided.rejection === undefined) held.deliverInTurn(message);
         else answer(decided);
         return;
       }
       const entry = held.hold(message);
       decided.then(
-        (decisions) => {
+        (verdict) => {
           if (closing.gone) return;
-          if (decisions.every((d) => d.allowed)) {
+          if (verdict.rejection === undefined) {
             held.admit(entry);
             return;
           }
           held.drop(entry);
-          answer(decisions);
+          answer(verdict);
         },
         (error: unknown) => {
           held.drop(entry);

@@ -1,12 +1,12 @@
-import { ThrottleBackend } from "../../backends/base.js";
 import { ConfigurationError } from "../../errors.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
+import { ThrottleBackend } from "../../throttles/backend-access.js";
 import type { BaseThrottle } from "../../throttles/base.js";
 import {
   MIDDLEWARE_THROTTLE_OPTION_NAMES,
   THROTTLE_MIDDLEWARE_OPTION_NAMES,
 } from "./option-names.js";
-import { checkOptions, type IntegrationOptions, type Settings } from "./request-throttling.js";
+import { appSettings, checkOptions, type IntegrationOptions, type Settings } from "./options.js";
 
 /** Which requests a {@link MiddlewareThrottle} applies to. Every criterion given must hold. */
 export interface MiddlewareThrottleOptions<C> {
@@ -78,6 +78,8 @@ export interface ThrottleMiddlewareOptions<C> extends IntegrationOptions {
 /** Checks `ThrottleMiddleware` options once, at startup. @internal */
 export function middlewareSettings<C>(options: ThrottleMiddlewareOptions<C>): {
   entries: readonly MiddlewareThrottle<C>[];
+  /** The entries' throttles, in the same order. */
+  throttles: readonly BaseThrottle<C>[];
   settings: Settings;
 } {
   rejectUnknownOptions("ThrottleMiddleware", options, THROTTLE_MIDDLEWARE_OPTION_NAMES);
@@ -103,10 +105,7 @@ export function middlewareSettings<C>(options: ThrottleMiddlewareOptions<C>): {
   }
   return {
     entries,
-    settings: Object.freeze({
-      headers: options.headers ?? "draft-11",
-      respondWith: options.respondWith ?? "json",
-      backend: options.backend,
-    }),
+    throttles: entries.map((entry) => entry.throttle),
+    settings: appSettings(options),
   };
 }

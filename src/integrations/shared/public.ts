@@ -4,5 +4,6 @@ export {
   type MiddlewareThrottleOptions,
   type ThrottleMiddlewareOptions,
 } from "./middleware-throttle.js";
+export type { IntegrationOptions } from "./options.js";
 export type { HeaderFormat } from "./rate-limit-headers.js";
-export type { IntegrationOptions, ThrottledArgs } from "./request-throttling.js";
+export type { ThrottledArgs } from "./throttled-args.js";

@@ -3,22 +3,16 @@ import type {
   MiddlewareThrottleOptions,
   ThrottleMiddlewareOptions,
 } from "./middleware-throttle.js";
-import type { IntegrationOptions } from "./request-throttling.js";
+import { INTEGRATION_OPTION_NAMES } from "./options.js";
 
-/** The names of the options every integration takes, for the check of unknown keys. */
-export const INTEGRATION_OPTION_NAMES: OptionNames<IntegrationOptions> = {
-  headers: true,
-  respondWith: true,
-};
-
-/** The names of every framework's `ThrottleMiddleware` options. */
+/** The names of every framework's `ThrottleMiddleware` options. @internal */
 export const THROTTLE_MIDDLEWARE_OPTION_NAMES: OptionNames<ThrottleMiddlewareOptions<unknown>> = {
   ...INTEGRATION_OPTION_NAMES,
   middlewareThrottles: true,
   backend: true,
 };
 
-/** The names of `MiddlewareThrottle`'s filters. */
+/** The names of `MiddlewareThrottle`'s filters. @internal */
 export const MIDDLEWARE_THROTTLE_OPTION_NAMES: OptionNames<MiddlewareThrottleOptions<unknown>> = {
   path: true,
   methods: true,

@@ -1,0 +1,213 @@
+/**
+ * The one internal decision: `hit`, `tryHit`, `peek`, `hitAll`/`tryHitAll` and every framework
+ * adapter decide a connection here, and get one {@link Verdict}.
+ *
+ * @module
+ */
+import type { ThrottleBackend } from "../backends/base.js";
+import type { DecisionMode } from "../backends/types.js";
+import { BackendError, ConfigurationError } from "../errors.js";
+import type { Step } from "../strategies/strategy.js";
+import { UNLIMITED, type Unlimited } from "../unlimited.js";
+import type { BaseThrottle } from "./base.js";
+import type { Decision } from "./decision.js";
+import { placesToGiveBack } from "./give-back.js";
+import type { PreparedRequest } from "./prepare.js";
+import { type Eventually, whenReady } from "./sync-or-async.js";
+import { type Departure, waitForTurn } from "./turn.js";
+import { type Verdict, verdictOf } from "./verdict.js";
+
+/** What one decision is asked for, beyond the throttles and the connection. @internal */
+export interface DecideOptions {
+  /** `"consume"` counts an admitted request; `"peek"` only looks. */
+  readonly mode: DecisionMode;
+  /** Units the request takes in each throttle, instead of the throttles' own cost. */
+  readonly cost?: number | undefined;
+  /**
+   * Where a request admitted with a queueing delay learns that its client has gone: its wait
+   * then rejects with the departure's reason, and its place is given back.
+   */
+  readonly departure?: Departure | undefined;
+}
+
+/**
+ * Decides `connection` under `throttles`, all or nothing when there are several: either every
+ * throttle admits the request and each counts it, or none counts anything. Exempt throttles
+ * (`UNLIMITED`) take no part; a backend failure is decided by each throttle's `onError`. A
+ * request admitted with a queueing delay is decided once its turn comes. A verdict, not a
+ * promise, when the backend, the identifiers and the costs answer at once and nothing waits
+ * (see `sync-or-async.ts`). @internal
+ *
+ * @throws {ConfigurationError} when several throttles resolve to different backends.
+ */
+export function decide<C>(
+  throttles: readonly BaseThrottle<C>[],
+  connection: C,
+  options: DecideOptions,
+): Eventually<Verdict<C>> {
+  if (throttles.length !== 1) return decideGroup(throttles, connection, options);
+  const decided = decideOne(throttles[0] as BaseThrottle<C>, connection, options);
+  return whenReady(decided, (decision) => verdictOf(throttles, [decision]));
+}
+
+function decideOne<C>(
+  throttle: BaseThrottle<C>,
+  connection: C,
+  options: DecideOptions,
+): Eventually<Decision> {
+  const prepared = throttle.prepare(connection, options.cost);
+  if (!(prepared instanceof Promise))
+    return decidePrepared(throttle, prepared, connection, options);
+  return prepared.then(
+    (ready) => decidePrepared(throttle, ready, connection, options),
+    (error: unknown) => {
+      // A backend that failed to initialize within its deadline is an outage, like any other.
+      if (!(error instanceof BackendError)) throw error;
+      return throttle.decideOnError(error, connection);
+    },
+  );
+}
+
+function decidePrepared<C>(
+  throttle: BaseThrottle<C>,
+  prepared: PreparedRequest | Unlimited,
+  connection: C,
+  { mode, departure }: DecideOptions,
+): Eventually<Decision> {
+  if (prepared === UNLIMITED) return throttle.exempt;
+  const counted = mode === "consume" && prepared.cost > 0;
+  return prepared.backend.decideThen<Eventually<Decision>>(
+    prepared,
+    counted ? "consume" : "peek",
+    counted
+      ? (step) => inTurn(throttle.toDecision(step), prepared, step, departure)
+      : throttle.toDecision,
+    (error) => throttle.decideOnError(error, connection),
+  ) as Eventually<Decision>;
+}
+
+/** `decision`, once its turn comes when it was admitted with a queueing delay. */
+function inTurn(
+  decision: Decision,
+  request: PreparedRequest,
+  step: Step,
+  departure: Departure | undefined,
+): Eventually<Decision> {
+  if (!decision.allowed || decision.delayMs === 0) return decision;
+  const giveBack = departure && placesToGiveBack(request.backend, [{ request, step }]);
+  return waitForTurn(decision, decision.delayMs, departure, giveBack);
+}
+
+/** One throttle of a group, where it stands among the throttles given, and its request. */
+interface Member<C> {
+  readonly throttle: BaseThrottle<C>;
+  readonly index: number;
+  readonly request: PreparedRequest;
+}
+
+function decideGroup<C>(
+  throttles: readonly BaseThrottle<C>[],
+  connection: C,
+  options: DecideOptions,
+): Eventually<Verdict<C>> {
+  const prepared = throttles.map((throttle) => throttle.prepare(connection, options.cost));
+  if (!prepared.some((entry) => entry instanceof Promise)) {
+    return decidePreparedGroup(
+      throttles,
+      prepared as (PreparedRequest | Unlimited)[],
+      connection,
+      options,
+    );
+  }
+  return Promise.all(prepared).then(
+    (ready) => decidePreparedGroup(throttles, ready, connection, options),
+    (error: unknown) => {
+      if (!(error instanceof BackendError)) throw error;
+      return decideOnError(
+        throttles,
+        throttles.map((t) => t.exempt),
+        error,
+        connection,
+      );
+    },
+  );
+}
+
+function decidePreparedGroup<C>(
+  throttles: readonly BaseThrottle<C>[],
+  prepared: readonly (PreparedRequest | Unlimited)[],
+  connection: C,
+  options: DecideOptions,
+): Eventually<Verdict<C>> {
+  const decisions = throttles.map((throttle) => throttle.exempt);
+  const members: Member<C>[] = [];
+  let backend: ThrottleBackend | undefined;
+  prepared.forEach((request, index) => {
+    if (request === UNLIMITED) return;
+    if (backend !== undefined && request.backend !== backend) {
+      throw new ConfigurationError("Throttles applied all or nothing must share one backend.");
+    }
+    backend = request.backend;
+    members.push({ throttle: throttles[index] as BaseThrottle<C>, index, request });
+  });
+  if (backend === undefined) return verdictOf(throttles, decisions);
+  const failed = (error: unknown) =>
+    decideOnError(throttles, decisions, error, connection, members);
+  let answer: Step[] | Promise<Step[]>;
+  try {
+    answer = backend.decideAll(
+      members.map((member) => member.request),
+      options.mode,
+    );
+  } catch (error) {
+    return failed(error);
+  }
+  const decided = (steps: Step[]) =>
+    groupVerdict(throttles, members, steps, decisions, backend as ThrottleBackend, options);
+  return answer instanceof Promise
+    ? backend.withinTimeout(answer).then(decided, failed)
+    : decided(answer);
+}
+
+/** The group's verdict for its backend's steps, once its turn comes. */
+function groupVerdict<C>(
+  throttles: readonly BaseThrottle<C>[],
+  members: readonly Member<C>[],
+  steps: readonly Step[],
+  decisions: Decision[],
+  backend: ThrottleBackend,
+  { mode, departure }: DecideOptions,
+): Eventually<Verdict<C>> {
+  const admitted = steps.every((step) => step.allowed);
+  members.forEach(({ throttle, index, request }, i) => {
+    const decision = throttle.toDecision(steps[i] as Step);
+    // A throttle that would have admitted a rejected group counted nothing: its units remain.
+    decisions[index] =
+      admitted || !decision.allowed
+        ? decision
+        : {
+            ...decision,
+            remaining: Math.min(throttle.capacity, decision.remaining + request.cost),
+          };
+  });
+  const verdict = verdictOf(throttles, decisions);
+  const delayMs = admitted && mode === "consume" ? Math.max(...decisions.map((d) => d.delayMs)) : 0;
+  if (delayMs === 0) return verdict;
+  const taken = members.map(({ request }, i) => ({ request, step: steps[i] as Step }));
+  return waitForTurn(verdict, delayMs, departure, departure && placesToGiveBack(backend, taken));
+}
+
+/** Each throttle's own `onError` speaks for it when the group's backend fails; any "raise" raises. */
+async function decideOnError<C>(
+  throttles: readonly BaseThrottle<C>[],
+  decisions: Decision[],
+  error: unknown,
+  connection: C,
+  members?: readonly Member<C>[],
+): Promise<Verdict<C>> {
+  const all = members ?? throttles.map((throttle, index) => ({ throttle, index }));
+  for (const { throttle, index } of all) {
+    decisions[index] = await throttle.decideOnError(error, connection);
+  }
+  return verdictOf(throttles, decisions);
+}
