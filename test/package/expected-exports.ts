@@ -129,6 +129,7 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
     values: ["MiddlewareThrottle", "ThrottleMiddleware", "throttled"],
     types: [
       "HeaderFormat",
+      "HonoConnection",
       "IntegrationOptions",
       "MiddlewareThrottleOptions",
       "ThrottleMiddlewareOptions",

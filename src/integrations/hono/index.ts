@@ -36,7 +36,7 @@ readNodeRequestWith(honoNodeRequest);
  * identifier's) fit as well as throttles of Contexts. A Context has none of a Node request's
  * fields; the default identifier finds its Node request through `honoNodeRequest`.
  */
-type HonoConnection = Context & IdentifiableConnection;
+export type HonoConnection = Context & IdentifiableConnection;
 
 /**
  * A route middleware applying the throttles all or nothing: the request counts against every

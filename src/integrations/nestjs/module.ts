@@ -13,10 +13,12 @@ import {
  */
 // biome-ignore lint/complexity/noStaticOnlyClass: a Nest module is a class, configured statically.
 export class TraffikModule {
+  /** The module with options known at startup. */
   static forRoot(options: TraffikModuleOptions = {}): DynamicModule {
     return TraffikModule.with({ provide: TRAFFIK_OPTIONS, useValue: options });
   }
 
+  /** The module with options built by a factory from other providers. */
   static forRootAsync(options: TraffikModuleAsyncOptions): DynamicModule {
     rejectUnknownOptions("TraffikModule.forRootAsync", options, {
       imports: true,

@@ -13,8 +13,11 @@ export interface TraffikModuleOptions extends Pick<IntegrationOptions, "headers"
 
 /** Options of {@link TraffikModule.forRootAsync}. */
 export interface TraffikModuleAsyncOptions {
+  /** Modules whose providers the factory needs. */
   imports?: DynamicModule["imports"];
+  /** The providers passed to `useFactory`, in order. */
   inject?: unknown[];
+  /** Builds the module's options, possibly asynchronously. */
   useFactory: (...args: never[]) => TraffikModuleOptions | Promise<TraffikModuleOptions>;
 }
 
