@@ -16,6 +16,8 @@ export default defineConfig({
     "hono/index": "src/integrations/hono/index.ts",
     "ws/index": "src/integrations/ws/index.ts",
     "nestjs/index": "src/integrations/nestjs/index.ts",
+    "koa/index": "src/integrations/koa/index.ts",
+    "socket.io/index": "src/integrations/socket.io/index.ts",
   },
   format: ["esm", "cjs"],
   // `@internal` members and helpers stay out of the published types (test/package checks).
