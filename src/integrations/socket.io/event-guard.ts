@@ -40,7 +40,10 @@ export interface ThrottleEventsOptions<C extends SocketIoSocket> {
     | ((throttle: AnyThrottle, event: string) => ThrottledEventAction);
   /** Receives backend errors `onError` raises and what `cost` throws; that event is dropped. */
   onError?: (error: unknown) => void;
-  /** Units an event costs, from its name and arguments; only with a single throttle. */
+  /**
+   * Units an event costs, from its name and arguments (without the acknowledgement callback);
+   * only with a single throttle. @default each throttle's own cost
+   */
   cost?: (event: string, args: readonly unknown[]) => number;
 }
 
@@ -64,7 +67,9 @@ export interface EventGuard {
 /** One incoming event, as a Socket.IO socket middleware sees it. */
 interface IncomingEvent {
   readonly name: string;
-  readonly args: unknown[];
+  readonly args: readonly unknown[];
+  /** The callback Socket.IO put last when the client asked for an acknowledgement. */
+  readonly ack: ((answer: unknown) => void) | undefined;
   /** Lets the event on to its handlers. */
   readonly deliver: () => void;
 }
@@ -83,6 +88,8 @@ const OVERFLOW_WAIT_MS = 1000;
  *
  * The throttles see the `Socket`: by default a client is its handshake's address; an
  * identifier can read `socket.data` (a user set by an auth middleware) or `socket.id`.
+ * Listeners added with `socket.onAny` still see every event: Socket.IO calls them before any
+ * socket middleware.
  *
  * @example
  * io.on("connection", (socket) => {
@@ -136,9 +143,7 @@ export function throttleEvents<C extends SocketIoSocket>(
     checkAction(action);
     if (action === "drop") return;
     const answer = rateLimitEvent(throttle.uid, waitMs, event.name);
-    // The client asked for an acknowledgement: Socket.IO put its callback last.
-    const ack = event.args.at(-1);
-    if (typeof ack === "function") ack(answer);
+    if (event.ack !== undefined) event.ack(answer);
     else socket.emit(RATE_LIMIT_EVENT, answer);
     if (action === "disconnect") {
       stop();
@@ -203,7 +208,10 @@ export function throttleEvents<C extends SocketIoSocket>(
       next();
       return;
     }
-    push({ name, args: packet.slice(1), deliver: () => next() });
+    const last = packet.at(-1);
+    const ack = typeof last === "function" ? (last as (answer: unknown) => void) : undefined;
+    const args = packet.slice(1, ack === undefined ? undefined : -1);
+    push({ name, args, ack, deliver: () => next() });
   });
   socket.once("disconnect", stop);
 

@@ -45,6 +45,9 @@ const INTERNAL_ERROR = "Internal server error";
 /** No HTTP response to carry rate-limit headers: none are computed. */
 const NO_HEADERS: IntegrationOptions = { headers: false };
 
+/** The same for every handshake: no app-wide middleware shares settings with a socket. */
+const SETTINGS = settingsFor({}, NO_HEADERS);
+
 /**
  * Throttles Socket.IO connections, all or nothing over the throttles given, as a namespace
  * middleware: an admitted handshake goes on (`next()`); a throttled one is refused Socket.IO's
@@ -85,8 +88,7 @@ export function throttleHandshake<C extends SocketIoSocket = SocketIoSocket>(
     };
     let decided: ReturnType<typeof throttleTogether>;
     try {
-      const settings = settingsFor(socket, NO_HEADERS);
-      decided = throttleTogether(throttles, socket, settings, new ConnectionDeparture(socket.conn));
+      decided = throttleTogether(throttles, socket, SETTINGS, new ConnectionDeparture(socket.conn));
     } catch (error) {
       failed(error);
       return;
