@@ -123,6 +123,9 @@ describe("Socket.IO: events throttled per socket", () => {
     // The acknowledgement callback is not among the arguments: were it, nothing would fit.
     cost: (_event, args) => (args.length === 1 ? String(args[0]).length : 100),
   };
+  routes["/queue"] = {
+    throttles: throttleFor("queue", "20/s", new LeakyBucketWithQueueStrategy({ queueSize: 2 })),
+  };
   const delivered: string[] = [];
   const errors: unknown[] = [];
   const server = new IoServer((io, self) => {
@@ -170,6 +173,26 @@ describe("Socket.IO: events throttled per socket", () => {
       );
     });
   }
+
+  it("queues with the leaky bucket: admitted events wait their turn in order, a full queue is answered at once", async () => {
+    const client = await server.connected("/queue");
+    const arrivals: string[] = [];
+    const answers = await Promise.all(
+      burst(5).map(async (m) => {
+        const answer = (await client.emitWithAck("say", m)) as string | RateLimitEvent;
+        arrivals.push(typeof answer === "string" ? answer : `${answer.type}:${answer.event}`);
+        return answer;
+      }),
+    );
+    assert.deepEqual(answers.slice(0, 3), ["echo:m0", "echo:m1", "echo:m2"]);
+    assert.deepEqual(delivered, ["say:m0", "say:m1", "say:m2"], "delivered in arrival order");
+    // m3 and m4 found the queue (2) full: answered on arrival, not held behind m1 and m2.
+    assert.deepEqual(arrivals.slice(-2), ["echo:m1", "echo:m2"]);
+    assert.deepEqual(
+      arrivals.filter((a) => a.startsWith("rate_limit")),
+      ["rate_limit:say", "rate_limit:say"],
+    );
+  });
 
   it("sends a rate_limit event when the client asked for no acknowledgement", async () => {
     const client = await server.connected("/plain");
