@@ -4,14 +4,18 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import Router from "@koa/router";
 import Koa, { type Context } from "koa";
+import Koa2 from "koa2";
 import { HTTPThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import { MiddlewareThrottle, ThrottleMiddleware, throttled } from "traffik/koa";
 import { appThrottledAnswer, httpSuite, type SuiteContext, serviceLimits } from "./http-suite.js";
 import { pendingWaits, queueThrottles, until } from "./turn-support.js";
 
-function buildApp({ throttles: t, backend, tenants }: SuiteContext<Context>): Koa {
-  const app = new Koa();
+function buildApp(
+  Framework: typeof Koa,
+  { throttles: t, backend, tenants }: SuiteContext<Context>,
+): Koa {
+  const app = new Framework();
   // The app's error handling, as Koa apps write it: the first middleware catches.
   app.use(async (ctx, next) => {
     try {
@@ -93,11 +97,16 @@ function listen(app: Koa): Promise<{ url: string; server: Server; close: () => P
   });
 }
 
-httpSuite<Context>(
-  "Koa 3",
-  (ctx) => ctx.throw(503, "busy"),
-  (context) => listen(buildApp(context)),
-);
+for (const [name, Framework] of [
+  ["Koa 3", Koa],
+  ["Koa 2", Koa2],
+] as const) {
+  httpSuite<Context>(
+    name,
+    (ctx) => ctx.throw(503, "busy"),
+    (context) => listen(buildApp(Framework, context)),
+  );
+}
 
 describe("Koa: its own client address and error handling", () => {
   it("follows app.proxy with maxIpsCount: behind a trusted proxy, clients are told apart by X-Forwarded-For", async () => {
@@ -200,55 +209,60 @@ describe("Koa: its own client address and error handling", () => {
   });
 });
 
-describe("Koa: a request aborted while it waits for its turn", () => {
-  const handled: string[] = [];
-  const errors: string[] = [];
-  let app: Awaited<ReturnType<typeof listen>>;
-  before(async () => {
-    const t = queueThrottles();
-    const koa = new Koa();
-    koa.use(async (ctx, next) => {
-      try {
-        await next();
-      } catch (error) {
-        errors.push(`${ctx.path}: ${String(error)}`);
-        ctx.status = 500;
-      }
-    });
-    koa.use(
-      ThrottleMiddleware({ middlewareThrottles: [MiddlewareThrottle(t.app, { path: "/app" })] }),
-    );
-    const router = new Router();
-    const handler = (ctx: Context) => {
-      handled.push(ctx.path);
-      ctx.body = "ok";
-    };
-    router.get("/one", throttled(t.one), handler);
-    router.get("/pair", throttled(t.pairA, t.pairB), handler);
-    router.get("/app", handler);
-    koa.use(router.routes());
-    app = await listen(koa);
-  });
-  after(() => app.close());
-
-  for (const path of ["/one", "/pair", "/app"]) {
-    it(`${path}: runs nothing and leaves no timer`, async () => {
-      await until(() => pendingWaits.size === 0, "nothing waits before the test");
-      const first = await fetch(`${app.url}${path}`);
-      assert.equal(first.status, 200, "the first request starts at once");
-      await first.text();
-      const client = new AbortController();
-      const second = fetch(`${app.url}${path}`, { signal: client.signal }).then(
-        () => "answered",
-        (error: Error) => error.name,
+for (const [name, Framework] of [
+  ["Koa 3", Koa],
+  ["Koa 2", Koa2],
+] as const) {
+  describe(`${name}: a request aborted while it waits for its turn`, () => {
+    const handled: string[] = [];
+    const errors: string[] = [];
+    let app: Awaited<ReturnType<typeof listen>>;
+    before(async () => {
+      const t = queueThrottles();
+      const koa = new Framework();
+      koa.use(async (ctx, next) => {
+        try {
+          await next();
+        } catch (error) {
+          errors.push(`${ctx.path}: ${String(error)}`);
+          ctx.status = 500;
+        }
+      });
+      koa.use(
+        ThrottleMiddleware({ middlewareThrottles: [MiddlewareThrottle(t.app, { path: "/app" })] }),
       );
-      await until(() => pendingWaits.size === 1, "the second request waits for its turn");
-      client.abort();
-      assert.equal(await second, "AbortError");
-      await until(() => pendingWaits.size === 0, "its wait ended with its client");
-      assert.deepEqual(handled, [path], "only the first request reached the handler");
-      assert.deepEqual(errors, [], "no error handler ran for the aborted request");
-      handled.length = 0;
+      const router = new Router();
+      const handler = (ctx: Context) => {
+        handled.push(ctx.path);
+        ctx.body = "ok";
+      };
+      router.get("/one", throttled(t.one), handler);
+      router.get("/pair", throttled(t.pairA, t.pairB), handler);
+      router.get("/app", handler);
+      koa.use(router.routes());
+      app = await listen(koa);
     });
-  }
-});
+    after(() => app.close());
+
+    for (const path of ["/one", "/pair", "/app"]) {
+      it(`${path}: runs nothing and leaves no timer`, async () => {
+        await until(() => pendingWaits.size === 0, "nothing waits before the test");
+        const first = await fetch(`${app.url}${path}`);
+        assert.equal(first.status, 200, "the first request starts at once");
+        await first.text();
+        const client = new AbortController();
+        const second = fetch(`${app.url}${path}`, { signal: client.signal }).then(
+          () => "answered",
+          (error: Error) => error.name,
+        );
+        await until(() => pendingWaits.size === 1, "the second request waits for its turn");
+        client.abort();
+        assert.equal(await second, "AbortError");
+        await until(() => pendingWaits.size === 0, "its wait ended with its client");
+        assert.deepEqual(handled, [path], "only the first request reached the handler");
+        assert.deepEqual(errors, [], "no error handler ran for the aborted request");
+        handled.length = 0;
+      });
+    }
+  });
+}
