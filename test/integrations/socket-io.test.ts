@@ -1,26 +1,14 @@
 /**
- * Socket.IO on a real server over loopback with the real client: handshakes refused with
- * `connect_error`, events throttled per socket (answered through the acknowledgement or a
- * `rate_limit` event, never delivered), the bound on held events, abandoned waits, and
- * hostile payloads.
+ * Socket.IO events throttled per socket, on a real server over loopback with the real client:
+ * answered through the acknowledgement or a `rate_limit` event and never delivered, dropped,
+ * or answered with a disconnect; per event name, all or nothing, weighed.
  */
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, afterEach, before, describe, it } from "node:test";
-import { Server, type Socket } from "socket.io";
-import { type Socket as ClientSocket, io as connect } from "socket.io-client";
-import { type Identifier, WebSocketThrottle } from "traffik";
+import type { Socket } from "socket.io";
+import { WebSocketThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
-import {
-  type EventGuard,
-  type HandshakeRefusal,
-  type RateLimitEvent,
-  type ThrottleEventsOptions,
-  throttleEvents,
-  throttleHandshake,
-} from "traffik/socket.io";
+import { type RateLimitEvent, type ThrottleEventsOptions, throttleEvents } from "traffik/socket.io";
 import {
   FixedWindowStrategy,
   GCRAStrategy,
@@ -31,61 +19,8 @@ import {
   type Strategy,
   TokenBucketStrategy,
 } from "traffik/strategies";
-import { pendingWaits, until } from "./turn-support.js";
-
-/** A Socket.IO server on a loopback port, and every client opened against it. */
-class IoServer {
-  readonly io: Server;
-  readonly guards: EventGuard[] = [];
-  private readonly http = createServer();
-  private readonly clients: ClientSocket[] = [];
-  url = "";
-
-  constructor(setup: (io: Server, server: IoServer) => void) {
-    this.io = new Server(this.http);
-    setup(this.io, this);
-  }
-
-  async start(): Promise<void> {
-    this.http.listen(0, "127.0.0.1");
-    await once(this.http, "listening");
-    this.url = `http://127.0.0.1:${(this.http.address() as AddressInfo).port}`;
-  }
-
-  /** A client on the WebSocket transport, reconnecting only when told to. */
-  client(namespace = "/"): ClientSocket {
-    const client = connect(`${this.url}${namespace}`, {
-      transports: ["websocket"],
-      reconnection: false,
-      forceNew: true,
-    });
-    this.clients.push(client);
-    return client;
-  }
-
-  async connected(namespace = "/"): Promise<ClientSocket> {
-    const client = this.client(namespace);
-    await next(client, "connect");
-    return client;
-  }
-
-  async stop(): Promise<void> {
-    for (const client of this.clients) client.disconnect();
-    await this.io.close();
-  }
-}
-
-/** The arguments of the client's next `event`. */
-function next(client: ClientSocket, event: string): Promise<unknown[]> {
-  return new Promise((resolve) => client.once(event, (...args: unknown[]) => resolve(args)));
-}
-
-const burst = (n: number) => Array.from({ length: n }, (_, i) => `m${i}`);
-
-/** Emits every message with an acknowledgement and collects the answers, in order. */
-function emitAll(client: ClientSocket, event: string, messages: readonly string[]) {
-  return Promise.all(messages.map((m) => client.emitWithAck(event, m) as Promise<unknown>));
-}
+import { burst, emitAll, IoServer, loopbackClient, next } from "./socket-io-support.js";
+import { until } from "./turn-support.js";
 
 describe("Socket.IO: events throttled per socket", () => {
   // Time stands still for the throttles: no window ends and no queue drains during a burst.
@@ -266,197 +201,5 @@ describe("Socket.IO: events throttled per socket", () => {
     const [heavy] = (await emitAll(client, "say", ["123"])) as RateLimitEvent[];
     assert.equal(heavy?.type, "rate_limit");
     assert.deepEqual(await emitAll(client, "say", ["12"]), ["echo:12"]);
-  });
-});
-
-/** The loopback client as the default identifier sees it, for peeking at its counters. */
-const loopbackClient = { handshake: { address: "127.0.0.1" } } as Socket;
-
-describe("Socket.IO: events behind a wait, the bound on held events, hostile payloads", () => {
-  const warnings: Error[] = [];
-  const onWarning = (warning: Error) => warnings.push(warning);
-  let options: ThrottleEventsOptions<Socket>;
-  const delivered: string[] = [];
-  let arrived = 0;
-  const server = new IoServer((io, self) => {
-    io.on("connection", (socket) => {
-      socket.onAny(() => arrived++);
-      self.guards.push(throttleEvents(socket, options));
-      socket.on("say", (text: string) => {
-        delivered.push(String(text));
-      });
-    });
-  });
-  before(async () => {
-    process.on("warning", onWarning);
-    await server.start();
-  });
-  after(async () => {
-    await server.stop();
-    process.off("warning", onWarning);
-  });
-  afterEach(() => {
-    delivered.length = 0;
-    arrived = 0;
-  });
-
-  it("holds at most maxPending events waiting; the rest are refused at once; a disconnect abandons every wait", async () => {
-    // Each event after the first waits an hour for its turn, on a clock that stands still.
-    const backend = new InMemoryBackend({ namespace: "sio-queue", clock: () => 0 });
-    const strategy = new LeakyBucketWithQueueStrategy({ queueSize: 30 });
-    const queued = new WebSocketThrottle<Socket>({ uid: "queued", rate: "1/h", strategy, backend });
-    options = { throttles: queued, maxPending: 8 };
-    await until(() => pendingWaits.size === 0, "nothing waits before the test");
-    const client = await server.connected();
-    const limits: RateLimitEvent[] = [];
-    client.on("rate_limit", (answer: RateLimitEvent) => limits.push(answer));
-    for (const message of burst(50)) client.emit("say", message);
-    // m0 is delivered; m1..m8 wait their turn; the other 41 find the bound reached.
-    await until(() => limits.length === 41, "the events beyond the bound were answered");
-    const guard = server.guards.at(-1) as EventGuard;
-    assert.equal(arrived, 50);
-    assert.equal(guard.pending, 8, "eight are held");
-    assert.deepEqual(delivered, ["m0"]);
-    assert.ok(limits.every((l) => l.type === "rate_limit" && l.retryAfter === 1));
-    client.disconnect();
-    await guard.settled();
-    await until(() => pendingWaits.size === 0, "every wait ended with the socket");
-    assert.equal(guard.pending, 0);
-    assert.deepEqual(delivered, ["m0"], "nothing was delivered after the disconnect");
-    assert.deepEqual(warnings, [], "no MaxListenersExceededWarning, no warning at all");
-  });
-
-  it("survives hostile payloads: a cost that throws drops its event only; huge and binary payloads count once", async () => {
-    const backend = new InMemoryBackend({ namespace: "sio-hostile" });
-    const sized = new WebSocketThrottle<Socket>({ uid: "sized", rate: "100/h", backend });
-    const failures: unknown[] = [];
-    options = {
-      throttles: sized,
-      onError: (error) => failures.push(error),
-      cost: (_event, [payload]) => {
-        if (typeof payload !== "string") throw new TypeError("text only");
-        return 1;
-      },
-    };
-    const client = await server.connected();
-    client.emit("say", { nested: { deeper: [1, 2, 3] } });
-    client.emit("say", Buffer.alloc(64 * 1024));
-    client.emit("say", "x".repeat(500_000), ...Array.from({ length: 1000 }, (_, i) => i));
-    client.emit("say", "fine");
-    await until(() => delivered.length === 2, "the text events were delivered");
-    assert.equal(failures.length, 2, "the two non-text events went to onError");
-    assert.deepEqual(
-      delivered.map((d) => d.slice(0, 4)),
-      ["xxxx", "fine"],
-    );
-    const left = await sized.peek(loopbackClient);
-    assert.equal(left.remaining, 100 - 2 - 1, "two events counted, once each");
-  });
-
-  it("rejects bad options at once, naming them", () => {
-    const backend = new InMemoryBackend({ namespace: "sio-bad" });
-    const throttle = new WebSocketThrottle<Socket>({ uid: "bad", rate: "1/h", backend });
-    const socket = { use() {}, once() {}, emit() {}, disconnect() {} } as unknown as Socket;
-    for (const maxPending of [0, -1, 1.5, Number.NaN]) {
-      assert.throws(
-        () => throttleEvents(socket, { throttles: throttle, maxPending }),
-        /maxPending must be a whole number of at least 1/,
-      );
-    }
-    assert.throws(
-      () => throttleEvents(socket, { throttles: throttle, onThrottled: "close" as "drop" }),
-      /onThrottled must be "error", "drop" or "disconnect"/,
-    );
-    assert.throws(() => throttleEvents(socket, { throttles: [] }), /one or more throttles/);
-    assert.throws(
-      () => throttleEvents(socket, { throttles: throttle, events: [] }),
-      /events must be a non-empty list/,
-    );
-    assert.throws(
-      () => throttleEvents(socket, { throttles: [throttle, throttle], cost: () => 1 }),
-      /a per-event cost needs a single throttle/,
-    );
-    assert.throws(
-      () => throttleEvents(socket, { throttles: throttle, maxPendng: 3 } as never),
-      /did you mean "maxPending"/,
-    );
-  });
-});
-
-describe("Socket.IO: connections throttled at the handshake", () => {
-  const backend = new InMemoryBackend({ namespace: "sio-handshake" });
-  const handshakes = new WebSocketThrottle<Socket>({ uid: "handshakes", rate: "2/h", backend });
-  const broken = new WebSocketThrottle<Socket>({
-    uid: "broken",
-    rate: "2/h",
-    backend,
-    identifier: (() => {
-      throw new Error("identifier exploded");
-    }) as Identifier<Socket>,
-  });
-  const failures: unknown[] = [];
-  let connections = 0;
-  const server = new IoServer((io) => {
-    io.use(throttleHandshake(handshakes));
-    io.of("/broken").use(throttleHandshake({ onError: (e: unknown) => failures.push(e) }, broken));
-    io.on("connection", () => connections++);
-  });
-  before(() => server.start());
-  after(() => server.stop());
-
-  it("refuses the third connection with connect_error, the wait in error.data, and no reconnection", async () => {
-    for (let n = 0; n < 2; n++) (await server.connected()).disconnect();
-    assert.equal(connections, 2);
-    const client = server.client();
-    const [error] = (await next(client, "connect_error")) as [Error & { data: HandshakeRefusal }];
-    assert.equal(error.data.type, "rate_limit");
-    assert.ok(error.data.retryAfter >= 1 && error.data.retryAfterMs > 0);
-    assert.equal(error.data.retryAfter, Math.ceil(error.data.retryAfterMs / 1000));
-    assert.match(error.message, /^Too many messages\. Retry in \d+ seconds?\.$/);
-    assert.equal(error.data.detail, error.message);
-    assert.equal(client.active, false, "a middleware's refusal is not retried by the client");
-    assert.equal(connections, 2, "the connection handler never ran for it");
-  });
-
-  it("tells the client only 'Internal server error' when an identifier throws, and the app the rest", async () => {
-    const client = server.client("/broken");
-    const [error] = (await next(client, "connect_error")) as [Error];
-    assert.equal(error.message, "Internal server error");
-    assert.match(String(failures[0]), /identifier exploded/);
-  });
-
-  it("rejects anything but throttles at startup", () => {
-    assert.throws(() => throttleHandshake(), /at least one throttle/);
-    assert.throws(() => throttleHandshake({} as never), /at least one throttle/);
-    assert.throws(() => throttleHandshake("nope" as never), /expected throttles/);
-    assert.throws(
-      () => throttleHandshake({ onErorr: () => {} } as never, handshakes),
-      /did you mean "onError"/,
-    );
-  });
-});
-
-describe("Socket.IO: a handshake whose client goes while it waits for its turn", () => {
-  it("never connects, and leaves no timer", async () => {
-    const backend = new InMemoryBackend({ namespace: "sio-turn", clock: () => 0 });
-    const strategy = new LeakyBucketWithQueueStrategy({ queueSize: 1 });
-    const turns = new WebSocketThrottle<Socket>({ uid: "turns", rate: "1/h", strategy, backend });
-    let connections = 0;
-    const server = new IoServer((io) => {
-      io.use(throttleHandshake(turns));
-      io.on("connection", () => connections++);
-    });
-    await server.start();
-    try {
-      await until(() => pendingWaits.size === 0, "nothing waits before the test");
-      await server.connected();
-      const second = server.client();
-      await until(() => pendingWaits.size === 1, "the second handshake waits for its turn");
-      second.disconnect();
-      await until(() => pendingWaits.size === 0, "its wait ended with its connection");
-      assert.equal(connections, 1, "only the first handshake connected");
-    } finally {
-      await server.stop();
-    }
   });
 });
