@@ -18,6 +18,8 @@ export default defineConfig({
     "hono/index": "src/integrations/hono/index.ts",
     "ws/index": "src/integrations/ws/index.ts",
     "nestjs/index": "src/integrations/nestjs/index.ts",
+    "koa/index": "src/integrations/koa/index.ts",
+    "socket.io/index": "src/integrations/socket.io/index.ts",
     // The `traffik` command (package.json "bin"), not a subpath.
     cli: "src/simulate/cli.ts",
   },

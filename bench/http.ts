@@ -1,8 +1,8 @@
 /**
- * Hello-world requests per second on Express, Fastify and Hono: bare, with an empty middleware
+ * Hello-world requests per second on Express, Fastify, Hono and Koa: bare, with an empty middleware
  * (what any app-wide limiter costs at least), with Traffik app-wide
  * (in-memory, fixed window and token bucket), and with the framework's usual limiter
- * (express-rate-limit, @fastify/rate-limit, hono-rate-limiter), in one run. Each server runs in
+ * (express-rate-limit, @fastify/rate-limit, hono-rate-limiter; Koa has no peer line), in one run. Each server runs in
  * its own process; autocannon loads them in turn from this one over loopback, in many short
  * slices, and the median slice is reported.
  *
@@ -17,7 +17,7 @@ import { keepLoadOffServerCore, median, PIN, startServer } from "./support.js";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? "express,fastify,hono").split(",");
+const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? "express,fastify,hono,koa").split(",");
 const VARIANTS = ["bare", "noop", "traffik-fixed", "traffik-token", "peer"] as const;
 const PEERS: Record<string, string> = {
   express: "express-rate-limit",
@@ -43,16 +43,20 @@ console.log(
 for (const framework of FRAMEWORKS) {
   // All four servers run at once and are loaded in turn, in short slices, so a slow minute on a
   // noisy machine falls on every variant alike.
+  const peerName = PEERS[framework];
+  const variants = VARIANTS.filter((v) => v !== "peer" || peerName !== undefined);
   const servers = new Map<string, { child: ChildProcess; port: number }>();
-  for (const variant of VARIANTS)
+  for (const variant of variants)
     servers.set(
       variant,
-      await startServer(join(import.meta.dirname, "http-server.ts"), [framework, variant]),
+      framework === "koa"
+        ? await startServer(join(import.meta.dirname, "koa-server.ts"), [variant])
+        : await startServer(join(import.meta.dirname, "http-server.ts"), [framework, variant]),
     );
-  const rates: Record<string, number[]> = Object.fromEntries(VARIANTS.map((v) => [v, []]));
+  const rates: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v, []]));
   for (const { port } of servers.values()) await load(port); // warm-up: JIT, connections
   for (let round = 0; round < ROUNDS; round++) {
-    const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length] as string);
+    const order = variants.map((_, i) => variants[(i + round) % variants.length] as string);
     for (const variant of order) {
       const { rate, non2xx } = await load((servers.get(variant) as { port: number }).port);
       if (non2xx > 0) throw new Error(`${framework} ${variant}: ${non2xx} responses were not 2xx`);
@@ -83,11 +87,13 @@ for (const framework of FRAMEWORKS) {
     ["traffik-token", "Traffik, token bucket"],
   ] as const) {
     const rate = median(rates[variant] ?? []);
+    const versusPeer = peerName ? `   ${(rate / peer).toFixed(2)}x ${peerName}` : "";
     console.log(
-      `  ${label.padEnd(36)} ${format(rate)}   ${us(variant)}   ${(rate / bare).toFixed(2)}x bare   ${(rate / peer).toFixed(2)}x ${PEERS[framework]}`,
+      `  ${label.padEnd(36)} ${format(rate)}   ${us(variant)}   ${(rate / bare).toFixed(2)}x bare${versusPeer}`,
     );
   }
+  if (peerName === undefined) continue;
   console.log(
-    `  ${(PEERS[framework] ?? "").padEnd(36)} ${format(peer)}   ${us("peer")}   ${(peer / bare).toFixed(2)}x bare`,
+    `  ${peerName.padEnd(36)} ${format(peer)}   ${us("peer")}   ${(peer / bare).toFixed(2)}x bare`,
   );
 }

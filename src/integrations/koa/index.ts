@@ -1,0 +1,151 @@
+/**
+ * Traffik for Koa 2 and 3 (and `@koa/router`).
+ *
+ * @example
+ * app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(api, { path: "/api/" })] }));
+ * router.get("/api/search", throttled(burst, perMinute), handler);
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ConnectionThrottled } from "../../errors.js";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
+import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
+import { INTEGRATION_OPTION_NAMES } from "../http/option-names.js";
+import {
+  parseThrottledArgs,
+  type Settings,
+  settingsFor,
+  shareSettings,
+  type ThrottledArgs,
+  throttledBody,
+  throttleInOrder,
+  throttleTogether,
+  type Verdict,
+} from "../http/request-throttling.js";
+import { StreamDeparture } from "../http/stream-departure.js";
+import { type KoaProxySettings, proxyCheck } from "./proxy-check.js";
+
+export * from "../http/public.js";
+
+/**
+ * The slice of a Koa `Context` read and written here; Koa's own `Context` (and
+ * `@koa/router`'s) fits it, so `@types/koa` is not needed to use this module.
+ */
+export interface KoaContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Koa's client address: the socket's peer, or the proxy header's when `app.proxy` is on. */
+  readonly ip: string;
+  readonly path: string;
+  readonly method: string;
+  readonly headerSent: boolean;
+  readonly app: KoaProxySettings;
+  status: number;
+  body: unknown;
+  set(field: string, value: string): void;
+}
+
+/** A Koa middleware, usable with `app.use`, `router.get`, and so on. */
+export type KoaMiddleware<C extends KoaContext = KoaContext> = (
+  ctx: C,
+  next: () => Promise<unknown>,
+) => Promise<unknown>;
+
+/**
+ * What `respondWith: "error"` throws: the `ConnectionThrottled`, shaped as Koa's `ctx.throw`
+ * errors are (`status` 429, `headers`, and `expose`, so Koa's default handler sends its
+ * message and does not log it as a server fault).
+ */
+export type KoaThrottledError = ConnectionThrottled & { readonly expose: true };
+
+/**
+ * A route middleware applying the throttles all or nothing: the request counts against every
+ * throttle or, if any rejects it, against none. The throttles see the Koa `Context`, whose `ip`
+ * follows Koa's `app.proxy` and `app.maxIpsCount`. Options may come first.
+ *
+ * Not the `throttled` of `traffik`, which wraps a function or decorates a method; this one is
+ * the framework's route middleware, with the same vocabulary in every HTTP adapter.
+ *
+ * @example
+ * router.post("/login", throttled(perIp, perAccount), login);
+ * router.get("/feed", throttled({ headers: "draft-7" }, feed), handler);
+ * @throws {ConfigurationError} at once, for anything but throttles and options.
+ */
+export function throttled<C extends KoaContext = KoaContext>(
+  ...args: ThrottledArgs<C>
+): KoaMiddleware<C> {
+  const { options, throttles } = parseThrottledArgs(args);
+  rejectUnknownOptions("throttled()", options, INTEGRATION_OPTION_NAMES);
+  const checkProxy = proxyCheck();
+  // Not async: Koa takes any promise, and a request decided at once (the in-memory backend)
+  // goes on with `next()`'s own, sparing the hot path a few promises.
+  return function traffikThrottled(ctx, next) {
+    checkProxy(ctx.app);
+    const settings = settingsFor(ctx, options);
+    const verdict = throttleTogether(throttles, ctx, settings, new StreamDeparture(ctx.res));
+    return verdict instanceof Promise
+      ? verdict.then((decided) => answer(decided, settings, ctx, next))
+      : answer(verdict, settings, ctx, next);
+  };
+}
+
+/**
+ * The app-wide middleware: installs `backend` for everything after it and applies
+ * `middlewareThrottles` in order, each where its filter matches (on `ctx.path` and
+ * `ctx.method`). Close the backend with the server: `server.on("close", () => backend.close())`.
+ *
+ * @example
+ * app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(writes, { methods: ["POST"] })] }));
+ */
+export function ThrottleMiddleware<C extends KoaContext = KoaContext>(
+  options: ThrottleMiddlewareOptions<C> = {},
+): KoaMiddleware<C> {
+  const { entries, settings } = middlewareSettings(options);
+  const checkProxy = proxyCheck();
+  return function traffikMiddleware(ctx, next) {
+    checkProxy(ctx.app);
+    shareSettings(ctx, settings);
+    if (entries.length === 0) return next();
+    const departure = new StreamDeparture(ctx.res);
+    const verdict = throttleInOrder(entries, ctx, ctx.path, ctx.method, settings, departure);
+    return verdict instanceof Promise
+      ? verdict.then((decided) => answer(decided, settings, ctx, next))
+      : answer(verdict, settings, ctx, next);
+  };
+}
+
+/**
+ * Answers a decided request: on down the chain, a Koa error (a rejection, as Koa takes what a
+ * middleware throws), or a 429.
+ */
+function answer(
+  verdict: Verdict,
+  settings: Settings,
+  ctx: KoaContext,
+  next: () => Promise<unknown>,
+): Promise<unknown> {
+  // Its client gone while it waited for its turn, the request is dropped: nothing runs for it,
+  // and Koa writes nothing to a socket that is gone. A custom handleThrottled may have answered.
+  if (verdict.abandoned || ctx.headerSent) return ANSWERED;
+  for (const [name, value] of verdict.headers) ctx.set(name, value);
+  const throttled = verdict.throttled;
+  if (throttled === undefined) return next();
+  if (settings.respondWith === "error") return Promise.reject(asKoaError(throttled));
+  ctx.status = throttled.status;
+  for (const [name, value] of Object.entries(throttled.headers)) ctx.set(name, value);
+  // An object body: Koa sends it as JSON with its own Content-Type and length.
+  ctx.body = throttledBody(throttled);
+  return ANSWERED;
+}
+
+/** What a middleware that ends the chain returns. */
+const ANSWERED: Promise<void> = Promise.resolve();
+
+/**
+ * Koa's error handling reads `status`, `headers` and `expose` from what is thrown, as
+ * `ctx.throw(429, ...)` makes it: a throttled request is the client's to fix, not a fault.
+ */
+function asKoaError(error: ConnectionThrottled): KoaThrottledError {
+  return Object.assign(error, { expose: true as const });
+}

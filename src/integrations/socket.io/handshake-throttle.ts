@@ -1,0 +1,114 @@
+import { ConfigurationError, type ConnectionThrottled } from "../../errors.js";
+import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
+import { BaseThrottle } from "../../throttles/base.js";
+import {
+  checkThrottles,
+  type IntegrationOptions,
+  settingsFor,
+  throttleTogether,
+} from "../http/request-throttling.js";
+import { ConnectionDeparture } from "./connection-departure.js";
+import type { SocketIoSocket } from "./socket-slice.js";
+
+/** Options of {@link throttleHandshake}. */
+export interface ThrottleHandshakeOptions {
+  /** Receives errors from identifiers or a backend whose `onError` raises. */
+  onError?: (error: unknown) => void;
+}
+
+const OPTION_NAMES: OptionNames<ThrottleHandshakeOptions> = { onError: true };
+
+/** What a client's `connect_error` carries in `data` when its handshake is throttled. */
+export interface HandshakeRefusal {
+  readonly type: "rate_limit";
+  /** Whole seconds to wait, rounded up, at least 1. */
+  readonly retryAfter: number;
+  readonly retryAfterMs: number;
+  readonly detail: string;
+}
+
+/**
+ * What a throttled handshake's middleware passes to `next`: the `ConnectionThrottled`, with
+ * the {@link HandshakeRefusal} in `data`, which Socket.IO sends to the client.
+ */
+export type HandshakeThrottled = ConnectionThrottled & { readonly data: HandshakeRefusal };
+
+/** A Socket.IO namespace middleware, for `io.use` or `io.of(name).use`. */
+export type HandshakeMiddleware<C extends SocketIoSocket> = (
+  socket: C,
+  next: (error?: Error) => void,
+) => void;
+
+/** Sent to a client whose handshake failed on the server's side: nothing internal leaks. */
+const INTERNAL_ERROR = "Internal server error";
+
+/** No HTTP response to carry rate-limit headers: none are computed. */
+const NO_HEADERS: IntegrationOptions = { headers: false };
+
+/** The same for every handshake: no app-wide middleware shares settings with a socket. */
+const SETTINGS = settingsFor({}, NO_HEADERS);
+
+/**
+ * Throttles Socket.IO connections, all or nothing over the throttles given, as a namespace
+ * middleware: an admitted handshake goes on (`next()`); a throttled one is refused Socket.IO's
+ * way, `next(error)`, so the client gets `connect_error` with `error.data` a
+ * {@link HandshakeRefusal} (`retryAfterMs` and all) and does not reconnect by itself. A client
+ * gone while its handshake waited for its turn is dropped; an identifier that throws goes to
+ * `onError`, and the client is told only "Internal server error".
+ *
+ * The throttles see the `Socket`: by default a client is its handshake's address (`socket.handshake.address`).
+ * Behind a proxy, give them an identifier, e.g.
+ * `(socket) => fromProxy({ socket: { remoteAddress: socket.handshake.address }, headers: socket.handshake.headers })`
+ * with `fromProxy = clientAddress({ trustedProxies })`.
+ *
+ * @example
+ * io.use(throttleHandshake(connectionsPerIp));
+ * // on the client:
+ * socket.on("connect_error", (error) => { if (error.data?.type === "rate_limit") setTimeout(() => socket.connect(), error.data.retryAfterMs); });
+ * @throws {ConfigurationError} at once, for anything but throttles and options.
+ */
+export function throttleHandshake<C extends SocketIoSocket = SocketIoSocket>(
+  ...args: [ThrottleHandshakeOptions, ...BaseThrottle<C>[]] | BaseThrottle<C>[]
+): HandshakeMiddleware<C> {
+  const first = args[0];
+  const options =
+    typeof first === "object" && first !== null && !(first instanceof BaseThrottle)
+      ? (first as ThrottleHandshakeOptions)
+      : undefined;
+  rejectUnknownOptions("throttleHandshake()", options, OPTION_NAMES);
+  const throttles = checkThrottles<C>(options ? args.slice(1) : args, "throttleHandshake()");
+  if (throttles.length === 0) {
+    throw new ConfigurationError("throttleHandshake() needs at least one throttle.");
+  }
+  const onError = options?.onError ?? ((error: unknown) => process.emitWarning(String(error)));
+  return function traffikHandshake(socket, next) {
+    const failed = (error: unknown) => {
+      onError(error);
+      next(new Error(INTERNAL_ERROR));
+    };
+    let decided: ReturnType<typeof throttleTogether>;
+    try {
+      decided = throttleTogether(throttles, socket, SETTINGS, new ConnectionDeparture(socket.conn));
+    } catch (error) {
+      failed(error);
+      return;
+    }
+    Promise.resolve(decided).then((verdict) => {
+      // Gone while it waited for its turn: nobody to connect or to answer.
+      if (verdict.abandoned) return;
+      if (verdict.throttled === undefined) next();
+      else next(refusal(verdict.throttled));
+    }, failed);
+  };
+}
+
+/** The throttled error as Socket.IO passes a middleware's error on: `data` for the client. */
+function refusal(error: ConnectionThrottled): HandshakeThrottled {
+  const data: HandshakeRefusal = {
+    type: "rate_limit",
+    retryAfter: error.retryAfter,
+    retryAfterMs: error.waitMs,
+    detail: error.detail,
+  };
+  return Object.assign(error, { data });
+}
