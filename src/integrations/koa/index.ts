@@ -9,24 +9,23 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectionThrottled } from "../../errors.js";
-import { rejectUnknownOptions } from "../../internal/known-keys.js";
-import { middlewareSettings, type ThrottleMiddlewareOptions } from "../http/middleware-throttle.js";
-import { INTEGRATION_OPTION_NAMES } from "../http/option-names.js";
 import {
-  parseThrottledArgs,
-  type Settings,
-  settingsFor,
-  shareSettings,
-  type ThrottledArgs,
+  middlewareSettings,
+  type ThrottleMiddlewareOptions,
+} from "../shared/middleware-throttle.js";
+import type { Settings } from "../shared/options.js";
+import { settingsFor, shareSettings } from "../shared/request-state.js";
+import {
+  type Answer,
   throttledBody,
   throttleInOrder,
   throttleTogether,
-  type Verdict,
-} from "../http/request-throttling.js";
-import { StreamDeparture } from "../http/stream-departure.js";
+} from "../shared/request-throttling.js";
+import { StreamDeparture } from "../shared/stream-departure.js";
+import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args.js";
 import { type KoaProxySettings, proxyCheck } from "./proxy-check.js";
 
-export * from "../http/public.js";
+export * from "../shared/public.js";
 
 /**
  * The slice of a Koa `Context` read and written here; Koa's own `Context` (and
@@ -76,7 +75,6 @@ export function throttled<C extends KoaContext = KoaContext>(
   ...args: ThrottledArgs<C>
 ): KoaMiddleware<C> {
   const { options, throttles } = parseThrottledArgs(args);
-  rejectUnknownOptions("throttled()", options, INTEGRATION_OPTION_NAMES);
   const checkProxy = proxyCheck();
   // Not async: Koa takes any promise, and a request decided at once (the in-memory backend)
   // goes on with `next()`'s own, sparing the hot path a few promises.
@@ -101,14 +99,22 @@ export function throttled<C extends KoaContext = KoaContext>(
 export function ThrottleMiddleware<C extends KoaContext = KoaContext>(
   options: ThrottleMiddlewareOptions<C> = {},
 ): KoaMiddleware<C> {
-  const { entries, settings } = middlewareSettings(options);
+  const { entries, throttles, settings } = middlewareSettings(options);
   const checkProxy = proxyCheck();
   return function traffikMiddleware(ctx, next) {
     checkProxy(ctx.app);
     shareSettings(ctx, settings);
     if (entries.length === 0) return next();
     const departure = new StreamDeparture(ctx.res);
-    const verdict = throttleInOrder(entries, ctx, ctx.path, ctx.method, settings, departure);
+    const verdict = throttleInOrder(
+      entries,
+      throttles,
+      ctx,
+      ctx.path,
+      ctx.method,
+      settings,
+      departure,
+    );
     return verdict instanceof Promise
       ? verdict.then((decided) => answer(decided, settings, ctx, next))
       : answer(verdict, settings, ctx, next);
@@ -120,7 +126,7 @@ export function ThrottleMiddleware<C extends KoaContext = KoaContext>(
  * middleware throws), or a 429.
  */
 function answer(
-  verdict: Verdict,
+  verdict: Answer,
   settings: Settings,
   ctx: KoaContext,
   next: () => Promise<unknown>,

@@ -1,11 +1,13 @@
 import { ConfigurationError } from "../../errors.js";
 import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
-import { decideTogether } from "../../throttles/all-or-nothing.js";
 import { BaseThrottle } from "../../throttles/base.js";
+import { decide } from "../../throttles/decide.js";
 import type { Decision } from "../../throttles/decision.js";
 import type { AnyThrottle } from "../../throttles/options.js";
-import { HeldMessages } from "../ws/held-messages.js";
-import { SocketClosing } from "../ws/socket-closing.js";
+import type { Eventually } from "../../throttles/sync-or-async.js";
+import type { Verdict } from "../../throttles/verdict.js";
+import { HeldMessages } from "../shared/held-messages.js";
+import { SocketClosing } from "../shared/socket-closing.js";
 import { RATE_LIMIT_EVENT, rateLimitEvent } from "./rate-limit-event.js";
 import type { SocketIoSocket } from "./socket-slice.js";
 
@@ -120,9 +122,8 @@ export function throttleEvents<C extends SocketIoSocket>(
     );
   }
   const names = eventNames(options.events);
-  const single = throttles.length === 1 ? (throttles[0] as BaseThrottle<C>) : undefined;
   const cost = options.cost;
-  if (cost !== undefined && single === undefined) {
+  if (cost !== undefined && throttles.length !== 1) {
     throw new ConfigurationError("throttleEvents: a per-event cost needs a single throttle.");
   }
   const onError = options.onError ?? ((error: unknown) => process.emitWarning(String(error)));
@@ -131,11 +132,13 @@ export function throttleEvents<C extends SocketIoSocket>(
   // `deliver` hands the event to Socket.IO, which runs its handlers a tick later, in order.
   const held = new HeldMessages<IncomingEvent>((event) => event.deliver(), onError);
 
-  const decide = (event: IncomingEvent): readonly Decision[] | Promise<readonly Decision[]> => {
-    if (single === undefined) return decideTogether(throttles, socket, closing);
-    const decision = single.decideNow(socket, closing, cost?.(event.name, event.args));
-    return decision instanceof Promise ? decision.then((d) => [d]) : [decision];
-  };
+  const consume = { mode: "consume", departure: closing } as const;
+  const decideEvent = (event: IncomingEvent): Eventually<Verdict<C>> =>
+    decide(
+      throttles,
+      socket,
+      cost === undefined ? consume : { ...consume, cost: cost(event.name, event.args) },
+    );
 
   const refuse = (event: IncomingEvent, throttle: BaseThrottle<C>, waitMs: number): void => {
     const action =
@@ -154,10 +157,8 @@ export function throttleEvents<C extends SocketIoSocket>(
     }
   };
 
-  const answer = (event: IncomingEvent, decisions: readonly Decision[]): void => {
-    const index = decisions.findIndex((d) => !d.allowed);
-    const waitMs = Math.max(...decisions.map((d) => d.retryAfterMs));
-    refuse(event, throttles[index] as BaseThrottle<C>, waitMs);
+  const answer = (event: IncomingEvent, { rejection, rejectedBy }: Verdict<C>): void => {
+    refuse(event, rejectedBy as BaseThrottle<C>, (rejection as Decision).retryAfterMs);
   };
 
   const stop = (): void => {
@@ -171,28 +172,28 @@ export function throttleEvents<C extends SocketIoSocket>(
       refuse(event, throttles[0] as BaseThrottle<C>, OVERFLOW_WAIT_MS);
       return;
     }
-    let decided: readonly Decision[] | Promise<readonly Decision[]>;
+    let decided: Eventually<Verdict<C>>;
     try {
-      decided = decide(event);
+      decided = decideEvent(event);
     } catch (error) {
       onError(error);
       return;
     }
     if (!(decided instanceof Promise)) {
-      if (decided.every((d) => d.allowed)) held.deliverInTurn(event);
+      if (decided.rejection === undefined) held.deliverInTurn(event);
       else answer(event, decided);
       return;
     }
     const entry = held.hold(event);
     decided.then(
-      (decisions) => {
+      (verdict) => {
         if (closing.gone) return;
-        if (decisions.every((d) => d.allowed)) {
+        if (verdict.rejection === undefined) {
           held.admit(entry);
           return;
         }
         held.drop(entry);
-        answer(event, decisions);
+        answer(event, verdict);
       },
       (error: unknown) => {
         held.drop(entry);

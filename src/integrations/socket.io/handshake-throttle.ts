@@ -1,12 +1,10 @@
 import { ConfigurationError, type ConnectionThrottled } from "../../errors.js";
 import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
 import { BaseThrottle } from "../../throttles/base.js";
-import {
-  checkThrottles,
-  type IntegrationOptions,
-  settingsFor,
-  throttleTogether,
-} from "../http/request-throttling.js";
+import type { IntegrationOptions } from "../shared/options.js";
+import { settingsFor } from "../shared/request-state.js";
+import { throttleTogether } from "../shared/request-throttling.js";
+import { checkThrottles } from "../shared/throttled-args.js";
 import { ConnectionDeparture } from "./connection-departure.js";
 import type { SocketIoSocket } from "./socket-slice.js";
 

@@ -1,4 +1,4 @@
-import { type RateLimitMessage, rateLimitMessage } from "../ws/rate-limit-message.js";
+import { type RateLimitMessage, rateLimitMessage } from "../shared/rate-limit-message.js";
 
 /** The event a client is sent, or its acknowledgement is called with, for a throttled event. */
 export const RATE_LIMIT_EVENT = "rate_limit";

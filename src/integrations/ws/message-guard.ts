@@ -6,9 +6,9 @@ import type { Decision } from "../../throttles/decision.js";
 import type { AnyThrottle } from "../../throttles/options.js";
 import type { Eventually } from "../../throttles/sync-or-async.js";
 import type { Verdict } from "../../throttles/verdict.js";
+import { HeldMessages } from "../shared/held-messages.js";
 import { rateLimitMessage } from "../shared/rate-limit-message.js";
 import { SocketClosing } from "../shared/socket-closing.js";
-import { HeldMessages } from "./held-messages.js";
 
 /**
  * What happens to a throttled message:
