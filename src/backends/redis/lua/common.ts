@@ -1,4 +1,4 @@
-/** What every decision script needs: the clock, number formatting, key lifetimes. */
+/** What every decision script needs: its arguments, the clock, key lifetimes. */
 export const BASE_LUA = `
 local INF = 1/0
 
@@ -13,14 +13,23 @@ local function read_group(i)
   return string.match(ARGV[2 + i], "^[^,]*")
 end
 
+-- The server's clock in ms, to the microsecond, read once per call: the deadline and the
+-- deciding clock agree, and a call costs one TIME.
+local server_time = nil
+local function server_ms()
+  if server_time == nil then
+    local t = redis.call("TIME")
+    server_time = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  end
+  return server_time
+end
+
 -- ARGV[2], the time a test passes, or else the server's clock, in whole ms (the strategies
 -- compute in whole numbers).
-local testing = ARGV[2] ~= ""
 local function deciding_now()
   local now = tonumber(ARGV[2])
   if now ~= nil then return math.floor(now) end
-  local t = redis.call("TIME")
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return math.floor(server_ms())
 end
 
 -- How long to keep a key whose state expires at expires_at. Expiry is decided from the state

@@ -6,8 +6,9 @@ import { SCHEDULE_LUA } from "./schedule.js";
 import { SLIDING_WINDOW_COUNTER_LUA } from "./sliding-window-counter.js";
 import { SLIDING_WINDOW_LOG_LUA } from "./sliding-window-log.js";
 
-/** The mirror of each strategy code; "fw", the fixed window, is decided inline below. */
+/** The mirror of each strategy code (`mirrors.ts` names them): its Lua function and source. */
 const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = {
+  fw: ["fixed_window", FIXED_WINDOW_LUA],
   swl: ["sliding_window_log", SLIDING_WINDOW_LOG_LUA],
   swc: ["sliding_window_counter", SLIDING_WINDOW_COUNTER_LUA],
   tb: ["token_bucket", SCHEDULE_LUA],
@@ -33,9 +34,9 @@ const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = 
  * 1 or 0; a retry after of "inf" means never), followed by ",state" (its numbers) for an
  * admitted request that waits or belongs to a group of several.
  *
- * The fixed window keeps a bare counter that expires as its window ends, so an admitted request
- * costs one INCRBY; a rejected one undoes its increment, so rejections are not counted. Other
- * strategies read their state, decide, and write it back with its expiry.
+ * Every strategy reads its state, decides, and, when its whole group is admitted, writes the
+ * state back; the key expires after the state does (see `keep_for`). A call reads the server's
+ * TIME at most once, for its deadline and its clock alike.
  */
 export function decideScript(codes: readonly string[]): string {
   const used = [...new Set(codes)].filter((code) => code in MIRRORS);
@@ -45,7 +46,6 @@ export function decideScript(codes: readonly string[]): string {
     .join(", ");
   return `${BASE_LUA}
 ${COMMON_LUA}
-${FIXED_WINDOW_LUA}
 ${sources.join("\n")}
 local MIRRORS = { ${table} }
 local consume = string.sub(ARGV[1], 1, 1) == "c"
@@ -55,31 +55,16 @@ local out = {}
 
 -- Decides requests first..last, one all-or-nothing group.
 local function decide_group(first, last)
-  local staged = nil
-  -- Fixed-window increments made on trial, three values each: key, cost, prior count.
-  local counted = {}
+  local staged = {}
   local all = true
   for i = first, last do
     local key = KEYS[i]
     local _, code, cost, limit, window, first_option, second_option = read_request(i)
-    local allowed, state, remaining, retry, reset, delay
-    if code == "fw" then
-      local counting, prior
-      allowed, remaining, retry, reset, counting, prior =
-        fixed_window(key, now, cost, limit, window, consume)
-      delay = 0
-      if counting then
-        local n = #counted
-        counted[n + 1], counted[n + 2], counted[n + 3] = key, cost, prior
-      end
-    else
-      staged = staged or {}
-      local s = staged[key]
-      if s == nil then s = decode(redis.call("GET", key)) end
-      allowed, state, remaining, retry, reset, delay =
-        MIRRORS[code](s, now, cost, limit, window, first_option, second_option)
-      if allowed then staged[key] = state end
-    end
+    local s = staged[key]
+    if s == nil then s = decode(redis.call("GET", key)) end
+    local allowed, state, remaining, retry, reset, delay =
+      MIRRORS[code](s, now, cost, limit, window, first_option, second_option)
+    if allowed then staged[key] = state end
     if not allowed then all = false end
     out[i] = string.format("%d,%.17g,%.17g,%.17g,%.17g", allowed and 1 or 0, remaining, retry, reset, delay)
     -- The state a request left, for giving its place back should it be abandoned: only one
@@ -90,14 +75,8 @@ local function decide_group(first, last)
   end
 
   if consume and all then
-    for key, s in pairs(staged or {}) do
+    for key, s in pairs(staged) do
       redis.call("SET", key, encode(s), "PX", keep_for(s[1], now))
-    end
-  end
-  -- Latest first, so a throttle counted twice in a group is taken back in the right order.
-  if not (consume and all) then
-    for j = #counted - 2, 1, -3 do
-      take_back_fixed_window(counted[j], counted[j + 1], counted[j + 2])
     end
   end
 end
