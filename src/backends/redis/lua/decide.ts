@@ -66,7 +66,7 @@ local function decide_group(first, last)
       MIRRORS[code](s, now, cost, limit, window, first_option, second_option)
     if allowed then staged[key] = state end
     if not allowed then all = false end
-    out[i] = string.format("%d,%.17g,%.17g,%.17g,%.17g", allowed and 1 or 0, remaining, retry, reset, delay)
+    out[i] = (allowed and "1," or "0,") .. fmt(remaining) .. "," .. fmt(retry) .. "," .. fmt(reset) .. "," .. fmt(delay)
     -- The state a request left, for giving its place back should it be abandoned: only one
     -- that waits, or is part of a group that may wait, can be.
     if allowed and state ~= nil and (delay > 0 or last > first) then
