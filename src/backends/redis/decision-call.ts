@@ -32,11 +32,11 @@ export function decisionCall(
   const keys: string[] = [];
   const codes: string[] = [];
   const args = [modeArg(mode, earliestDeadline(entries)), clock];
-  for (let group = 0; group < entries.length; group++) {
-    const entry = entries[group] as DecideEntry;
+  for (const entry of entries) {
     keys.push(...entry.keys);
     codes.push(...entry.codes);
-    for (const arg of entry.args) args.push(`${group},${arg}`);
+    // "1," begins a group (an entry), "0," continues it.
+    for (let i = 0; i < entry.args.length; i++) args.push(`${i === 0 ? 1 : 0},${entry.args[i]}`);
   }
   return { script: scriptFor(codes), keys, args };
 }

@@ -2,44 +2,34 @@
 export const BASE_LUA = `
 local INF = 1/0
 
--- Request i's packed argument: group, strategy code, cost, limit, window, two options. Read
--- with plain finds, a third the cost of one pattern with seven captures.
-local function read_request(i)
-  local arg = ARGV[2 + i]
-  local a = string.find(arg, ",", 1, true)
-  local b = string.find(arg, ",", a + 1, true)
+-- Request i's packed argument: whether it begins a group, strategy code, cost, limit, window,
+-- two options. Read with plain finds, a third the cost of one pattern with seven captures.
+local function read_request(args, i)
+  local arg = args[2 + i]
+  local b = string.find(arg, ",", 3, true)
   local c = string.find(arg, ",", b + 1, true)
   local d = string.find(arg, ",", c + 1, true)
   local e = string.find(arg, ",", d + 1, true)
   local f = string.find(arg, ",", e + 1, true)
-  return string.sub(arg, 1, a - 1), string.sub(arg, a + 1, b - 1),
+  return string.sub(arg, 3, b - 1),
     tonumber(string.sub(arg, b + 1, c - 1)), tonumber(string.sub(arg, c + 1, d - 1)),
     tonumber(string.sub(arg, d + 1, e - 1)), tonumber(string.sub(arg, e + 1, f - 1)),
     tonumber(string.sub(arg, f + 1))
 end
 
-local function read_group(i)
-  local arg = ARGV[2 + i]
-  return string.sub(arg, 1, string.find(arg, ",", 1, true) - 1)
-end
-
--- The server's clock in ms, to the microsecond, read once per call: the deadline and the
--- deciding clock agree, and a call costs one TIME.
-local server_time = nil
+-- The server's clock in ms, to the microsecond. A call reads it once at most: its deadline
+-- and its deciding clock agree, and TIME costs a microsecond.
 local function server_ms()
-  if server_time == nil then
-    local t = redis.call("TIME")
-    server_time = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-  end
-  return server_time
+  local t = redis.call("TIME")
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
 
--- ARGV[2], the time a test passes, or else the server's clock, in whole ms (the strategies
--- compute in whole numbers).
-local function deciding_now()
-  local now = tonumber(ARGV[2])
+-- The deciding clock in whole ms (the strategies compute in whole numbers): the time a test
+-- passes (clock, a string), or else the server's (server, read already, or nil).
+local function deciding_now(clock, server)
+  local now = tonumber(clock)
   if now ~= nil then return math.floor(now) end
-  return math.floor(server_ms())
+  return math.floor(server or server_ms())
 end
 
 -- How long to keep a key whose state expires at expires_at. Expiry is decided from the state

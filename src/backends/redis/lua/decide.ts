@@ -1,5 +1,5 @@
 import { BASE_LUA, COMMON_LUA } from "./common.js";
-import { declineAfter, MODE_DEADLINE } from "./deadline.js";
+import { LATE_ERROR } from "./deadline.js";
 import { FIXED_WINDOW_LUA } from "./fixed-window.js";
 import { LEAKY_BUCKET_WITH_QUEUE_LUA } from "./leaky-bucket-with-queue.js";
 import { SCHEDULE_LUA } from "./schedule.js";
@@ -18,54 +18,32 @@ const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = 
   gcra: ["gcra", SCHEDULE_LUA],
 };
 
-/**
- * The decision script for requests using the strategies `codes`: only their mirrors are in it,
- * since a script defines all its functions again at every call.
- *
- * Decides several requests (one per KEY) in one atomic call: requests sharing a group id are
- * decided all or nothing, and groups one after the other, so one call can carry a whole batch
- * of concurrent decisions.
- *
- * ARGV[1] "c" (consume), "c:<deadline>" (consume unless the server's clock is past the deadline,
- * in ms) or "p" (peek); ARGV[2] the time in ms, or "" for the server's TIME;
- * then one argument per request, "group,code,cost,limit,window,option,option" (an empty option
- * takes the default): one argument rather than seven spares the client most of its encoding.
- * Returns one string per request: "allowed,remaining,retry after,reset after,delay" (allowed is
- * 1 or 0; a retry after of "inf" means never), followed by ",state" (its numbers) for an
- * admitted request that waits or belongs to a group of several.
- *
- * Every strategy reads its state, decides, and, when its whole group is admitted, writes the
- * state back; the key expires after the state does (see `keep_for`). A call reads the server's
- * TIME at most once, for its deadline and its clock alike.
- */
-export function decideScript(codes: readonly string[]): string {
+/** The code shared by the decision script and the decision library: `decide(keys, args)`. */
+function decideLua(codes: readonly string[]): string {
   const used = [...new Set(codes)].filter((code) => code in MIRRORS);
   const sources = [...new Set(used.map((code) => (MIRRORS[code] as readonly [string, string])[1]))];
   const table = used
     .map((code) => `${code} = ${(MIRRORS[code] as readonly [string, string])[0]}`)
     .join(", ");
+  // Every function is defined at the top, outside `decide`: a library defines them once, at
+  // its load, and no call makes closures.
   return `${BASE_LUA}
 ${COMMON_LUA}
 ${sources.join("\n")}
 local MIRRORS = { ${table} }
-local consume = string.sub(ARGV[1], 1, 1) == "c"
-${declineAfter(MODE_DEADLINE)}
-local now = deciding_now()
-local out = {}
 
--- Decides requests first..last, one all-or-nothing group.
-local function decide_group(first, last)
+-- Decides requests first..last, one all-or-nothing group, into out.
+local function decide_group(keys, args, first, last, now, consume, out)
   local staged = {}
   local all = true
   for i = first, last do
-    local key = KEYS[i]
-    local _, code, cost, limit, window, first_option, second_option = read_request(i)
+    local key = keys[i]
+    local code, cost, limit, window, first_option, second_option = read_request(args, i)
     local s = staged[key]
     if s == nil then s = decode(redis.call("GET", key)) end
     local allowed, state, remaining, retry, reset, delay =
       MIRRORS[code](s, now, cost, limit, window, first_option, second_option)
-    if allowed then staged[key] = state end
-    if not allowed then all = false end
+    if allowed then staged[key] = state else all = false end
     out[i] = (allowed and "1," or "0,") .. fmt(remaining) .. "," .. fmt(retry) .. "," .. fmt(reset) .. "," .. fmt(delay)
     -- The state a request left, for giving its place back should it be abandoned: only one
     -- that waits, or is part of a group that may wait, can be.
@@ -81,15 +59,54 @@ local function decide_group(first, last)
   end
 end
 
--- Consecutive requests with the same group id form one group; groups are independent and
--- decided in order, each seeing what the ones before it stored.
-local first = 1
-for i = 1, #KEYS do
-  if i == #KEYS or read_group(i + 1) ~= read_group(i) then
-    decide_group(first, i)
-    first = i + 1
+local function decide(keys, args)
+  local mode = args[1]
+  local deadline = tonumber(string.sub(mode, 3))
+  local server = nil
+  if deadline ~= nil then
+    server = server_ms()
+    if server > deadline then return redis.error_reply(${JSON.stringify(LATE_ERROR)}) end
   end
+  local now = deciding_now(args[2], server)
+  local consume = string.byte(mode) == 99 -- "c"
+  local out = {}
+  -- A request whose argument begins with "1" begins a group; groups are independent and
+  -- decided in order, each seeing what the ones before it stored.
+  local first = 1
+  for i = 1, #keys do
+    if i == #keys or string.byte(args[3 + i]) == 49 then
+      decide_group(keys, args, first, i, now, consume, out)
+      first = i + 1
+    end
+  end
+  return out
 end
-return out
+`;
+}
+
+/**
+ * The decision script for requests using the strategies `codes`: only their mirrors are in it,
+ * since a script defines all its functions again at every call.
+ *
+ * Decides several requests (one per KEY) in one atomic call: requests of one group are decided
+ * all or nothing, and groups one after the other, so one call can carry a whole batch of
+ * concurrent decisions.
+ *
+ * ARGV[1] "c" (consume), "c:<deadline>" (consume unless the server's clock is past the deadline,
+ * in ms) or "p" (peek); ARGV[2] the time in ms, or "" for the server's TIME;
+ * then one argument per request, "begins,code,cost,limit,window,option,option", where begins is
+ * "1" for the first request of a group, else "0", and an empty option takes the default: one
+ * argument rather than seven spares the client most of its encoding.
+ * Returns one string per request: "allowed,remaining,retry after,reset after,delay" (allowed is
+ * 1 or 0; a retry after of "inf" means never), followed by ",state" (its numbers) for an
+ * admitted request that waits or belongs to a group of several.
+ *
+ * Every strategy reads its state, decides, and, when its whole group is admitted, writes the
+ * state back; the key expires after the state does (see `keep_for`). A call reads the server's
+ * TIME at most once, for its deadline and its clock alike.
+ */
+export function decideScript(codes: readonly string[]): string {
+  return `${decideLua(codes)}
+return decide(KEYS, ARGV)
 `;
 }
