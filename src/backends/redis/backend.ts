@@ -9,7 +9,7 @@ import { stateKey } from "./keys.js";
 import { RESTORE_STATE_LUA } from "./lua/restore.js";
 import { mirrorOf, type Policy, requestArg } from "./mirrors.js";
 import type { RedisBackendOptions } from "./options.js";
-import { blockedStep, stepFrom, toSteps } from "./replies.js";
+import { blockedStep, type DecisionReply, stepFrom, toSteps } from "./replies.js";
 import { isNoScript, script } from "./script.js";
 import { RedisStore } from "./store.js";
 
@@ -185,7 +185,7 @@ export class RedisBackend extends RedisStore {
     const { script, args } = decisionCall(mode, this.clockArg(), [entry]);
     const onReply = (reply: unknown): R => {
       batcher?.answered();
-      const step = stepFrom((reply as string[])[0] as string);
+      const step = stepFrom(reply as DecisionReply, 0);
       return map(this.remember(key, request, mode, step));
     };
     const onError = (error: unknown): R | Promise<R> => {
@@ -233,7 +233,7 @@ export class RedisBackend extends RedisStore {
   ): Promise<Step[]> => {
     if (!this.isReady()) return this.connected().then(() => this.send(mode, entries));
     const { script, keys, args } = decisionCall(mode, this.clockArg(), entries);
-    return this.script(script, keys, args, (reply) => toSteps(reply as string[]));
+    return this.script(script, keys, args, (reply) => toSteps(reply as DecisionReply));
   };
 
   private readonly batcher = new DecisionBatcher(this.send);

@@ -2,35 +2,43 @@ import type { Step } from "../../strategies/strategy.js";
 import { decodeState } from "../state-codec.js";
 
 /*
- * Steps from the decision script's replies, one shape for every strategy. These run for every
- * decision, so they read the reply in place rather than splitting it.
+ * Steps from the decision script's replies, one shape for every strategy: six values per
+ * request (see `lua/decide.ts`). These run for every decision, so they read the reply in place.
  */
 
+/** A decision script's reply: numbers as integers, or as text where they are not whole. */
+export type DecisionReply = readonly (number | string)[];
+
 /**
- * A step from one reply string, "allowed,remaining,retry after,reset after,delay", and then the
- * state's numbers where the script gives them (a request that may be abandoned while it waits);
- * otherwise the step's state is empty.
+ * The step of the request at `index` in `reply`: allowed, remaining, retry after, reset after,
+ * delay, and the state's numbers as text where the script gives them (a request that may be
+ * abandoned while it waits), else 0 and the step's state is empty.
  */
-export function stepFrom(reply: string): Step {
-  const a = reply.indexOf(",", 2);
-  const b = reply.indexOf(",", a + 1);
-  const c = reply.indexOf(",", b + 1);
-  const d = reply.indexOf(",", c + 1);
-  const retry = reply.slice(a + 1, b);
+export function stepFrom(reply: DecisionReply, index: number): Step {
+  const at = index * 6;
+  const state = reply[at + 5];
   return {
-    state: d === -1 ? EMPTY_STATE : (decodeState(reply.slice(d + 1)) ?? EMPTY_STATE),
-    allowed: reply.charCodeAt(0) === 49, // "1"
-    remaining: Number(reply.slice(2, a)),
-    retryAfterMs: retry === "inf" ? Number.POSITIVE_INFINITY : Number(retry),
-    resetAfterMs: Number(reply.slice(b + 1, c)),
-    delayMs: Number(d === -1 ? reply.slice(c + 1) : reply.slice(c + 1, d)),
+    state: typeof state === "string" ? (decodeState(state) ?? EMPTY_STATE) : EMPTY_STATE,
+    allowed: reply[at] === 1,
+    remaining: numberOf(reply[at + 1]),
+    retryAfterMs: numberOf(reply[at + 2]),
+    resetAfterMs: numberOf(reply[at + 3]),
+    delayMs: numberOf(reply[at + 4]),
   };
 }
 
+/** A number of the reply: an integer as is, else its text ("inf" is infinity). */
+const numberOf = (value: number | string | undefined): number =>
+  typeof value === "number" ? value : value === "inf" ? Number.POSITIVE_INFINITY : Number(value);
+
 const EMPTY_STATE: readonly number[] = [];
 
-/** The steps of a batch's reply, one string per request. */
-export const toSteps = (reply: readonly string[]): Step[] => reply.map(stepFrom);
+/** The steps of a batch's reply, one per request. */
+export function toSteps(reply: DecisionReply): Step[] {
+  const steps: Step[] = [];
+  for (let i = 0; i < reply.length / 6; i++) steps.push(stepFrom(reply, i));
+  return steps;
+}
 
 /** The step of a request the block cache rejects: nothing left until `waitMs` have passed. */
 export function blockedStep(waitMs: number): Step {

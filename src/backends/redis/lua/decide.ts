@@ -32,28 +32,55 @@ ${COMMON_LUA}
 ${sources.join("\n")}
 local MIRRORS = { ${table} }
 
--- Decides requests first..last, one all-or-nothing group, into out.
-local function decide_group(keys, args, first, last, now, consume, out)
+-- A request's argument as read_request reads it. Most requests of a batch share their argument
+-- (a strategy, a rate, a cost): each distinct one is read once per call.
+local function read_cached(args, i, read)
+  local arg = args[2 + i]
+  local r = read[arg]
+  if r == nil then
+    r = { read_request(args, i) }
+    read[arg] = r
+  end
+  return r[1], r[2], r[3], r[4], r[5], r[6]
+end
+
+-- A number of the reply: an integer reply for a whole one below 2^53, as most are, else text.
+local function reply_number(v)
+  if v > -9007199254740992 and v < 9007199254740992 and v == math.floor(v) then return v end
+  return fmt(v)
+end
+
+-- Decides requests first..last, one all-or-nothing group, into out (six values a request).
+local function decide_group(keys, args, first, last, now, consume, read, out)
   local staged = {}
   local all = true
   for i = first, last do
     local key = keys[i]
-    local code, cost, limit, window, first_option, second_option = read_request(args, i)
+    local code, cost, limit, window, first_option, second_option = read_cached(args, i, read)
     local s = staged[key]
     if s == nil then s = decode(redis.call("GET", key)) end
     local allowed, state, remaining, retry, reset, delay =
       MIRRORS[code](s, now, cost, limit, window, first_option, second_option)
     if allowed then staged[key] = state else all = false end
-    out[i] = (allowed and "1," or "0,") .. fmt(remaining) .. "," .. fmt(retry) .. "," .. fmt(reset) .. "," .. fmt(delay)
+    local o = (i - 1) * 6
+    out[o + 1] = allowed and 1 or 0
+    out[o + 2] = reply_number(remaining)
+    out[o + 3] = reply_number(retry)
+    out[o + 4] = reply_number(reset)
+    out[o + 5] = reply_number(delay)
     -- The state a request left, for giving its place back should it be abandoned: only one
     -- that waits, or is part of a group that may wait, can be.
     if allowed and state ~= nil and (delay > 0 or last > first) then
-      out[i] = out[i] .. "," .. encode(state)
+      out[o + 6] = encode(state)
+    else
+      out[o + 6] = 0
     end
   end
 
   if consume and all then
     for key, s in pairs(staged) do
+      -- The TTL is set again even where the state's expiry did not move (SET KEEPTTL saves
+      -- 0.5 us a request): a key that lost its TTL to a hand on it gets it back.
       redis.call("SET", key, encode(s), "PX", keep_for(s[1], now))
     end
   end
@@ -69,13 +96,13 @@ local function decide(keys, args)
   end
   local now = deciding_now(args[2], server)
   local consume = string.byte(mode) == 99 -- "c"
-  local out = {}
+  local read, out = {}, {}
   -- A request whose argument begins with "1" begins a group; groups are independent and
   -- decided in order, each seeing what the ones before it stored.
   local first = 1
   for i = 1, #keys do
     if i == #keys or string.byte(args[3 + i]) == 49 then
-      decide_group(keys, args, first, i, now, consume, out)
+      decide_group(keys, args, first, i, now, consume, read, out)
       first = i + 1
     end
   end
@@ -97,9 +124,11 @@ end
  * then one argument per request, "begins,code,cost,limit,window,option,option", where begins is
  * "1" for the first request of a group, else "0", and an empty option takes the default: one
  * argument rather than seven spares the client most of its encoding.
- * Returns one string per request: "allowed,remaining,retry after,reset after,delay" (allowed is
- * 1 or 0; a retry after of "inf" means never), followed by ",state" (its numbers) for an
- * admitted request that waits or belongs to a group of several.
+ * Returns six values per request: allowed (1 or 0), remaining, retry after, reset after, delay,
+ * each an integer, or text for a number that is not a whole one below 2^53 ("inf" for a retry
+ * after that means never), then the state's numbers as text for an admitted request that waits
+ * or belongs to a group of several, else 0. Integers spare the script formatting them and the
+ * client parsing them.
  *
  * Every strategy reads its state, decides, and, when its whole group is admitted, writes the
  * state back; the key expires after the state does (see `keep_for`). A call reads the server's
