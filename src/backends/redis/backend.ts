@@ -10,7 +10,7 @@ import { RESTORE_STATE_LUA } from "./lua/restore.js";
 import { mirrorOf, type Policy, requestArg } from "./mirrors.js";
 import type { RedisBackendOptions } from "./options.js";
 import { blockedStep, type DecisionReply, stepFrom, toSteps } from "./replies.js";
-import { isNoScript, script } from "./script.js";
+import { script } from "./script.js";
 import { RedisStore } from "./store.js";
 
 export type { RedisClient } from "./connection.js";
@@ -190,7 +190,7 @@ export class RedisBackend extends RedisStore {
     };
     const onError = (error: unknown): R | Promise<R> => {
       batcher?.answered();
-      if (!isNoScript(error)) return recover(this.failure(error));
+      if (!this.lacksCode(error, client)) return recover(this.failure(error));
       batcher?.sent();
       return this.command<unknown, R>(
         () => client.eval(script.source, 1, key, ...args),
@@ -203,7 +203,7 @@ export class RedisBackend extends RedisStore {
     };
     batcher?.sent();
     return this.command<unknown, R>(
-      () => client.evalsha(script.sha, 1, key, ...args),
+      () => this.firstTry(client, script, [key], args, true),
       onReply,
       onError,
     );
@@ -233,7 +233,7 @@ export class RedisBackend extends RedisStore {
   ): Promise<Step[]> => {
     if (!this.isReady()) return this.connected().then(() => this.send(mode, entries));
     const { script, keys, args } = decisionCall(mode, this.clockArg(), entries);
-    return this.script(script, keys, args, (reply) => toSteps(reply as DecisionReply));
+    return this.script(script, keys, args, (reply) => toSteps(reply as DecisionReply), true);
   };
 
   private readonly batcher = new DecisionBatcher(this.send);

@@ -16,9 +16,10 @@ import {
   serverAddress,
   untilReady,
 } from "./connection.js";
+import { DecisionFunctions, decisionLibrary } from "./library.js";
 import { LATE_REPLY } from "./lua/deadline.js";
 import { REDIS_OPTION_NAMES, type RedisBackendOptions } from "./options.js";
-import { isNoScript, type Script } from "./script.js";
+import type { Script } from "./script.js";
 import { ServerClock } from "./server-clock.js";
 
 /** Reads the server's clock; also proves the server lets this client run scripts. */
@@ -39,6 +40,8 @@ export abstract class RedisLink extends ThrottleBackend {
   private ownsClient = false;
   protected readonly where: string;
   protected readonly serverClock = new ServerClock(() => this.probeTime());
+  /** Whether decisions go by FCALL of the decision library, or by EVALSHA. */
+  private readonly functions = new DecisionFunctions();
 
   /**
    * @throws {ConfigurationError} for a malformed connection URL or an unknown option.
@@ -86,6 +89,8 @@ export abstract class RedisLink extends ThrottleBackend {
     try {
       await this.withinTimeout(untilReady(client, this.timeoutMs));
       await this.withinTimeout(this.serverClock.sync());
+      // Never fails: where Functions are missing or refused, decisions go by EVALSHA.
+      await this.withinTimeout(this.functions.load(client));
     } catch (error) {
       const reason = isRefusal(told) ? told : error;
       if (isRefusal(reason)) {
@@ -172,25 +177,27 @@ export abstract class RedisLink extends ThrottleBackend {
   }
 
   /**
-   * EVALSHA, falling back to EVAL (which caches the script) where the node lacks it; `map`
-   * shapes the reply in the same turn, which spares the hot path a promise. Counted as pending,
-   * without a deadline of its own: the caller applies one.
+   * EVALSHA, or FCALL of the decision library for the decision script where that is loaded
+   * (`decision`), falling back to EVAL (which caches the script) where the node lacks either's
+   * code; `map` shapes the reply in the same turn, which spares the hot path a promise. Counted
+   * as pending, without a deadline of its own: the caller applies one.
    */
   protected script<T = unknown>(
-    { sha, source }: Script,
+    script: Script,
     keys: readonly string[],
     args: readonly string[],
     map: (reply: unknown) => T = (reply) => reply as T,
+    decision = false,
   ): Promise<T> {
     const fail = (error: unknown): never => {
       throw this.failure(error);
     };
     const run = (client: RedisClient) =>
-      this.counted(() => client.evalsha(sha, keys.length, ...keys, ...args)).then(
+      this.counted(() => this.firstTry(client, script, keys, args, decision)).then(
         map,
         (error: unknown) => {
-          if (!isNoScript(error)) return fail(error);
-          return this.counted(() => client.eval(source, keys.length, ...keys, ...args)).then(
+          if (!this.lacksCode(error, client)) return fail(error);
+          return this.counted(() => client.eval(script.source, keys.length, ...keys, ...args)).then(
             map,
             fail,
           );
@@ -198,6 +205,31 @@ export abstract class RedisLink extends ThrottleBackend {
       );
     // Initialized is the common case: no extra turn of the microtask queue.
     return this.isReady() ? run(this.client as RedisClient) : this.connected().then(run);
+  }
+
+  /**
+   * A script's first try: FCALL of the decision library for the decision script (`decision`)
+   * where that is loaded, else EVALSHA; either may find its code missing (see `lacksCode`).
+   */
+  protected firstTry(
+    client: RedisClient,
+    { sha }: Script,
+    keys: readonly string[],
+    args: readonly string[],
+    decision: boolean,
+  ): Promise<unknown> {
+    if (decision) {
+      if (this.functions.usable) {
+        return client.fcall(decisionLibrary().fn, keys.length, ...keys, ...args);
+      }
+      this.functions.retry(client);
+    }
+    return client.evalsha(sha, keys.length, ...keys, ...args);
+  }
+
+  /** Whether a first try failed for want of its code on the node (a restart, a failover, a flush). */
+  protected lacksCode(error: unknown, client: RedisClient): boolean {
+    return this.functions.missing(error, client);
   }
 
   /** The server's clock, read by a script: proof that this client may run scripts. */

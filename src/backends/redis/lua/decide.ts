@@ -19,7 +19,7 @@ const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = 
 };
 
 /** The code shared by the decision script and the decision library: `decide(keys, args)`. */
-function decideLua(codes: readonly string[]): string {
+export function decideLua(codes: readonly string[]): string {
   const used = [...new Set(codes)].filter((code) => code in MIRRORS);
   const sources = [...new Set(used.map((code) => (MIRRORS[code] as readonly [string, string])[1]))];
   const table = used
@@ -139,3 +139,6 @@ export function decideScript(codes: readonly string[]): string {
 return decide(KEYS, ARGV)
 `;
 }
+
+/** Every strategy code with a mirror: a library, defined once at its load, holds them all. */
+export const ALL_CODES: readonly string[] = Object.keys(MIRRORS);
