@@ -14,6 +14,11 @@ import { isNoScript } from "./script.js";
 export interface Library {
   /** The function deciding, as `FCALL` names it: `decide(KEYS, ARGV)` of the decision script. */
   readonly fn: string;
+  /**
+   * The same function flagged as writing nothing, for peeks by `FCALL_RO`: a function without
+   * flags is refused whole when the server is out of memory, where a script (and a peek) runs.
+   */
+  readonly peekFn: string;
   readonly source: string;
 }
 
@@ -28,9 +33,15 @@ export function decisionLibrary(): Library {
   const code = decideLua(ALL_CODES);
   const name = `traffik_${createHash("sha1").update(code).digest("hex").slice(0, 16)}`;
   const fn = `${name}_decide`;
+  const peekFn = `${name}_peek`;
   built = {
     fn,
-    source: `#!lua name=${name}\n${code}\nredis.register_function("${fn}", decide)\n`,
+    peekFn,
+    source: `#!lua name=${name}
+${code}
+redis.register_function("${fn}", decide)
+redis.register_function{function_name = "${peekFn}", callback = decide, flags = { "no-writes" }}
+`,
   };
   return built;
 }
@@ -98,7 +109,7 @@ export class DecisionFunctions {
       void this.load(client);
       return true;
     }
-    if (message.startsWith("NOPERM") && message.includes("fcall")) {
+    if (message.startsWith("NOPERM") && /fcall/i.test(message)) {
       this.usable = false;
       this.refused = true;
       return true;

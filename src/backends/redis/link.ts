@@ -209,7 +209,8 @@ export abstract class RedisLink extends ThrottleBackend {
 
   /**
    * A script's first try: FCALL of the decision library for the decision script (`decision`)
-   * where that is loaded, else EVALSHA; either may find its code missing (see `lacksCode`).
+   * where that is loaded (FCALL_RO for a peek), else EVALSHA; either may find its code missing
+   * (see `lacksCode`).
    */
   protected firstTry(
     client: RedisClient,
@@ -220,7 +221,10 @@ export abstract class RedisLink extends ThrottleBackend {
   ): Promise<unknown> {
     if (decision) {
       if (this.functions.usable) {
-        return client.fcall(decisionLibrary().fn, keys.length, ...keys, ...args);
+        const { fn, peekFn } = decisionLibrary();
+        // A peek's mode argument is "p": it writes nothing.
+        if (args[0] === "p") return client.fcall_ro(peekFn, keys.length, ...keys, ...args);
+        return client.fcall(fn, keys.length, ...keys, ...args);
       }
       this.functions.retry(client);
     }

@@ -68,6 +68,17 @@ describe("RedisBackend decides by a Redis Function where it may", { skip: !enabl
     assert.deepEqual(await scriptCalls(admin), { fcall: 1, evalsha: 0, eval: 0 });
   });
 
+  it("peeks by FCALL_RO, which the server runs even when it is out of memory", async (t) => {
+    const throttle = throttleOn(t, server.url, "oom");
+    await throttle.hit(req());
+    await admin.config("SET", "maxmemory", "1"); // every write refused: out of memory
+    t.after(() => admin.config("SET", "maxmemory", "0"));
+    await admin.config("RESETSTAT");
+    assert.equal((await throttle.peek(req())).remaining, 3);
+    const info = await admin.info("commandstats");
+    assert.match(info, /cmdstat_fcall_ro:calls=1,/);
+  });
+
   it("decides by EVALSHA where the ACL refuses Functions, and survives NOSCRIPT there", async (t) => {
     await admin.call("ACL", "SETUSER", "nofunctions", "on", ">pw", "~*", "+@all", "-function");
     const url = server.url.replace("redis://", "redis://nofunctions:pw@");
