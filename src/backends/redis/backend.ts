@@ -1,54 +1,29 @@
 import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
-import { DecisionBatcher, type Entry, type Send } from "./batcher.js";
+import { DecisionBatcher } from "./batcher.js";
 import { BlockCache } from "./block-cache.js";
 import type { RedisClient } from "./connection.js";
+import { type DecideEntry, decisionCall } from "./decision-call.js";
 import { stateKey } from "./keys.js";
-import { decideScript } from "./lua/decide.js";
-import {
-  FIXED_WINDOW_CONSUME_LUA,
-  FIXED_WINDOW_PEEK_LUA,
-  FIXED_WINDOWS_LUA,
-} from "./lua/fixed-window.js";
 import { RESTORE_STATE_LUA } from "./lua/restore.js";
-import { blockedStep, fixedWindowStep, stepFrom, toSteps } from "./replies.js";
-import { isNoScript, type RedisBackendOptions, RedisStore, sha1 } from "./store.js";
-import { fixedWindowArgs, type Policy, requestArg, strategyArgs } from "./strategy-args.js";
+import { mirrorOf, type Policy, requestArg } from "./mirrors.js";
+import type { RedisBackendOptions } from "./options.js";
+import { blockedStep, type DecisionReply, stepFrom, toSteps } from "./replies.js";
+import { script } from "./script.js";
+import { RedisStore } from "./store.js";
 
 export type { RedisClient } from "./connection.js";
-export type { RedisBackendOptions } from "./store.js";
+export type { RedisBackendOptions } from "./options.js";
 
-const withSha = (source: string) => ({ sha: sha1(source), source });
-const FIXED_WINDOW_CONSUME = withSha(FIXED_WINDOW_CONSUME_LUA);
-const FIXED_WINDOW_PEEK = withSha(FIXED_WINDOW_PEEK_LUA);
-const FIXED_WINDOWS = withSha(FIXED_WINDOWS_LUA);
-const RESTORE_STATE = withSha(RESTORE_STATE_LUA);
-
-/** A request, or a group, for the decision script: a packed argument per request. */
-interface DecideEntry extends Entry {
-  readonly codes: readonly string[];
-  /** "code,cost,limit,window,option,option" per request. */
-  readonly args: readonly string[];
-  /** Past this time on the server's clock the script must not write for this entry. */
-  readonly deadline: number;
-}
-
-/** A lone fixed-window request, for the fixed-window batch script. */
-interface FixedWindowEntry extends Entry {
-  readonly request: DecisionRequest;
-  /** Past this time on the server's clock the script must not write for this entry. */
-  readonly deadline: number;
-}
-
-/** Counts calls sent at once as in flight (see {@link DecisionBatcher.sent}). */
-type InFlight = Pick<DecisionBatcher<Entry>, "sent" | "answered">;
+const RESTORE_STATE = script(RESTORE_STATE_LUA);
 
 /**
  * Keeps counters in Redis (a single node or a Redis Cluster) through ioredis. Every decision,
- * for every built-in strategy and for a group of throttles, is one `EVALSHA` of a script that
- * mirrors the strategies exactly on the server's clock, so any number of processes admit
- * exactly what one would.
+ * for every built-in strategy and for a group of throttles, is one `EVALSHA` of one decision
+ * script that mirrors the strategies exactly on the server's clock, so any number of processes
+ * admit exactly what one would. Other strategies (custom ones, subclasses) are decided by their
+ * own `apply` under a lock.
  *
  * Every call has the backend's deadline (`timeoutMs`), `close()` included. A decision carries
  * its deadline on the server's clock, and the script writes nothing if it runs later (the
@@ -59,9 +34,11 @@ type InFlight = Pick<DecisionBatcher<Entry>, "sent" | "answered">;
  */
 export class RedisBackend extends RedisStore {
   private readonly blocks: BlockCache | undefined;
+  private watched: RedisClient | undefined;
+  private readonly forgetBlocks = (): void => this.blocks?.clear();
 
   /**
-   * @throws {ConfigurationError} for a malformed connection URL.
+   * @throws {ConfigurationError} for a malformed connection URL or an unknown option.
    * @throws {BackendConfigurationError} for a client that is not an ioredis one.
    */
   constructor(options: RedisBackendOptions) {
@@ -70,7 +47,7 @@ export class RedisBackend extends RedisStore {
   }
 
   /**
-   * Connects (as the store does); from then on, every reconnection forgets the
+   * Connects (see {@link RedisLink.initialize}); from then on, every reconnection forgets the
    * clients blocked in-process: the server may have restarted empty, or a replica that lags
    * may have taken over, and Redis, not a memory of it, says who is blocked.
    */
@@ -91,10 +68,6 @@ export class RedisBackend extends RedisStore {
     await super.shutdown();
   }
 
-  private watched: RedisClient | undefined;
-  private readonly forgetBlocks = (): void => this.blocks?.clear();
-
-  /** Forgets one client's state for one throttle, and its in-process block. */
   override async clear(uid: string, identity: string): Promise<void> {
     this.blocks?.forget(this.key(stateKey(uid, identity)));
     await super.clear(uid, identity);
@@ -113,8 +86,7 @@ export class RedisBackend extends RedisStore {
   ): Promise<void> {
     const key = this.key(stateKey(request.uid, request.identity));
     const args = [encodeState(admitted), this.clockArg(), encodeState(restored)];
-    const replaced = this.script(RESTORE_STATE.sha, RESTORE_STATE.source, [key], args);
-    return this.withinTimeout(replaced, () => undefined);
+    return this.withinTimeout(this.script(RESTORE_STATE, [key], args), () => undefined);
   }
 
   override decide(request: DecisionRequest, mode: DecisionMode): Step | Promise<Step> {
@@ -124,8 +96,8 @@ export class RedisBackend extends RedisStore {
   /**
    * One decision, within the backend's timeout. A lone one (nothing in flight to gather it
    * with) is one script call whose reply is shaped by `map` in the turn it arrives; others are
-   * batched with their neighbours, fixed windows in a script of their own. A client known to
-   * be throttled is answered at once.
+   * batched with their neighbours. A client known to be throttled is answered at once. A
+   * strategy without a Lua mirror is decided by its own `apply` under a lock.
    */
   override decideThen<R>(
     request: DecisionRequest,
@@ -133,9 +105,8 @@ export class RedisBackend extends RedisStore {
     map: (step: Step) => R,
     recover: (error: unknown) => R | Promise<R>,
   ): R | Promise<R> {
-    const policy = strategyArgs(request.strategy);
+    const policy = mirrorOf(request.strategy);
     if (policy === undefined) {
-      // No Lua mirror: the base class's read-modify-write under a lock.
       return this.withinTimeout(super.decide(request, mode) as Promise<Step>, map, recover);
     }
     const key = this.key(stateKey(request.uid, request.identity));
@@ -148,27 +119,42 @@ export class RedisBackend extends RedisStore {
     // batch, after a reconnection): the server never writes for a call given up on. Not for
     // a known rejection, which sends nothing.
     const deadline = this.serverClock.deadline(this.timeoutMs);
+    const entry: DecideEntry = {
+      keys: [key],
+      codes: [policy[0]],
+      args: [requestArg(policy, request)],
+      deadline,
+    };
     const client = this.client;
-    const ready = client !== undefined && this.ready() === undefined;
-    const fixedWindow = policy[0] === "fw";
-    if (ready) {
-      if (client.isCluster) {
-        return this.sendAlone(client, key, policy, request, mode, deadline, map, recover);
-      }
-      const batcher = fixedWindow ? this.fixedWindows : this.batcher;
-      if (batcher.idle()) {
-        return this.sendAlone(client, key, policy, request, mode, deadline, map, recover, batcher);
+    if (client !== undefined && this.ready() === undefined) {
+      // A cluster script may only touch one slot, so there each entry goes alone.
+      if (client.isCluster) return this.sendAlone(client, entry, request, mode, map, recover);
+      if (this.batcher.idle()) {
+        return this.sendAlone(client, entry, request, mode, map, recover, this.batcher);
       }
     }
-    const call =
-      ready && fixedWindow
-        ? this.fixedWindows.submit(mode, { keys: [key], request, deadline })
-        : this.runDecide([key], [policy[0]], [requestArg(policy, request)], mode, deadline);
     return this.withinTimeout(
-      call,
+      this.runDecide(entry, mode),
       (steps) => map(this.remember(key, request, mode, steps[0] as Step)),
       recover,
     );
+  }
+
+  override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Promise<Step[]> {
+    const policies = requests.map((request) => mirrorOf(request.strategy));
+    // One script needs one slot on a cluster: one identity. Otherwise, locks decide.
+    const oneSlot = new Set(requests.map((r) => r.identity)).size === 1;
+    if (policies.some((p) => p === undefined) || (!oneSlot && this.isCluster())) {
+      return super.decideAll(requests, mode) as Promise<Step[]>;
+    }
+    const known = policies as Policy[];
+    const entry: DecideEntry = {
+      keys: requests.map((r) => this.key(stateKey(r.uid, r.identity))),
+      codes: known.map(([code]) => code),
+      args: requests.map((request, i) => requestArg(known[i] as Policy, request)),
+      deadline: this.serverClock.deadline(this.timeoutMs),
+    };
+    return this.runDecide(entry, mode).then((steps) => [...steps]);
   }
 
   /** Blocks a consumer that was rejected in-process, until its wait is over. */
@@ -181,72 +167,33 @@ export class RedisBackend extends RedisStore {
   }
 
   /**
-   * One script call for one decision. The fixed window, the common case, has scripts and a
-   * path of their own (which keeps its call sites monomorphic, and fast, in apps that use other
-   * strategies too); others run the decision script for their strategy. `batcher` counts the
-   * call as in flight, so decisions made meanwhile gather into a batch.
+   * The decision script for one request, as a batch of one, sent at once: EVALSHA within the
+   * backend's timeout and bound on pending calls, its reply shaped by `map` in the turn it
+   * arrives, falling back to EVAL where the node lacks the script (a restart, a failover).
+   * `batcher` counts the call as in flight, so decisions made meanwhile gather into a batch.
    */
   private sendAlone<R>(
     client: RedisClient,
-    key: string,
-    policy: Policy,
+    entry: DecideEntry,
     request: DecisionRequest,
     mode: DecisionMode,
-    deadline: number,
     map: (step: Step) => R,
     recover: (error: unknown) => R | Promise<R>,
-    batcher?: InFlight,
+    batcher?: DecisionBatcher<DecideEntry>,
   ): Promise<R> {
-    const now = this.clock?.();
-    if (policy[0] === "fw") {
-      const { cost, rate } = request;
-      const counts = mode === "consume" && cost > 0 && cost <= rate.limit;
-      const script = counts ? FIXED_WINDOW_CONSUME : FIXED_WINDOW_PEEK;
-      const onReply = (reply: unknown): R => {
-        batcher?.answered();
-        const step = fixedWindowStep(reply as number | string, cost, rate);
-        return map(this.remember(key, request, mode, step));
-      };
-      const args = fixedWindowArgs(request, now);
-      if (counts) {
-        if (now === undefined) args.push("");
-        args.push(String(deadline));
-      }
-      return this.evalAlone(client, script, key, args, onReply, recover, batcher);
-    }
+    const key = entry.keys[0] as string;
+    const { script, args } = decisionCall(mode, this.clockArg(), [entry]);
     const onReply = (reply: unknown): R => {
       batcher?.answered();
-      const step = stepFrom((reply as string[])[0] as string);
+      const step = stepFrom(reply as DecisionReply, 0);
       return map(this.remember(key, request, mode, step));
     };
-    const args = [
-      modeArg(mode, deadline),
-      now === undefined ? "" : String(now),
-      `0,${requestArg(policy, request)}`,
-    ];
-    return this.evalAlone(client, scriptFor([policy[0]]), key, args, onReply, recover, batcher);
-  }
-
-  /**
-   * EVALSHA within the backend's timeout and bound on pending calls, answered by `onReply`
-   * (which also tells `batcher`), falling back to EVAL where the node lacks the script (a
-   * restart, a failover).
-   */
-  private evalAlone<R>(
-    client: RedisClient,
-    { sha, source }: { sha: string; source: string },
-    key: string,
-    args: readonly string[],
-    onReply: (reply: unknown) => R,
-    recover: (error: unknown) => R | Promise<R>,
-    batcher: InFlight | undefined,
-  ): Promise<R> {
     const onError = (error: unknown): R | Promise<R> => {
       batcher?.answered();
-      if (!isNoScript(error)) return recover(this.failure(error));
+      if (!this.lacksCode(error, client)) return recover(this.failure(error));
       batcher?.sent();
       return this.command<unknown, R>(
-        () => client.eval(source, 1, key, ...args),
+        () => client.eval(script.source, 1, key, ...args),
         onReply,
         (failure) => {
           batcher?.answered();
@@ -255,27 +202,11 @@ export class RedisBackend extends RedisStore {
       );
     };
     batcher?.sent();
-    return this.command<unknown, R>(() => client.evalsha(sha, 1, key, ...args), onReply, onError);
-  }
-
-  override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Promise<Step[]> {
-    const policies = requests.map((request) => strategyArgs(request.strategy));
-    // One script needs one slot on a cluster: one identity. Otherwise, locks decide.
-    const oneSlot = new Set(requests.map((r) => r.identity)).size === 1;
-    if (policies.some((p) => p === undefined) || (!oneSlot && this.isCluster())) {
-      return super.decideAll(requests, mode) as Promise<Step[]>;
-    }
-    const deadline = this.serverClock.deadline(this.timeoutMs);
-    const known = policies as Policy[];
-    const keys = requests.map((r) => this.key(stateKey(r.uid, r.identity)));
-    const args = requests.map((request, i) => requestArg(known[i] as Policy, request));
-    return this.runDecide(
-      keys,
-      known.map(([code]) => code),
-      args,
-      mode,
-      deadline,
-    ).then((steps) => [...steps]);
+    return this.command<unknown, R>(
+      () => this.firstTry(client, script, [key], args, true),
+      onReply,
+      onError,
+    );
   }
 
   private localNow(): number {
@@ -283,80 +214,29 @@ export class RedisBackend extends RedisStore {
   }
 
   /** Decides one entry (a request or a group): batched with its neighbours on a single node. */
-  private runDecide(
-    keys: readonly string[],
-    codes: readonly string[],
-    args: readonly string[],
-    mode: DecisionMode,
-    deadline: number,
-  ): Promise<readonly Step[]> {
+  private runDecide(entry: DecideEntry, mode: DecisionMode): Promise<readonly Step[]> {
     // Whether the client is a cluster decides how to send: know it first.
-    if (this.client === undefined) {
-      return this.connected().then(() => this.runDecide(keys, codes, args, mode, deadline));
-    }
-    const entry = { keys, args, codes, deadline };
-    // A cluster script may only touch one slot, so there each entry goes alone.
+    if (this.client === undefined) return this.connected().then(() => this.runDecide(entry, mode));
     if (this.client.isCluster) return this.send(mode, [entry]);
     return this.batcher.submit(mode, entry);
   }
 
-  /** The clock argument of the batch scripts: a test clock's time, or "" for the server's. */
+  /** The clock argument of the decision script: a test clock's time, or "" for the server's. */
   private clockArg(): string {
     return this.clock === undefined ? "" : String(this.clock());
   }
 
-  /**
-   * One decision script call for a batch of entries, each its own all-or-nothing group; a lone
-   * decision goes through `sendAlone`.
-   */
-  private readonly send: Send<DecideEntry> = (mode, entries) => {
+  /** One decision script call for a batch of entries, each its own all-or-nothing group. */
+  private readonly send = (
+    mode: DecisionMode,
+    entries: readonly DecideEntry[],
+  ): Promise<Step[]> => {
     if (!this.isReady()) return this.connected().then(() => this.send(mode, entries));
-    const keys: string[] = [];
-    const codes: string[] = [];
-    const args = [modeArg(mode, earliestDeadline(entries)), this.clockArg()];
-    entries.forEach((entry, group) => {
-      keys.push(...entry.keys);
-      codes.push(...entry.codes);
-      for (const arg of entry.args) args.push(`${group},${arg}`);
-    });
-    const { sha, source } = scriptFor(codes);
-    return this.script(sha, source, keys, args, (reply) => toSteps(reply as string[]));
+    const { script, keys, args } = decisionCall(mode, this.clockArg(), entries);
+    return this.script(script, keys, args, (reply) => toSteps(reply as DecisionReply), true);
   };
 
   private readonly batcher = new DecisionBatcher(this.send);
-
-  /** One call of the fixed-window batch script for lone fixed-window requests made at once. */
-  private readonly sendFixedWindows: Send<FixedWindowEntry> = (mode, entries) => {
-    if (!this.isReady()) return this.connected().then(() => this.sendFixedWindows(mode, entries));
-    const keys: string[] = [];
-    const args = [modeArg(mode, earliestDeadline(entries)), this.clockArg()];
-    for (const { keys: entryKeys, request } of entries) {
-      keys.push(entryKeys[0] as string);
-      args.push(...fixedWindowArgs(request, undefined));
-    }
-    return this.script(FIXED_WINDOWS.sha, FIXED_WINDOWS.source, keys, args, (reply) =>
-      (reply as (number | string)[]).map((answer, i) => {
-        const { cost, rate } = (entries[i] as FixedWindowEntry).request;
-        return fixedWindowStep(answer, cost, rate);
-      }),
-    );
-  };
-
-  private readonly fixedWindows = new DecisionBatcher(this.sendFixedWindows);
-}
-
-const scripts = new Map<string, { sha: string; source: string }>();
-
-/** The decision script for a set of strategy codes, built once. */
-function scriptFor(codes: readonly string[]): { sha: string; source: string } {
-  const name = [...new Set(codes)].sort().join(",");
-  let script = scripts.get(name);
-  if (script === undefined) {
-    const source = decideScript(codes);
-    script = { sha: sha1(source), source };
-    scripts.set(name, script);
-  }
-  return script;
 }
 
 const sameStep = (step: Step): Step => step;
@@ -364,18 +244,3 @@ const sameStep = (step: Step): Step => step;
 const rethrow = (error: unknown): never => {
   throw error;
 };
-
-/**
- * The mode argument of the decision scripts: "p" to peek, else "c:" and the call's deadline
- * on the server's clock, past which the script writes nothing.
- */
-function modeArg(mode: DecisionMode, deadline: number): string {
-  return mode === "consume" ? `c:${deadline}` : "p";
-}
-
-/** A batch's deadline: its earliest entry's, so no entry is written for after it was given up. */
-function earliestDeadline(entries: readonly { readonly deadline: number }[]): number {
-  let earliest = Number.POSITIVE_INFINITY;
-  for (const { deadline } of entries) if (deadline < earliest) earliest = deadline;
-  return earliest;
-}

@@ -1,8 +1,10 @@
 import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
 import { RedisBackend } from "../../../src/backends/redis/index.js";
 import { allStrategies } from "../../strategies/harness.js";
 import { hasBinary, type RedisServer, startRedis } from "../../support/servers.js";
 import { assertSameDecisions } from "../shared-checks.js";
+import { assertSameDecisionsOnServerClock } from "./server-clock-parity.js";
 
 const enabled = hasBinary("redis-server");
 
@@ -40,6 +42,41 @@ describe("Lua mirrors decide exactly as the TypeScript strategies", { skip: !ena
           via === "alone" ? 40 : 15,
           via,
         ));
+    }
+  }
+});
+
+describe("Lua mirrors decide as the TypeScript strategies on the server's clock", {
+  skip: !enabled,
+}, () => {
+  let server: RedisServer;
+  let admin: Redis;
+  let backend: RedisBackend;
+
+  before(async () => {
+    server = await startRedis();
+    admin = new Redis(server.url);
+    // No test clock: the production path, where the script reads the server's TIME.
+    backend = new RedisBackend({ connection: server.url, namespace: "live", blockCache: false });
+    await backend.initialize();
+  });
+  after(async () => {
+    await backend.close();
+    admin.disconnect();
+    await server.stop();
+  });
+
+  for (const strategy of allStrategies()) {
+    for (const via of ["alone", "group", "batch"] as const) {
+      it(`${strategy.name}: each step is the strategy's at the script's moment, ${via}`, () =>
+        assertSameDecisionsOnServerClock({
+          backend,
+          admin,
+          namespace: "live",
+          strategy,
+          via,
+          numRuns: via === "alone" ? 12 : 6,
+        }));
     }
   }
 });

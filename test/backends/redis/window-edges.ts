@@ -1,28 +1,40 @@
 /**
  * Checks fixed windows on Redis's own clock (no test clock), where nothing in the test process
  * can tell when a decision was made: after each decision the test asks the server, in one
- * transaction, for the counter's expiry and its time, and judges the decision by those alone.
- * A stall of the test process only spaces the decisions out; it never changes a verdict.
+ * transaction, for the client's state, its key's expiry and its time, and judges the decision
+ * by those alone. A stall of the test process only spaces the decisions out; it never changes
+ * a verdict.
  */
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
+import { decodeState } from "../../../src/backends/state-codec.js";
 import type { Rate } from "../../../src/rate.js";
 import type { Step } from "../../../src/strategies/strategy.js";
 
-/** The server's answer after a decision: the counter's window end (if it is live) and its time. */
+/** The server's answer after a decision: the state's window end (if it is live) and its time. */
 interface ReadBack {
-  /** The end of the counter's window in ms (its PEXPIREAT + 1), or undefined with no counter. */
+  /** The end of the state's window in ms, or undefined with no live state. */
   readonly end: number | undefined;
   /** The server's clock in ms (to the microsecond), read after the decision. */
   readonly now: number;
 }
 
 async function readBack(admin: Redis, key: string): Promise<ReadBack> {
-  const replies = await admin.multi().pexpiretime(key).time().exec();
-  const [[, expireAt], [, time]] = replies as [[null, number], [null, [string, string]]];
-  assert.notEqual(expireAt, -1, "a fixed-window counter without an expiry");
+  const replies = await admin.multi().get(key).pexpiretime(key).time().exec();
+  const [[, stored], [, expireAt], [, time]] = replies as [
+    [null, string | null],
+    [null, number],
+    [null, [string, string]],
+  ];
+  assert.notEqual(expireAt, -1, "a fixed-window state without an expiry");
   const now = Number(time[0]) * 1000 + Number(time[1]) / 1000;
-  return { end: expireAt === -2 ? undefined : expireAt + 1, now };
+  const state = decodeState(stored);
+  if (state === undefined) return { end: undefined, now };
+  assert.equal(state.length, 2, `a fixed window's state: ${stored}`);
+  const end = state[0] as number;
+  // The key outlives its state: its expiry only cleans up, it never ends a window early.
+  assert.ok(expireAt >= end, `key expires at ${expireAt}, before its window ends at ${end}`);
+  return { end: end > now ? end : undefined, now };
 }
 
 /** Units in the window before the decision, as its step tells them. */
@@ -33,12 +45,12 @@ const priorOf = (step: Step, rate: Rate): number =>
  * Makes decisions of cost 1 (every fourth a peek) for one client through `decide`, until it
  * has seen `windows` windows and a rejection, and checks each against what the server reports:
  *
- * - a live counter's window ends at a multiple of the window's length, at most a window ahead;
+ * - a live state's window ends at a multiple of the window's length, at most a window ahead;
  * - `resetAfterMs` reaches that end from some moment between the previous read and this one;
  * - the count starts from 0 in each window and grows by each admitted consume, no more.
  *
- * A counter the server no longer holds ended its window before the read: the decision then fell
- * either in the window last read back or in a fresh one, and its count may be either's.
+ * A state the server no longer holds live ended its window before the read: the decision then
+ * fell either in the window last read back or in a fresh one, and its count may be either's.
  */
 export async function checkWindowEdges(options: {
   readonly admin: Redis;

@@ -1,13 +1,14 @@
 import { BASE_LUA, COMMON_LUA } from "./common.js";
-import { declineAfter, MODE_DEADLINE } from "./deadline.js";
+import { LATE_ERROR } from "./deadline.js";
 import { FIXED_WINDOW_LUA } from "./fixed-window.js";
 import { LEAKY_BUCKET_WITH_QUEUE_LUA } from "./leaky-bucket-with-queue.js";
 import { SCHEDULE_LUA } from "./schedule.js";
 import { SLIDING_WINDOW_COUNTER_LUA } from "./sliding-window-counter.js";
 import { SLIDING_WINDOW_LOG_LUA } from "./sliding-window-log.js";
 
-/** The mirror of each strategy code; "fw", the fixed window, is decided inline below. */
+/** The mirror of each strategy code (`mirrors.ts` names them): its Lua function and source. */
 const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = {
+  fw: ["fixed_window", FIXED_WINDOW_LUA],
   swl: ["sliding_window_log", SLIDING_WINDOW_LOG_LUA],
   swc: ["sliding_window_counter", SLIDING_WINDOW_COUNTER_LUA],
   tb: ["token_bucket", SCHEDULE_LUA],
@@ -17,100 +18,127 @@ const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = 
   gcra: ["gcra", SCHEDULE_LUA],
 };
 
-/**
- * The decision script for requests using the strategies `codes`: only their mirrors are in it,
- * since a script defines all its functions again at every call.
- *
- * Decides several requests (one per KEY) in one atomic call: requests sharing a group id are
- * decided all or nothing, and groups one after the other, so one call can carry a whole batch
- * of concurrent decisions.
- *
- * ARGV[1] "c" (consume), "c:<deadline>" (consume unless the server's clock is past the deadline,
- * in ms) or "p" (peek); ARGV[2] the time in ms, or "" for the server's TIME;
- * then one argument per request, "group,code,cost,limit,window,option,option" (an empty option
- * takes the default): one argument rather than seven spares the client most of its encoding.
- * Returns one string per request: "allowed,remaining,retry after,reset after,delay" (allowed is
- * 1 or 0; a retry after of "inf" means never), followed by ",state" (its numbers) for an
- * admitted request that waits or belongs to a group of several.
- *
- * The fixed window keeps a bare counter that expires as its window ends, so an admitted request
- * costs one INCRBY; a rejected one undoes its increment, so rejections are not counted. Other
- * strategies read their state, decide, and write it back with its expiry.
- */
-export function decideScript(codes: readonly string[]): string {
+/** The code shared by the decision script and the decision library: `decide(keys, args)`. */
+export function decideLua(codes: readonly string[]): string {
   const used = [...new Set(codes)].filter((code) => code in MIRRORS);
   const sources = [...new Set(used.map((code) => (MIRRORS[code] as readonly [string, string])[1]))];
   const table = used
     .map((code) => `${code} = ${(MIRRORS[code] as readonly [string, string])[0]}`)
     .join(", ");
+  // Every function is defined at the top, outside `decide`: a library defines them once, at
+  // its load, and no call makes closures.
   return `${BASE_LUA}
 ${COMMON_LUA}
-${FIXED_WINDOW_LUA}
 ${sources.join("\n")}
 local MIRRORS = { ${table} }
-local consume = string.sub(ARGV[1], 1, 1) == "c"
-${declineAfter(MODE_DEADLINE)}
-local now = deciding_now()
-local out = {}
 
--- Decides requests first..last, one all-or-nothing group.
-local function decide_group(first, last)
-  local staged = nil
-  -- Fixed-window increments made on trial, three values each: key, cost, prior count.
-  local counted = {}
+-- A request's argument as read_request reads it. Most requests of a batch share their argument
+-- (a strategy, a rate, a cost): each distinct one is read once per call.
+local function read_cached(args, i, read)
+  local arg = args[2 + i]
+  local r = read[arg]
+  if r == nil then
+    r = { read_request(args, i) }
+    read[arg] = r
+  end
+  return r[1], r[2], r[3], r[4], r[5], r[6]
+end
+
+-- A number of the reply: an integer reply for a whole one below 2^53, as most are, else text.
+local function reply_number(v)
+  if v > -9007199254740992 and v < 9007199254740992 and v == math.floor(v) then return v end
+  return fmt(v)
+end
+
+-- Decides requests first..last, one all-or-nothing group, into out (six values a request).
+local function decide_group(keys, args, first, last, now, consume, read, out)
+  local staged = {}
   local all = true
   for i = first, last do
-    local key = KEYS[i]
-    local _, code, cost, limit, window, first_option, second_option = read_request(i)
-    local allowed, state, remaining, retry, reset, delay
-    if code == "fw" then
-      local counting, prior
-      allowed, remaining, retry, reset, counting, prior =
-        fixed_window(key, now, cost, limit, window, consume)
-      delay = 0
-      if counting then
-        local n = #counted
-        counted[n + 1], counted[n + 2], counted[n + 3] = key, cost, prior
-      end
-    else
-      staged = staged or {}
-      local s = staged[key]
-      if s == nil then s = decode(redis.call("GET", key)) end
-      allowed, state, remaining, retry, reset, delay =
-        MIRRORS[code](s, now, cost, limit, window, first_option, second_option)
-      if allowed then staged[key] = state end
-    end
-    if not allowed then all = false end
-    out[i] = string.format("%d,%.17g,%.17g,%.17g,%.17g", allowed and 1 or 0, remaining, retry, reset, delay)
+    local key = keys[i]
+    local code, cost, limit, window, first_option, second_option = read_cached(args, i, read)
+    local s = staged[key]
+    if s == nil then s = decode(redis.call("GET", key)) end
+    local allowed, state, remaining, retry, reset, delay =
+      MIRRORS[code](s, now, cost, limit, window, first_option, second_option)
+    if allowed then staged[key] = state else all = false end
+    local o = (i - 1) * 6
+    out[o + 1] = allowed and 1 or 0
+    out[o + 2] = reply_number(remaining)
+    out[o + 3] = reply_number(retry)
+    out[o + 4] = reply_number(reset)
+    out[o + 5] = reply_number(delay)
     -- The state a request left, for giving its place back should it be abandoned: only one
     -- that waits, or is part of a group that may wait, can be.
     if allowed and state ~= nil and (delay > 0 or last > first) then
-      out[i] = out[i] .. "," .. encode(state)
+      out[o + 6] = encode(state)
+    else
+      out[o + 6] = 0
     end
   end
 
   if consume and all then
-    for key, s in pairs(staged or {}) do
+    for key, s in pairs(staged) do
+      -- The TTL is set again even where the state's expiry did not move (SET KEEPTTL saves
+      -- 0.5 us a request): a key that lost its TTL to a hand on it gets it back.
       redis.call("SET", key, encode(s), "PX", keep_for(s[1], now))
-    end
-  end
-  -- Latest first, so a throttle counted twice in a group is taken back in the right order.
-  if not (consume and all) then
-    for j = #counted - 2, 1, -3 do
-      take_back_fixed_window(counted[j], counted[j + 1], counted[j + 2])
     end
   end
 end
 
--- Consecutive requests with the same group id form one group; groups are independent and
--- decided in order, each seeing what the ones before it stored.
-local first = 1
-for i = 1, #KEYS do
-  if i == #KEYS or read_group(i + 1) ~= read_group(i) then
-    decide_group(first, i)
-    first = i + 1
+local function decide(keys, args)
+  local mode = args[1]
+  local deadline = tonumber(string.sub(mode, 3))
+  local server = nil
+  if deadline ~= nil then
+    server = server_ms()
+    if server > deadline then return redis.error_reply(${JSON.stringify(LATE_ERROR)}) end
   end
+  local now = deciding_now(args[2], server)
+  local consume = string.byte(mode) == 99 -- "c"
+  local read, out = {}, {}
+  -- A request whose argument begins with "1" begins a group; groups are independent and
+  -- decided in order, each seeing what the ones before it stored.
+  local first = 1
+  for i = 1, #keys do
+    if i == #keys or string.byte(args[3 + i]) == 49 then
+      decide_group(keys, args, first, i, now, consume, read, out)
+      first = i + 1
+    end
+  end
+  return out
 end
-return out
 `;
 }
+
+/**
+ * The decision script for requests using the strategies `codes`: only their mirrors are in it,
+ * since a script defines all its functions again at every call.
+ *
+ * Decides several requests (one per KEY) in one atomic call: requests of one group are decided
+ * all or nothing, and groups one after the other, so one call can carry a whole batch of
+ * concurrent decisions.
+ *
+ * ARGV[1] "c" (consume), "c:<deadline>" (consume unless the server's clock is past the deadline,
+ * in ms) or "p" (peek); ARGV[2] the time in ms, or "" for the server's TIME;
+ * then one argument per request, "begins,code,cost,limit,window,option,option", where begins is
+ * "1" for the first request of a group, else "0", and an empty option takes the default: one
+ * argument rather than seven spares the client most of its encoding.
+ * Returns six values per request: allowed (1 or 0), remaining, retry after, reset after, delay,
+ * each an integer, or text for a number that is not a whole one below 2^53 ("inf" for a retry
+ * after that means never), then the state's numbers as text for an admitted request that waits
+ * or belongs to a group of several, else 0. Integers spare the script formatting them and the
+ * client parsing them.
+ *
+ * Every strategy reads its state, decides, and, when its whole group is admitted, writes the
+ * state back; the key expires after the state does (see `keep_for`). A call reads the server's
+ * TIME at most once, for its deadline and its clock alike.
+ */
+export function decideScript(codes: readonly string[]): string {
+  return `${decideLua(codes)}
+return decide(KEYS, ARGV)
+`;
+}
+
+/** Every strategy code with a mirror: a library, defined once at its load, holds them all. */
+export const ALL_CODES: readonly string[] = Object.keys(MIRRORS);

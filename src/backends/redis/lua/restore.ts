@@ -15,7 +15,7 @@ for i = 1, #admitted do
   if stored[i] ~= admitted[i] then return 0 end
 end
 local restored = decode(ARGV[3])
-local now = deciding_now()
+local now = deciding_now(ARGV[2])
 if restored ~= nil and restored[1] > now then
   redis.call("SET", KEYS[1], encode(restored), "PX", keep_for(restored[1], now))
 else

@@ -1,0 +1,253 @@
+import {
+  BackendConfigurationError,
+  BackendConnectionError,
+  BackendError,
+  ConfigurationError,
+} from "../../errors.js";
+import { rejectUnknownOptions } from "../../internal/known-keys.js";
+import { ThrottleBackend } from "../base.js";
+import {
+  checkClient,
+  checkUrl,
+  clientForUrl,
+  errorText,
+  isRefusal,
+  type RedisClient,
+  serverAddress,
+  untilReady,
+} from "./connection.js";
+import { DecisionFunctions, decisionLibrary } from "./library.js";
+import { LATE_REPLY } from "./lua/deadline.js";
+import { REDIS_OPTION_NAMES, type RedisBackendOptions } from "./options.js";
+import type { Script } from "./script.js";
+import { ServerClock } from "./server-clock.js";
+
+/** Reads the server's clock; also proves the server lets this client run scripts. */
+const TIME_PROBE_LUA = `local t = redis.call("TIME")
+return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * The link of {@link RedisBackend} to its server: the connection (made, checked, closed), the
+ * server's clock, and how every command and script is sent: within the deadline and the bound
+ * on pending calls, its failure a `BackendError` naming the server.
+ * Not exported: it reaches the published types only as {@link RedisBackend}'s base class.
+ */
+export abstract class RedisLink extends ThrottleBackend {
+  private readonly connection: RedisBackendOptions["connection"];
+  /** The test clock, if any; decisions are on the server's clock without one. */
+  protected readonly clock: (() => number) | undefined;
+  protected client: RedisClient | undefined;
+  private ownsClient = false;
+  protected readonly where: string;
+  protected readonly serverClock = new ServerClock(() => this.probeTime());
+  /** Whether decisions go by FCALL of the decision library, or by EVALSHA. */
+  private readonly functions = new DecisionFunctions();
+
+  /**
+   * @throws {ConfigurationError} for a malformed connection URL or an unknown option.
+   * @throws {BackendConfigurationError} for a client that is not an ioredis one.
+   */
+  constructor(options: RedisBackendOptions) {
+    rejectUnknownOptions("RedisBackend", options, REDIS_OPTION_NAMES);
+    super({
+      ...options,
+      namespace: options.namespace ?? "traffik",
+      persistent: options.persistent ?? true,
+    });
+    if (typeof options.connection === "string") checkUrl(options.connection);
+    else if (options.connection === undefined || options.connection === null) {
+      throw new ConfigurationError(
+        "RedisBackend needs a `connection`: a URL, an ioredis client, or a function returning one.",
+      );
+    } else if (typeof options.connection !== "function") checkClient(options.connection);
+    this.connection = options.connection;
+    this.where = serverAddress(options.connection);
+    this.clock = options.clock;
+  }
+
+  /** The ioredis client, once initialized. */
+  get redis(): RedisClient | undefined {
+    return this.client;
+  }
+
+  /**
+   * Connects, and reads the server's clock with a script (which also proves scripts may run).
+   * @throws {BackendConnectionError} naming host:port, when Redis cannot be reached.
+   * @throws {BackendConfigurationError} when it refuses the credentials or scripts, or when
+   * `ioredis` is missing or the client is not an ioredis one.
+   */
+  override async initialize(): Promise<void> {
+    this.client ??= await this.makeClient();
+    const client = this.client;
+    // A refused password is only told on the client's "error" event; connect() then says
+    // "Connection is closed.".
+    let told: unknown;
+    const listen = (error: unknown) => {
+      told = error;
+    };
+    client.on("error", listen);
+    try {
+      await this.withinTimeout(untilReady(client, this.timeoutMs));
+      await this.withinTimeout(this.serverClock.sync());
+      // Never fails: where Functions are missing or refused, decisions go by EVALSHA.
+      await this.withinTimeout(this.functions.load(client));
+    } catch (error) {
+      const reason = isRefusal(told) ? told : error;
+      if (isRefusal(reason)) {
+        if (this.ownsClient) {
+          client.disconnect();
+          this.client = undefined;
+        }
+        throw new BackendConfigurationError(
+          `Redis at ${this.where} refused backend "${this.namespace}": ${errorText(reason)}. Check the credentials and that the user may run scripts (EVAL, EVALSHA, TIME).`,
+          { cause: reason },
+        );
+      }
+      throw new BackendConnectionError(
+        `Cannot reach Redis at ${this.where} for backend "${this.namespace}": ${errorText(told ?? error)}`,
+        { cause: error },
+      );
+    } finally {
+      client.off("error", listen);
+    }
+  }
+
+  /**
+   * Clears the namespace unless `persistent`, then lets go of a client it made (QUIT, or a
+   * disconnect if the server does not answer within the deadline), whatever clearing did.
+   */
+  protected override async shutdown(): Promise<void> {
+    const client = this.client;
+    if (client === undefined) return;
+    try {
+      if (!this.persistent) await this.reset();
+    } finally {
+      this.client = undefined;
+      if (this.ownsClient) {
+        await this.withinTimeout(client.quit()).catch(() => client.disconnect());
+      }
+    }
+  }
+
+  override now(): number {
+    return this.clock?.() ?? Date.now();
+  }
+
+  /** Whether the client is a cluster; a connection given as a function is not known before use. */
+  protected isCluster(): boolean {
+    const connection = this.client ?? this.connection;
+    return typeof connection === "object" && connection.isCluster;
+  }
+
+  protected key(relative: string): string {
+    return `${this.namespace}:${relative}`;
+  }
+
+  protected async connected(): Promise<RedisClient> {
+    const ready = this.ready();
+    if (ready !== undefined) await ready;
+    return this.client as RedisClient;
+  }
+
+  protected isReady(): boolean {
+    return this.client !== undefined && this.ready() === undefined;
+  }
+
+  /** One command with the deadline; its failure as a `BackendError` naming the server. */
+  protected call<T>(send: () => Promise<T>): Promise<T> {
+    return this.command(send, undefined, (error: unknown): never => {
+      throw this.failure(error);
+    });
+  }
+
+  /** What a call failed with, as a `BackendError` naming the server. */
+  protected failure(error: unknown): unknown {
+    if (error instanceof BackendError) return error;
+    const message = errorText(error);
+    const late = message.startsWith(LATE_REPLY);
+    // A script declined before this process's own deadline: its idea of the server's clock is off.
+    if (late) this.serverClock.resync();
+    if (late || message === "Command timed out") {
+      return new BackendError(`Redis at ${this.where}: ${message}`, {
+        code: "ERR_TRAFFIK_BACKEND_TIMEOUT",
+        cause: error,
+      });
+    }
+    return new BackendError(`Redis at ${this.where}: ${message}`, { cause: error });
+  }
+
+  /**
+   * EVALSHA, or FCALL of the decision library for the decision script where that is loaded
+   * (`decision`), falling back to EVAL (which caches the script) where the node lacks either's
+   * code; `map` shapes the reply in the same turn, which spares the hot path a promise. Counted
+   * as pending, without a deadline of its own: the caller applies one.
+   */
+  protected script<T = unknown>(
+    script: Script,
+    keys: readonly string[],
+    args: readonly string[],
+    map: (reply: unknown) => T = (reply) => reply as T,
+    decision = false,
+  ): Promise<T> {
+    const fail = (error: unknown): never => {
+      throw this.failure(error);
+    };
+    const run = (client: RedisClient) =>
+      this.counted(() => this.firstTry(client, script, keys, args, decision)).then(
+        map,
+        (error: unknown) => {
+          if (!this.lacksCode(error, client)) return fail(error);
+          return this.counted(() => client.eval(script.source, keys.length, ...keys, ...args)).then(
+            map,
+            fail,
+          );
+        },
+      );
+    // Initialized is the common case: no extra turn of the microtask queue.
+    return this.isReady() ? run(this.client as RedisClient) : this.connected().then(run);
+  }
+
+  /**
+   * A script's first try: FCALL of the decision library for the decision script (`decision`)
+   * where that is loaded (FCALL_RO for a peek), else EVALSHA; either may find its code missing
+   * (see `lacksCode`).
+   */
+  protected firstTry(
+    client: RedisClient,
+    { sha }: Script,
+    keys: readonly string[],
+    args: readonly string[],
+    decision: boolean,
+  ): Promise<unknown> {
+    if (decision) {
+      if (this.functions.usable) {
+        const { fn, peekFn } = decisionLibrary();
+        // A peek's mode argument is "p": it writes nothing.
+        if (args[0] === "p") return client.fcall_ro(peekFn, keys.length, ...keys, ...args);
+        return client.fcall(fn, keys.length, ...keys, ...args);
+      }
+      this.functions.retry(client);
+    }
+    return client.evalsha(sha, keys.length, ...keys, ...args);
+  }
+
+  /** Whether a first try failed for want of its code on the node (a restart, a failover, a flush). */
+  protected lacksCode(error: unknown, client: RedisClient): boolean {
+    return this.functions.missing(error, client);
+  }
+
+  /** The server's clock, read by a script: proof that this client may run scripts. */
+  private async probeTime(): Promise<number> {
+    const client = this.client as RedisClient;
+    return Number(await client.eval(TIME_PROBE_LUA, 0));
+  }
+
+  private async makeClient(): Promise<RedisClient> {
+    const connection = this.connection;
+    if (typeof connection === "function") return checkClient(await connection());
+    if (typeof connection !== "string") return connection;
+    const client = await clientForUrl(connection, this.timeoutMs);
+    this.ownsClient = true;
+    return client;
+  }
+}

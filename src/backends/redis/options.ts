@@ -1,0 +1,43 @@
+import type { OptionNames } from "../../internal/known-keys.js";
+import { BACKEND_OPTION_NAMES, type ThrottleBackendOptions } from "../base.js";
+import type { DegradedModeOptions } from "../degraded/options.js";
+import type { RedisClient } from "./connection.js";
+
+/** Options of {@link RedisBackend}. */
+export interface RedisBackendOptions extends Partial<ThrottleBackendOptions> {
+  /**
+   * A `redis://` or `rediss://` URL (the backend makes and owns the client), an ioredis `Redis`
+   * or `Cluster`, or a function returning one. For a client of your own, set
+   * `enableOfflineQueue: false` so that requests fail fast instead of queueing while Redis is down.
+   */
+  connection: string | RedisClient | (() => RedisClient | Promise<RedisClient>);
+  /** Keep the namespace's keys on `close()`; other processes may share them. @default true */
+  persistent?: boolean;
+  /**
+   * Answer requests from clients known to be throttled in-process until their wait is over,
+   * without a round trip. @default true
+   */
+  blockCache?: boolean;
+  /**
+   * For tests only: the deciding clock in ms, passed to each decision script. By default
+   * decisions are on the Redis server's clock (its `TIME`), so application servers with skewed
+   * clocks agree. Keys expire on the server's clock either way, after their state has expired.
+   */
+  clock?: () => number;
+  /**
+   * While the server (a cluster master) is out, decide its requests in this process, each
+   * client within its limit per process, instead of by `onError`, and hand them back once it
+   * answers (see {@link DegradedModeOptions}). `false` leaves outages to `onError`. @default true
+   */
+  degradedMode?: boolean | DegradedModeOptions;
+}
+
+/** The names of {@link RedisBackendOptions}, for the check of unknown keys. */
+export const REDIS_OPTION_NAMES: OptionNames<RedisBackendOptions> = {
+  ...BACKEND_OPTION_NAMES,
+  connection: true,
+  persistent: true,
+  blockCache: true,
+  clock: true,
+  degradedMode: true,
+};
