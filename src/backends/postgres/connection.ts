@@ -6,7 +6,7 @@ import {
 } from "../../errors.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { ThrottleBackend } from "../base.js";
-import { ServerClock } from "../redis/server-clock.js";
+import { ServerClock } from "../server-clock.js";
 import { namespaceRange, rowKey } from "./keys.js";
 import {
   identifier,

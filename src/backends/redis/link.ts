@@ -6,6 +6,7 @@ import {
 } from "../../errors.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { ThrottleBackend } from "../base.js";
+import { ServerClock } from "../server-clock.js";
 import {
   checkClient,
   checkUrl,
@@ -20,7 +21,6 @@ import { DecisionFunctions, decisionLibrary } from "./library.js";
 import { LATE_REPLY } from "./lua/deadline.js";
 import { REDIS_OPTION_NAMES, type RedisBackendOptions } from "./options.js";
 import type { Script } from "./script.js";
-import { ServerClock } from "./server-clock.js";
 
 /** Reads the server's clock; also proves the server lets this client run scripts. */
 const TIME_PROBE_LUA = `local t = redis.call("TIME")

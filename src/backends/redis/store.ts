@@ -10,13 +10,12 @@ import type { DecisionRequest, Lock, LockOptions } from "../types.js";
 import type { RedisClient } from "./connection.js";
 import { stateKey } from "./keys.js";
 import { RedisLink } from "./link.js";
-import { INCREMENT_WITH_TTL_LUA, RELEASE_LOCK_LUA } from "./lua/primitives.js";
+import { RELEASE_LOCK_LUA } from "./lua/primitives.js";
 import type { RedisBackendOptions } from "./options.js";
 import { script } from "./script.js";
 import { nodeOf } from "./slots.js";
 
 const RELEASE_LOCK = script(RELEASE_LOCK_LUA);
-const INCREMENT_WITH_TTL = script(INCREMENT_WITH_TTL_LUA);
 
 /**
  * The store half of {@link RedisBackend}: the primitives and locks, `clear()`, `reset()`, and
@@ -68,22 +67,6 @@ export abstract class RedisStore extends RedisLink implements DegradableBackend 
   async delete(key: string): Promise<void> {
     const client = await this.connected();
     await this.call(() => client.del(this.key(key)));
-  }
-
-  async increment(key: string, amount = 1): Promise<number> {
-    const client = await this.connected();
-    return this.call(() => client.incrby(this.key(key), amount));
-  }
-
-  async decrement(key: string, amount = 1): Promise<number> {
-    const client = await this.connected();
-    return this.call(() => client.decrby(this.key(key), amount));
-  }
-
-  async incrementWithTtl(key: string, amount: number, ttlMs: number): Promise<number> {
-    const ttl = String(Math.max(1, Math.ceil(ttlMs)));
-    const value = this.script(INCREMENT_WITH_TTL, [this.key(key)], [String(amount), ttl]);
-    return Number(await this.withinTimeout(value));
   }
 
   /**
