@@ -4,8 +4,8 @@ const SLACK_MS = 2;
 const RESYNC_MS = 30_000;
 
 /**
- * This process's idea of a server's clock (Redis, PostgreSQL), so that a call can carry its deadline in the
- * server's time: the script declines to write once the server's clock is past it, and a call
+ * This process's idea of a server's clock (Redis, PostgreSQL), so that a call can carry its
+ * deadline in the server's time: the script declines to write once the server's clock is past it, and a call
  * the client stopped waiting for is never charged later. Measured from the server's `TIME`
  * around one round trip; the deadline is moved earlier by that round trip (plus a little
  * slack), the most the estimate can be off, so the server never runs a call the client has
