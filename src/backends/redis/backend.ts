@@ -47,7 +47,7 @@ export class RedisBackend extends RedisStore {
   }
 
   /**
-   * Connects (see {@link RedisLink.initialize}); from then on, every reconnection forgets the
+   * Connects (see `RedisLink.initialize`); from then on, every reconnection forgets the
    * clients blocked in-process: the server may have restarted empty, or a replica that lags
    * may have taken over, and Redis, not a memory of it, says who is blocked.
    */
@@ -68,6 +68,7 @@ export class RedisBackend extends RedisStore {
     await super.shutdown();
   }
 
+  /** Forgets one client's state for one throttle, and its in-process block. */
   override async clear(uid: string, identity: string): Promise<void> {
     this.blocks?.forget(this.key(stateKey(uid, identity)));
     await super.clear(uid, identity);

@@ -34,11 +34,14 @@ return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
  */
 export abstract class RedisLink extends ThrottleBackend {
   private readonly connection: RedisBackendOptions["connection"];
-  /** The test clock, if any; decisions are on the server's clock without one. */
+  /** The test clock, if any; decisions are on the server's clock without one. @internal */
   protected readonly clock: (() => number) | undefined;
+  /** The client, once connected. @internal */
   protected client: RedisClient | undefined;
   private ownsClient = false;
+  /** The server's address, for messages. @internal */
   protected readonly where: string;
+  /** The server's clock, for deadlines carried to the server. @internal */
   protected readonly serverClock = new ServerClock(() => this.probeTime());
   /** Whether decisions go by FCALL of the decision library, or by EVALSHA. */
   private readonly functions = new DecisionFunctions();
@@ -133,34 +136,37 @@ export abstract class RedisLink extends ThrottleBackend {
     return this.clock?.() ?? Date.now();
   }
 
-  /** Whether the client is a cluster; a connection given as a function is not known before use. */
+  /** Whether the client is a cluster; a connection given as a function is not known before use. @internal */
   protected isCluster(): boolean {
     const connection = this.client ?? this.connection;
     return typeof connection === "object" && connection.isCluster;
   }
 
+  /** The key of a relative key, in this namespace. @internal */
   protected key(relative: string): string {
     return `${this.namespace}:${relative}`;
   }
 
+  /** The client, once initialized. @internal */
   protected async connected(): Promise<RedisClient> {
     const ready = this.ready();
     if (ready !== undefined) await ready;
     return this.client as RedisClient;
   }
 
+  /** Whether the client is connected and initialized. @internal */
   protected isReady(): boolean {
     return this.client !== undefined && this.ready() === undefined;
   }
 
-  /** One command with the deadline; its failure as a `BackendError` naming the server. */
+  /** One command with the deadline; its failure as a `BackendError` naming the server. @internal */
   protected call<T>(send: () => Promise<T>): Promise<T> {
     return this.command(send, undefined, (error: unknown): never => {
       throw this.failure(error);
     });
   }
 
-  /** What a call failed with, as a `BackendError` naming the server. */
+  /** What a call failed with, as a `BackendError` naming the server. @internal */
   protected failure(error: unknown): unknown {
     if (error instanceof BackendError) return error;
     const message = errorText(error);
@@ -180,7 +186,7 @@ export abstract class RedisLink extends ThrottleBackend {
    * EVALSHA, or FCALL of the decision library for the decision script where that is loaded
    * (`decision`), falling back to EVAL (which caches the script) where the node lacks either's
    * code; `map` shapes the reply in the same turn, which spares the hot path a promise. Counted
-   * as pending, without a deadline of its own: the caller applies one.
+   * as pending, without a deadline of its own: the caller applies one. @internal
    */
   protected script<T = unknown>(
     script: Script,
@@ -210,7 +216,7 @@ export abstract class RedisLink extends ThrottleBackend {
   /**
    * A script's first try: FCALL of the decision library for the decision script (`decision`)
    * where that is loaded (FCALL_RO for a peek), else EVALSHA; either may find its code missing
-   * (see `lacksCode`).
+   * (see `lacksCode`). @internal
    */
   protected firstTry(
     client: RedisClient,
@@ -231,7 +237,7 @@ export abstract class RedisLink extends ThrottleBackend {
     return client.evalsha(sha, keys.length, ...keys, ...args);
   }
 
-  /** Whether a first try failed for want of its code on the node (a restart, a failover, a flush). */
+  /** Whether a first try failed for want of its code (a restart, a failover, a flush). @internal */
   protected lacksCode(error: unknown, client: RedisClient): boolean {
     return this.functions.missing(error, client);
   }
