@@ -2,11 +2,22 @@
  * Traffik: rate limiting for Node.js HTTP and WebSocket servers.
  *
  * What an app needs: rates, throttles, the all-or-nothing helpers, the client address, and the
- * `throttled` decorator. Errors come from `traffik/errors`, strategies from `traffik/strategies`,
+ * `throttled` decorator, and what observes them: the `traffik:` diagnostics channels and their
+ * events. Errors come from `traffik/errors`, strategies from `traffik/strategies`,
  * backends from `traffik/backends/*`, and what a backend author needs from `traffik/backend`.
  *
  * @module
  */
+export { CHANNELS } from "./events/channels.js";
+export type { EventIdentity } from "./events/identity.js";
+export type {
+  BackendErrorEvent,
+  BackendState,
+  BackendStateEvent,
+  DecisionEvent,
+  Logger,
+  ThrottledEvent,
+} from "./events/types.js";
 export {
   type AddressableConnection,
   type ClientAddressOptions,

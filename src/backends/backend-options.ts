@@ -1,4 +1,6 @@
 import { ConfigurationError } from "../errors.js";
+import { checkLogger } from "../events/report.js";
+import type { Logger } from "../events/types.js";
 import type { OptionNames } from "../internal/known-keys.js";
 
 /** Options every backend takes. */
@@ -17,6 +19,11 @@ export interface ThrottleBackendOptions {
    * more abandoned commands. @default 1000
    */
   maxPending?: number;
+  /**
+   * Where an outage's start and end are logged, one structured line each (pino, `console`).
+   * @default none: a process warning, as before
+   */
+  logger?: Logger;
 }
 
 /** The names of {@link ThrottleBackendOptions}, for backends' check of unknown keys. */
@@ -26,6 +33,7 @@ export const BACKEND_OPTION_NAMES: OptionNames<ThrottleBackendOptions> = {
   timeoutMs: true,
   lockTtlMs: true,
   maxPending: true,
+  logger: true,
 };
 
 const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -47,6 +55,7 @@ export interface CheckedBackendOptions {
   readonly timeoutMs: number;
   readonly lockTtlMs: number;
   readonly maxPending: number;
+  readonly logger: Logger | undefined;
 }
 
 /**
@@ -60,6 +69,7 @@ export function checkBackendOptions(options: ThrottleBackendOptions): CheckedBac
     timeoutMs: options.timeoutMs ?? 1000,
     lockTtlMs: options.lockTtlMs ?? 5000,
     maxPending: options.maxPending ?? 1000,
+    logger: checkLogger("Backend", options.logger),
   };
   if (!(checked.timeoutMs > 0) || !(checked.lockTtlMs > 0)) {
     throw new ConfigurationError(

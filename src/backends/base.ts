@@ -1,5 +1,7 @@
 // Over 250 lines: the class is composed of small modules, and what remains is the contract's
 // TSDoc, the reference for backend authors of what each required and optional member means.
+import { publishBackendState } from "../events/publish.js";
+import type { Logger } from "../events/types.js";
 import type { Step, StrategyState } from "../strategies/strategy.js";
 import { checkBackendOptions, type ThrottleBackendOptions } from "./backend-options.js";
 import { CallLimits } from "./call-limits.js";
@@ -42,6 +44,8 @@ export abstract class ThrottleBackend {
   readonly timeoutMs: number;
   /** See {@link ThrottleBackendOptions.maxPending}. */
   readonly maxPending: number;
+  /** See {@link ThrottleBackendOptions.logger}. */
+  readonly logger: Logger | undefined;
   /** See {@link ThrottleBackendOptions.lockTtlMs}. */
   protected readonly lockTtlMs: number;
   private readonly calls: CallLimits;
@@ -57,8 +61,12 @@ export abstract class ThrottleBackend {
     this.timeoutMs = checked.timeoutMs;
     this.lockTtlMs = checked.lockTtlMs;
     this.maxPending = checked.maxPending;
+    this.logger = checked.logger;
     this.calls = new CallLimits(this.timeoutMs, this.maxPending, `Backend "${this.namespace}"`);
-    this.initialization = new LazyInitialization(() => this.initialize());
+    this.initialization = new LazyInitialization(async () => {
+      await this.initialize();
+      publishBackendState({ backend: this.namespace, state: "ready" });
+    });
     this.uids = new UidRegistry(this.namespace);
   }
 
@@ -208,7 +216,11 @@ export abstract class ThrottleBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.shutdown();
+    try {
+      await this.shutdown();
+    } finally {
+      publishBackendState({ backend: this.namespace, state: "closed" });
+    }
   }
 
   /** Whether {@link close} was called. */

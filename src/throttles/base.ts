@@ -1,5 +1,6 @@
 import type { ThrottleBackend } from "../backends/base.js";
 import { ConnectionThrottled } from "../errors.js";
+import type { ThrottleEvents } from "../events/publish.js";
 import type { Rate } from "../rate.js";
 import type { Step, Strategy } from "../strategies/strategy.js";
 import { UNLIMITED, type Unlimited } from "../unlimited.js";
@@ -46,6 +47,8 @@ export abstract class BaseThrottle<C = unknown> {
   protected readonly handleThrottled: ThrottledHandler<C>;
   /** The decision for an exempt (`UNLIMITED`) connection. @internal */
   readonly exempt: Decision;
+  /** Its hooks and how its events show identities. @internal */
+  readonly events: ThrottleEvents;
   /** This throttle alone, as the group the internal decision takes. @internal */
   readonly alone: readonly BaseThrottle<C>[];
   private readonly policy: Policy<C>;
@@ -65,9 +68,10 @@ export abstract class BaseThrottle<C = unknown> {
     this.identifier = policy.identifier;
     this.handleThrottled = policy.handleThrottled ?? this.defaultHandleThrottled;
     this.exempt = exemptDecision(policy);
+    this.events = policy.events;
     this.alone = [this];
     this.backends = new BackendResolution(this.uid, policy.backend, this.dynamicBackend, this);
-    this.errors = new ErrorPolicy(policy.onError, this.exempt, this.minWaitPeriod);
+    this.errors = new ErrorPolicy(policy.onError, this.exempt, this.minWaitPeriod, policy.events);
   }
 
   /**

@@ -7,6 +7,7 @@
 import type { ThrottleBackend } from "../backends/base.js";
 import type { DecisionMode } from "../backends/types.js";
 import { BackendError, ConfigurationError } from "../errors.js";
+import { decisionsWatched, publishDecision } from "../events/publish.js";
 import type { Step } from "../strategies/strategy.js";
 import { UNLIMITED, type Unlimited } from "../unlimited.js";
 import type { BaseThrottle } from "./base.js";
@@ -28,6 +29,8 @@ export interface DecideOptions {
    * then rejects with the departure's reason, and its place is given back.
    */
   readonly departure?: Departure | undefined;
+  /** Where the requests prepared are kept, by throttle, for the decision's events. */
+  readonly seen?: (PreparedRequest | Unlimited)[] | undefined;
 }
 
 /**
@@ -36,11 +39,41 @@ export interface DecideOptions {
  * (`UNLIMITED`) take no part; a backend failure is decided by each throttle's `onError`. A
  * request admitted with a queueing delay is decided once its turn comes. A verdict, not a
  * promise, when the backend, the identifiers and the costs answer at once and nothing waits
- * (see `sync-or-async.ts`). @internal
+ * (see `sync-or-async.ts`). The one place decisions are published (`events/`), when anyone
+ * listens. @internal
  *
  * @throws {ConfigurationError} when several throttles resolve to different backends.
  */
 export function decide<C>(
+  throttles: readonly BaseThrottle<C>[],
+  connection: C,
+  options: DecideOptions,
+): Eventually<Verdict<C>> {
+  // Nothing is timed or built for a decision nobody listens to.
+  if (decisionsWatched(throttles)) return decideWatched(throttles, connection, options);
+  return decideUnwatched(throttles, connection, options);
+}
+
+/** {@link decide}, timed, each throttle's decision published once the verdict is in. */
+function decideWatched<C>(
+  throttles: readonly BaseThrottle<C>[],
+  connection: C,
+  options: DecideOptions,
+): Eventually<Verdict<C>> {
+  const started = performance.now();
+  const seen: (PreparedRequest | Unlimited)[] = [];
+  const verdict = decideUnwatched(throttles, connection, { ...options, seen });
+  return whenReady(verdict, (ready) => {
+    const durationMs = performance.now() - started;
+    ready.decisions.forEach((decision, index) => {
+      const { events } = throttles[index] as BaseThrottle<C>;
+      publishDecision(events, decision, seen[index], options.mode, options.cost, durationMs);
+    });
+    return ready;
+  });
+}
+
+function decideUnwatched<C>(
   throttles: readonly BaseThrottle<C>[],
   connection: C,
   options: DecideOptions,
@@ -72,8 +105,9 @@ function decidePrepared<C>(
   throttle: BaseThrottle<C>,
   prepared: PreparedRequest | Unlimited,
   connection: C,
-  { mode, departure }: DecideOptions,
+  { mode, departure, seen }: DecideOptions,
 ): Eventually<Decision> {
+  if (seen) seen[0] = prepared;
   if (prepared === UNLIMITED) return throttle.exempt;
   const counted = mode === "consume" && prepared.cost > 0;
   return prepared.backend.decideThen<Eventually<Decision>>(
@@ -139,6 +173,7 @@ function decidePreparedGroup<C>(
   connection: C,
   options: DecideOptions,
 ): Eventually<Verdict<C>> {
+  options.seen?.push(...prepared);
   const decisions = throttles.map((throttle) => throttle.exempt);
   const members: Member<C>[] = [];
   let backend: ThrottleBackend | undefined;

@@ -1,4 +1,6 @@
 import { BackendError, TraffikError } from "../errors.js";
+import { publishBackendError, type ThrottleEvents } from "../events/publish.js";
+import { report } from "../events/report.js";
 import type { Decision } from "./decision.js";
 import type { AnyThrottle, ErrorAction, ErrorHandler } from "./options.js";
 
@@ -20,6 +22,7 @@ export class ErrorPolicy<C> {
     private readonly onError: ErrorAction | ErrorHandler<C>,
     private readonly exempt: Decision,
     private readonly minWaitPeriod: number,
+    private readonly events: ThrottleEvents,
   ) {}
 
   /** The backend answered: an outage ends once it has answered for a while with no failure. */
@@ -43,15 +46,19 @@ export class ErrorPolicy<C> {
       typeof this.onError === "function"
         ? await this.onError(failure, { connection, throttle })
         : this.onError;
+    publishBackendError(this.events, action, failure);
     if (action === "raise") throw failure;
     const allowed = action !== "throttle";
     if (allowed) {
       this.lastFailureAt = Date.now();
       if (!this.inOutage) {
         this.inOutage = true;
-        process.emitWarning(
+        report(
+          this.events.logger,
+          "warn",
+          { uid: throttle.uid, state: "admitting-during-outage", error: failure },
           `Throttle "${throttle.uid}" admits requests while its backend fails: ${failure.message}`,
-          { code: "TRAFFIK_BACKEND_OUTAGE" },
+          "TRAFFIK_BACKEND_OUTAGE",
         );
       }
     }

@@ -1,5 +1,7 @@
 import type { ThrottleBackend } from "../backends/base.js";
 import type { BackendError } from "../errors.js";
+import type { EventIdentity } from "../events/identity.js";
+import type { BackendErrorEvent, DecisionEvent, Logger, ThrottledEvent } from "../events/types.js";
 import type { OptionNames } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import type { Strategy } from "../strategies/strategy.js";
@@ -71,6 +73,26 @@ export interface ThrottleOptions<C> {
    * @fastify/rate-limit do
    */
   onError?: ErrorAction | ErrorHandler<C>;
+  /**
+   * Called with every decision of this throttle (exempt connections excepted), as published on
+   * `traffik:decision`. Synchronous: keep it short. One that throws is logged, not propagated.
+   */
+  onDecision?: (event: DecisionEvent) => void;
+  /** Called with every rejection by this throttle, as published on `traffik:throttled`. */
+  onThrottled?: (event: ThrottledEvent) => void;
+  /** Called with every backend failure `onError` decides, as published on `traffik:backend-error`. */
+  onBackendError?: (event: BackendErrorEvent) => void;
+  /**
+   * The identity events carry: `"hashed"`, a keyed hash (HMAC-SHA-256 under a random key of
+   * this process, 16 hex digits), since raw identities (addresses, user ids) are personal data
+   * in logs; or `"raw"`. @default "hashed"
+   */
+  eventIdentity?: EventIdentity;
+  /**
+   * Where the warning that `onError` admits requests during an outage goes, once per outage.
+   * @default none: a process warning, as before
+   */
+  logger?: Logger;
 }
 
 /** The names of {@link ThrottleOptions}, for the check of unknown keys. @internal */
@@ -86,6 +108,11 @@ export const THROTTLE_OPTION_NAMES: OptionNames<ThrottleOptions<unknown>> = {
   headers: true,
   cost: true,
   onError: true,
+  onDecision: true,
+  onThrottled: true,
+  onBackendError: true,
+  eventIdentity: true,
+  logger: true,
 };
 
 /** Options of one call. */

@@ -1,6 +1,8 @@
 import type { ThrottleBackend } from "../backends/base.js";
 import { checkName } from "../backends/base.js";
 import { AnonymousConnection, ConfigurationError, InvalidCost } from "../errors.js";
+import type { ThrottleEvents } from "../events/publish.js";
+import { readThrottleEvents } from "../events/throttle-events.js";
 import { defaultClientAddress, type IdentifiableConnection } from "../identity/client-address.js";
 import { rejectUnknownOptions } from "../internal/known-keys.js";
 import { Rate } from "../rate.js";
@@ -33,6 +35,7 @@ export interface Policy<C> {
   readonly cost: number | ((connection: C) => number | Promise<number>);
   readonly onError: ErrorAction | ErrorHandler<C>;
   readonly backend: ThrottleBackend | undefined;
+  readonly events: ThrottleEvents;
 }
 
 /**
@@ -69,6 +72,7 @@ export function readPolicy<C>(kind: string, options: ThrottleOptions<C>): Policy
     cost: options.cost ?? 1,
     onError: options.onError ?? "throttle",
     backend: options.backend,
+    events: readThrottleEvents(uid, strategy.name, options),
   };
   if (typeof policy.cost === "number") checkCost(policy, policy.cost);
   return policy;

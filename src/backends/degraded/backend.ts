@@ -41,6 +41,7 @@ export class DegradedModeBackend extends ThrottleBackend {
       options.probeIntervalMs ?? 250,
       shared.timeoutMs,
       now,
+      shared.logger,
     );
   }
 

@@ -1,3 +1,7 @@
+import { publishBackendState } from "../../events/publish.js";
+import { report } from "../../events/report.js";
+import type { Logger } from "../../events/types.js";
+
 /** How a request for a node is decided now. */
 export type Route = "shared" | "probe" | "fallback";
 
@@ -16,7 +20,8 @@ interface Outage {
  * The nodes of a shared backend that are out (a server, a cluster master; `""` for the whole
  * backend), each from its first failure until a request sent to it afterwards succeeds.
  * Meanwhile requests for it are decided in-process, and one at a time tries it again every
- * `probeIntervalMs`. An outage begins once and ends once, each with a warning: answers from
+ * `probeIntervalMs`. An outage begins once and ends once, each published on
+ * `traffik:backend-state` and logged (to `logger`, else as a process warning): answers from
  * healthy nodes do not end it, and failures of requests sent before it began cannot restart it.
  */
 export class Outages {
@@ -29,6 +34,7 @@ export class Outages {
     private readonly probeIntervalMs: number,
     timeoutMs: number,
     private readonly now: () => number = () => performance.now(),
+    private readonly logger?: Logger,
   ) {
     this.goneAfterMs = 2 * (probeIntervalMs + timeoutMs);
   }
@@ -79,9 +85,13 @@ export class Outages {
       probing: false,
       lastSeen: now,
     });
-    process.emitWarning(
+    publishBackendState({ backend: this.name, state: "outage-began", node, error });
+    report(
+      this.logger,
+      "error",
+      { backend: this.name, node, state: "outage-began", error },
       `Backend "${this.name}"${where(node)}: out (${error instanceof Error ? error.message : String(error)}): its requests are decided in this process, each client within its limit per process, until it answers again.`,
-      { code: "TRAFFIK_BACKEND_OUTAGE" },
+      "TRAFFIK_BACKEND_OUTAGE",
     );
   }
 
@@ -104,9 +114,14 @@ export class Outages {
 
   private end(node: string, outage: Outage, how: string): void {
     this.open.delete(node);
-    process.emitWarning(
-      `Backend "${this.name}"${where(node)}: ${how} after ${Math.round(this.now() - outage.since)} ms: its requests are decided by it again.`,
-      { code: "TRAFFIK_BACKEND_RECOVERED" },
+    const durationMs = Math.round(this.now() - outage.since);
+    publishBackendState({ backend: this.name, state: "outage-ended", node, durationMs });
+    report(
+      this.logger,
+      "warn",
+      { backend: this.name, node, state: "outage-ended", durationMs },
+      `Backend "${this.name}"${where(node)}: ${how} after ${durationMs} ms: its requests are decided by it again.`,
+      "TRAFFIK_BACKEND_RECOVERED",
     );
   }
 }
