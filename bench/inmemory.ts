@@ -7,13 +7,16 @@
  * Each contender runs in a fresh child process (so no contender's JIT or garbage shapes
  * another's), the contenders alternate over several rounds, and the median round is reported.
  * Every contender makes awaited decisions over the same 10 000 keys, with limits high enough
- * that every decision admits.
+ * that every decision admits. The events line sets the fixed-window throttle with no listener
+ * (what every user pays) beside one with a `traffik:decision` subscriber and one with an
+ * `onDecision` hook.
  */
 import { execFileSync } from "node:child_process";
+import { subscribe } from "node:diagnostics_channel";
 import { fileURLToPath } from "node:url";
 import { MemoryStore } from "express-rate-limit";
 import { RateLimiterMemory } from "rate-limiter-flexible";
-import { HTTPThrottle, Rate } from "traffik";
+import { CHANNELS, HTTPThrottle, Rate } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import {
   FixedWindowStrategy,
@@ -47,6 +50,12 @@ const strategies: Record<string, () => Strategy> = {
   gcra: () => new GCRAStrategy(),
 };
 
+/** Events the events contenders' listener saw: checked, so that a line never measures none. */
+let eventsSeen = 0;
+const listen = () => {
+  eventsSeen++;
+};
+
 /** A contender: a function deciding for key number i, built fresh in its child process. */
 function contender(name: string): (i: number) => Promise<unknown> {
   const addresses = Array.from({ length: KEYS }, (_, i) => `10.0.${(i >> 8) & 255}.${i & 255}`);
@@ -77,12 +86,17 @@ function contender(name: string): (i: number) => Promise<unknown> {
     return async (i) => backend.decide(requests[i] as (typeof requests)[number], "consume");
   }
   const throttling = name.startsWith("traffik-throttling:");
-  const make = strategies[name.replace(/^traffik(-throttling)?:/, "")] as () => Strategy;
+  if (name === "traffik-events:channel") subscribe(CHANNELS.decision, listen);
+  const hooked = name === "traffik-events:hook";
+  const make = name.startsWith("traffik-events:")
+    ? strategies["fixed-window"]
+    : (strategies[name.replace(/^traffik(-throttling)?:/, "")] as () => Strategy);
   const throttle = new HTTPThrottle({
     uid: "bench",
     rate: `${throttling ? THROTTLING_LIMIT : LIMIT}/m`,
-    strategy: make(),
+    strategy: (make as () => Strategy)(),
     backend,
+    ...(hooked ? { onDecision: listen } : {}),
   });
   const connections = addresses.map((remoteAddress) => ({
     socket: { remoteAddress },
@@ -98,7 +112,11 @@ async function measureRate(name: string): Promise<number> {
   for (let i = 0; i < 300_000; i++) await decide(i % KEYS);
   const started = process.hrtime.bigint();
   for (let i = 0; i < DECISIONS; i++) await decide(i % KEYS);
-  return DECISIONS / (Number(process.hrtime.bigint() - started) / 1e9);
+  const rate = DECISIONS / (Number(process.hrtime.bigint() - started) / 1e9);
+  if (name.startsWith("traffik-events:") && eventsSeen < DECISIONS) {
+    throw new Error(`${name}: the listener saw ${eventsSeen} events for ${DECISIONS} decisions.`);
+  }
+  return rate;
 }
 
 /** Child: heap bytes per tracked key with HEAP_KEYS distinct keys (fixed window). */
@@ -150,6 +168,8 @@ const names = [
   "erl",
   "traffik-bare",
   ...Object.keys(strategies).map((s) => `traffik:${s}`),
+  "traffik-events:channel",
+  "traffik-events:hook",
   "rlf-throttling",
   ...throttled.map((s) => `traffik-throttling:${s}`),
 ];
@@ -176,6 +196,13 @@ for (const name of Object.keys(strategies)) {
     `    ${name.padEnd(26)} ${format(rate).padStart(10)}   ${(rate / rlf).toFixed(2)}x RLF   ${(rate / erl).toFixed(2)}x ERL store`,
   );
 }
+const idle = median(rates.get("traffik:fixed-window") as number[]);
+const events = ["channel", "hook"].map((kind) =>
+  median(rates.get(`traffik-events:${kind}`) as number[]),
+) as [number, number];
+console.log(
+  `  Decision events, fixed window: no listener ${format(idle)}; a traffik:decision subscriber ${format(events[0])} (${(events[0] / idle).toFixed(2)}x); an onDecision hook ${format(events[1])} (${(events[1] / idle).toFixed(2)}x)`,
+);
 const rlfThrottling = median(rates.get("rlf-throttling") as number[]);
 console.log(
   `Throttling: ${THROTTLING_LIMIT} per minute per client, nearly every decision a rejection (caught):`,

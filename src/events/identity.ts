@@ -1,18 +1,24 @@
-import { createHmac, randomBytes } from "node:crypto";
+import * as crypto from "node:crypto";
 
 /** Whether events carry a client's identity hashed (the default) or raw. */
 export type EventIdentity = "hashed" | "raw";
 
-// Keyed with a secret of this process, so that a hash cannot be reversed by hashing every
-// IPv4 address (2^32 guesses): an identity's hash is stable for the life of the process.
-const KEY = randomBytes(32);
+// A secret of this process, hashed before the identity, so that a hash cannot be reversed by
+// hashing every IPv4 address (2^32 guesses). Prefixing a key is enough here: the hash names a
+// client, it authenticates nothing, so SHA-256's length extension gains an attacker nothing.
+const KEY = crypto.randomBytes(32).toString("hex");
+
+// The one-shot `crypto.hash` (Node 20.12+) is about three times as fast as a Hash object.
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === "function"
+    ? (text) => crypto.hash("sha256", text, "hex")
+    : (text) => crypto.createHash("sha256").update(text).digest("hex");
 
 /**
- * The identity an event carries: HMAC-SHA-256 of it under a random per-process key, first 16
- * hex digits (64 bits: collisions among a billion clients are unlikely), or the raw identity.
- * @internal
+ * The identity an event carries: SHA-256 of a random per-process key and the identity, first
+ * 16 hex digits (64 bits: collisions among a billion clients are unlikely), or the raw
+ * identity. Stable for the life of the process, different in each. @internal
  */
 export function eventIdentity(identity: string, form: EventIdentity): string {
-  if (form === "raw") return identity;
-  return createHmac("sha256", KEY).update(identity).digest("hex").slice(0, 16);
+  return form === "raw" ? identity : sha256Hex(KEY + identity).slice(0, 16);
 }

@@ -83,9 +83,10 @@ export interface ThrottleOptions<C> {
   /** Called with every backend failure `onError` decides, as published on `traffik:backend-error`. */
   onBackendError?: (event: BackendErrorEvent) => void;
   /**
-   * The identity events carry: `"hashed"`, a keyed hash (HMAC-SHA-256 under a random key of
-   * this process, 16 hex digits), since raw identities (addresses, user ids) are personal data
-   * in logs; or `"raw"`. @default "hashed"
+   * The identity events carry: `"hashed"`, a keyed hash (SHA-256 of a random key of this
+   * process and the identity, 16 hex digits: stable within the process, not reversible by
+   * hashing every address), since raw identities (addresses, user ids) are personal data in
+   * logs; or `"raw"`. @default "hashed"
    */
   eventIdentity?: EventIdentity;
   /**
