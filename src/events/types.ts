@@ -45,7 +45,10 @@ export interface DecisionEvent {
  * A rejected request (not a peek): published on `traffik:throttled` as well as on
  * `traffik:decision`.
  */
-export type ThrottledEvent = DecisionEvent & { readonly allowed: false };
+export interface ThrottledEvent extends DecisionEvent {
+  /** Always `false`: the request was rejected. */
+  readonly allowed: false;
+}
 
 /** A throttle's `onError` deciding a backend failure: published on `traffik:backend-error`. */
 export interface BackendErrorEvent {
@@ -64,6 +67,7 @@ export type BackendState = "ready" | "outage-began" | "outage-ended" | "closed";
 export interface BackendStateEvent {
   /** The backend's namespace. */
   readonly backend: string;
+  /** What happened. */
   readonly state: BackendState;
   /** For an outage: the node out (a cluster master, a server); `""` for the whole backend. */
   readonly node?: string;
@@ -78,7 +82,9 @@ export interface BackendStateEvent {
  * `error` taking a fields object and a message, as pino does (`console` works too).
  */
 export interface Logger {
+  /** Logs an outage's end, or `onError` admitting requests during one. */
   warn(fields: Readonly<Record<string, unknown>>, message: string): void;
+  /** Logs an outage's start, or a hook that threw. */
   error(fields: Readonly<Record<string, unknown>>, message: string): void;
 }
 
