@@ -157,6 +157,7 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
       "IntegrationOptions",
       "KoaContext",
       "KoaMiddleware",
+      "KoaProxySettings",
       "KoaThrottledError",
       "MiddlewareThrottleOptions",
       "ThrottleMiddlewareOptions",
