@@ -165,6 +165,7 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
       "IntegrationOptions",
       "KoaContext",
       "KoaMiddleware",
+      "KoaProxySettings",
       "KoaThrottledError",
       "MiddlewareThrottleOptions",
       "ThrottleMiddlewareOptions",

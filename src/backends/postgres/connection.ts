@@ -27,12 +27,19 @@ import { LOCK_CLASS, SERVER_NOW } from "./sql/decide.js";
  * reaches the published types only as {@link PostgresBackend}'s base class.
  */
 export abstract class PostgresConnection extends ThrottleBackend {
+  /** The table's and the decision function's names, and the statements creating them. @internal */
   protected readonly schema: Schema;
+  /** The test clock, if any; decisions are on the server's clock without one. @internal */
   protected readonly clock: (() => number) | undefined;
+  /** The sweep's settings, checked, or `undefined` for none. @internal */
   protected readonly sweep: { every: number; rows: number } | undefined;
+  /** Where the server is, for messages: the URL past credentials, or the pool. @internal */
   protected readonly where: string;
+  /** The table keys of this namespace: from `from`, up to (not including) `to`. @internal */
   protected readonly range: readonly [from: string, to: string];
+  /** The server's clock, for deadlines carried to the server. @internal */
   protected readonly serverClock = new ServerClock(() => this.probeTime());
+  /** The pool, once given or opened; `undefined` after the backend ended its own. @internal */
   protected pool: PostgresPool | undefined;
   private readonly connection: string | PostgresPool;
   private readonly poolSize: number;
@@ -181,12 +188,12 @@ export abstract class PostgresConnection extends ThrottleBackend {
     return this.clock?.() ?? Date.now();
   }
 
-  /** A test clock's time as the functions take it, or `null` for the server's clock. */
+  /** A test clock's time as the functions take it, or `null` for the server's clock. @internal */
   protected clockArg(): number | null {
     return this.clock === undefined ? null : Math.floor(this.clock());
   }
 
-  /** The decision function's call for these arrays (see `sql/decide.ts`). */
+  /** The decision function's call for these arrays (see `sql/decide.ts`). @internal */
   protected decideQuery(
     keys: readonly string[],
     columns: readonly (readonly unknown[])[],
@@ -217,7 +224,7 @@ export abstract class PostgresConnection extends ThrottleBackend {
     };
   }
 
-  /** One query, within the deadline and the bound on pending commands: its rows. */
+  /** One query, within the deadline and the bound on pending commands: its rows. @internal */
   protected query(text: string, values: unknown[]): Promise<unknown[]> {
     return this.connected().then((pool) =>
       this.command(
@@ -230,7 +237,7 @@ export abstract class PostgresConnection extends ThrottleBackend {
     );
   }
 
-  /** The pool, once initialized. */
+  /** The pool, once initialized. @internal */
   protected async connected(): Promise<PostgresPool> {
     await this.ready();
     if (this.pool === undefined) {
@@ -244,7 +251,7 @@ export abstract class PostgresConnection extends ThrottleBackend {
     return Number((result.rows[0] as { t: string }).t);
   }
 
-  /** The table's key for a relative key of this namespace. */
+  /** The table's key for a relative key of this namespace. @internal */
   protected key(relative: string): string {
     return rowKey(this.namespace, relative);
   }

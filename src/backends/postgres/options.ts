@@ -31,7 +31,14 @@ export interface PostgresBackendOptions extends Partial<ThrottleBackendOptions> 
    * decisions, one also examines the next `rows` keys of the namespace (in key order, going
    * round) and deletes those expired. `false` never sweeps. @default { every: 100, rows: 500 }
    */
-  sweep?: false | { every: number; rows: number };
+  sweep?:
+    | false
+    | {
+        /** How many decisions from one sweep to the next. */
+        every: number;
+        /** How many keys of the namespace one sweep examines. */
+        rows: number;
+      };
   /**
    * For tests only: the deciding clock in ms. By default decisions are on the PostgreSQL
    * server's clock (`clock_timestamp()`), so application servers with skewed clocks agree.

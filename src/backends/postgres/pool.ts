@@ -10,23 +10,37 @@ export const SETUP_FLOOR_MS = 5000;
 
 /** A query as `pg` takes it: a name makes it a statement prepared once per connection. */
 export interface PostgresQuery {
+  /** The SQL, with `$1`, `$2`... for the values. */
   readonly text: string;
+  /** The parameters' values, in order. */
   readonly values?: unknown[];
+  /** The prepared statement's name, for a statement run often. */
   readonly name?: string;
 }
 
 /** The slice of a `pg.Pool` used here. */
 export interface PostgresPool {
-  query(query: PostgresQuery): Promise<{ rows: unknown[] }>;
+  /** Runs one query on any connection of the pool. */
+  query(query: PostgresQuery): Promise<{
+    /** The rows returned, as objects keyed by column. */
+    rows: unknown[];
+  }>;
   /** A connection of the pool for a transaction; `release(error)` discards it. */
   connect(): Promise<PostgresClient>;
+  /** Closes every connection of the pool; only for a pool the backend opened itself. */
   end(): Promise<void>;
 }
 
 /** The slice of a pooled `pg` client used for a transaction. */
 export interface PostgresClient {
-  query(query: PostgresQuery | string): Promise<{ rows: unknown[] }>;
+  /** Runs one query on this connection. */
+  query(query: PostgresQuery | string): Promise<{
+    /** The rows returned, as objects keyed by column. */
+    rows: unknown[];
+  }>;
+  /** Gives the connection back to the pool; with an error (or `true`), the pool discards it. */
   release(error?: Error | boolean): void;
+  /** Listens for a failure of the connection while it is checked out (a server restart). */
   on(event: "error", listener: (error: Error) => void): unknown;
 }
 

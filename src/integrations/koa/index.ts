@@ -26,22 +26,35 @@ import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args
 import { type KoaProxySettings, proxyCheck } from "./proxy-check.js";
 
 export * from "../shared/public.js";
+export type { KoaProxySettings } from "./proxy-check.js";
 
 /**
  * The slice of a Koa `Context` read and written here; Koa's own `Context` (and
  * `@koa/router`'s) fits it, so `@types/koa` is not needed to use this module.
  */
 export interface KoaContext {
+  /** Node's request, for an identifier of your own that reads its socket or headers. */
   readonly req: IncomingMessage;
+  /** Node's response: its closing tells a request waiting for its turn that its client left. */
   readonly res: ServerResponse;
   /** Koa's client address: the socket's peer, or the proxy header's when `app.proxy` is on. */
   readonly ip: string;
+  /** The request's path, which a `MiddlewareThrottle`'s `path` filter matches. */
   readonly path: string;
+  /** The request's method, which a `MiddlewareThrottle`'s `methods` filter matches. */
   readonly method: string;
+  /**
+   * Whether the response has begun (a throttle's `handleThrottled` may have answered): Traffik
+   * then writes nothing more.
+   */
   readonly headerSent: boolean;
+  /** The application, read for its proxy settings: a permissive one gets a warning. */
   readonly app: KoaProxySettings;
+  /** The response's status, set to 429 for a throttled request. */
   status: number;
+  /** The response's body, set to the throttled request's JSON. */
   body: unknown;
+  /** Sets a response header: the rate-limit headers, and a throttled response's `Retry-After`. */
   set(field: string, value: string): void;
 }
 
@@ -56,7 +69,10 @@ export type KoaMiddleware<C extends KoaContext = KoaContext> = (
  * errors are (`status` 429, `headers`, and `expose`, so Koa's default handler sends its
  * message and does not log it as a server fault).
  */
-export type KoaThrottledError = ConnectionThrottled & { readonly expose: true };
+export type KoaThrottledError = ConnectionThrottled & {
+  /** Tells Koa the message is the client's to see: it is sent, and not logged as a fault. */
+  readonly expose: true;
+};
 
 /**
  * A route middleware applying the throttles all or nothing: the request counts against every

@@ -1,4 +1,4 @@
-/** The slice of a Koa application read here. */
+/** The slice of a Koa application read here: `app.proxy` and `app.maxIpsCount`. */
 export interface KoaProxySettings {
   /** Whether Koa believes the proxy header (`X-Forwarded-For` by default). */
   readonly proxy?: boolean;

@@ -18,10 +18,13 @@ const OPTION_NAMES: OptionNames<ThrottleHandshakeOptions> = { onError: true };
 
 /** What a client's `connect_error` carries in `data` when its handshake is throttled. */
 export interface HandshakeRefusal {
+  /** Always `"rate_limit"`: tells this refusal from the server's other `connect_error`s. */
   readonly type: "rate_limit";
   /** Whole seconds to wait, rounded up, at least 1. */
   readonly retryAfter: number;
+  /** Milliseconds to wait before connecting again. */
   readonly retryAfterMs: number;
+  /** A sentence for people: which limit, and when to come back. */
   readonly detail: string;
 }
 
@@ -29,7 +32,10 @@ export interface HandshakeRefusal {
  * What a throttled handshake's middleware passes to `next`: the `ConnectionThrottled`, with
  * the {@link HandshakeRefusal} in `data`, which Socket.IO sends to the client.
  */
-export type HandshakeThrottled = ConnectionThrottled & { readonly data: HandshakeRefusal };
+export type HandshakeThrottled = ConnectionThrottled & {
+  /** What Socket.IO sends the client, as `connect_error`'s `error.data`. */
+  readonly data: HandshakeRefusal;
+};
 
 /** A Socket.IO namespace middleware, for `io.use` or `io.of(name).use`. */
 export type HandshakeMiddleware<C extends SocketIoSocket> = (

@@ -8,6 +8,7 @@ export const RATE_LIMIT_EVENT = "rate_limit";
  * {@link RateLimitMessage}, and the name of the event refused.
  */
 export interface RateLimitEvent extends RateLimitMessage {
+  /** The name of the event refused. */
   readonly event: string;
 }
 

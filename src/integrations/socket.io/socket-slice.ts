@@ -10,7 +10,9 @@ export interface SocketIoHandshake {
 export interface EngineConnection {
   /** `"opening"`, `"open"`, `"closing"` or `"closed"`. */
   readonly readyState: string;
+  /** Listens once for the connection's closing: a client waiting for its turn has left. */
   once(event: "close", listener: () => void): unknown;
+  /** Stops listening for the closing, once the wait is over. */
   off(event: "close", listener: () => void): unknown;
 }
 
@@ -20,10 +22,16 @@ export interface EngineConnection {
  * `rate_limit: (message: RateLimitEvent) => void` among the server-to-client events.
  */
 export interface SocketIoSocket {
+  /** The handshake, whose address is the client by default. */
   readonly handshake: SocketIoHandshake;
+  /** The underlying Engine.IO connection, watched for the client leaving. */
   readonly conn: EngineConnection;
+  /** Adds a socket middleware: the event throttle, which sees every incoming event. */
   use(middleware: (event: unknown[], next: (error?: Error) => void) => void): unknown;
+  /** Sends the client a {@link RateLimitEvent} for a throttled event without acknowledgement. */
   emit(event: "rate_limit", message: RateLimitEvent): unknown;
+  /** Disconnects the client, for the `"disconnect"` action on a throttled event. */
   disconnect(close?: boolean): unknown;
+  /** Listens once for the socket's disconnection, to stop throttling its events. */
   once(event: "disconnect", listener: () => void): unknown;
 }
