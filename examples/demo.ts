@@ -5,9 +5,10 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { HTTPThrottle, hitAll } from "traffik";
+import { HTTPThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
-import { ConnectionThrottled } from "traffik/errors";
+// traffik/express's middleware also serves a bare node:http server, headers and 429 included.
+import { throttled } from "traffik/express";
 import { SlidingWindowLogStrategy, TokenBucketStrategy } from "traffik/strategies";
 
 const backend = new InMemoryBackend({ namespace: "demo" });
@@ -22,20 +23,22 @@ const perMinute = new HTTPThrottle({
   rate: "5/m",
   strategy: new SlidingWindowLogStrategy(),
 });
+// All or nothing: a request counts against both throttles or, if either refuses it, neither.
+// Every answer carries the RateLimit and RateLimit-Policy headers; a refusal is a 429 with
+// Retry-After and a JSON body.
+const limit = throttled(burst, perMinute);
 
 const server = createServer((req, res) =>
-  backend.run(async () => {
-    try {
-      const decisions = await hitAll([burst, perMinute], req);
-      const remaining = Math.min(...decisions.map((d) => d.remaining));
-      res.writeHead(200, { "content-type": "application/json", "x-remaining": String(remaining) });
+  backend.run(() =>
+    limit(req, res, (error) => {
+      if (error !== undefined) {
+        res.writeHead(500).end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ message: "Hello" }));
-    } catch (error) {
-      if (!(error instanceof ConnectionThrottled)) throw error;
-      res.writeHead(error.status, { ...error.headers, "content-type": "application/json" });
-      res.end(JSON.stringify({ detail: error.detail, retryAfter: error.retryAfter }));
-    }
-  }),
+    }),
+  ),
 );
 
 const selfDriving = process.argv.includes("--self-drive");
@@ -54,7 +57,7 @@ server.listen(selfDriving ? 0 : Number(process.env.PORT ?? 3000), "127.0.0.1", a
     const retry = response.headers.get("retry-after");
     const note = retry
       ? `Retry-After: ${retry}`
-      : `remaining: ${response.headers.get("x-remaining")}`;
+      : `RateLimit: ${response.headers.get("ratelimit")}`;
     console.log(`request ${n}: ${response.status} ${note} ${await response.text()}`);
   };
   for (let n = 1; n <= 8; n++) await send(n);

@@ -23,13 +23,21 @@ it("the README's demo (npm start) serves on PORT for curl, throttles, and stops 
   }
   assert.match(printed, new RegExp(`http://127\\.0\\.0\\.1:${port}/`));
   const statuses: number[] = [];
+  const headers: Headers[] = [];
   for (let i = 0; i < 6; i++) {
     const response = await fetch(`http://127.0.0.1:${port}/`, {
       headers: { connection: "close" },
     });
     statuses.push(response.status);
+    headers.push(response.headers);
     await response.text();
   }
+  // What curl shows: the rate-limit headers on the 200s and on the 429, and Retry-After on it.
+  for (const sent of headers) {
+    assert.match(sent.get("ratelimit") ?? "", /r=\d+/);
+    assert.ok(sent.get("ratelimit-policy"), "a RateLimit-Policy header");
+  }
+  assert.ok(headers[5]?.get("retry-after"), "the 429 says when to come back");
   // A burst of 3, then 2 a second (a slow machine may see a token come back), and never more
   // than 5 a minute: the sixth is refused whatever the timing.
   assert.deepEqual(statuses.slice(0, 3), [200, 200, 200]);
