@@ -6,6 +6,7 @@ import type { Decision } from "../../throttles/decision.js";
 import type { AnyThrottle } from "../../throttles/options.js";
 import type { Eventually } from "../../throttles/sync-or-async.js";
 import type { Verdict } from "../../throttles/verdict.js";
+import { admitInTurn, type GuardParts } from "../shared/admit-in-turn.js";
 import { HeldMessages } from "../shared/held-messages.js";
 import { SocketClosing } from "../shared/socket-closing.js";
 import { RATE_LIMIT_EVENT, rateLimitEvent } from "./rate-limit-event.js";
@@ -166,40 +167,14 @@ export function throttleEvents<C extends SocketIoSocket>(
     held.clear();
   };
 
-  const push = (event: IncomingEvent): void => {
-    if (closing.gone) return;
-    if (held.size >= maxPending) {
-      refuse(event, throttles[0] as BaseThrottle<C>, OVERFLOW_WAIT_MS);
-      return;
-    }
-    let decided: Eventually<Verdict<C>>;
-    try {
-      decided = decideEvent(event);
-    } catch (error) {
-      onError(error);
-      return;
-    }
-    if (!(decided instanceof Promise)) {
-      if (decided.rejection === undefined) held.deliverInTurn(event);
-      else answer(event, decided);
-      return;
-    }
-    const entry = held.hold(event);
-    decided.then(
-      (verdict) => {
-        if (closing.gone) return;
-        if (verdict.rejection === undefined) {
-          held.admit(entry);
-          return;
-        }
-        held.drop(entry);
-        answer(event, verdict);
-      },
-      (error: unknown) => {
-        held.drop(entry);
-        if (!(closing.gone && error === closing.reason)) onError(error);
-      },
-    );
+  const parts: GuardParts<IncomingEvent, C> = {
+    held,
+    closing,
+    maxPending,
+    decide: decideEvent,
+    overflow: (event) => refuse(event, throttles[0] as BaseThrottle<C>, OVERFLOW_WAIT_MS),
+    answer,
+    onError,
   };
 
   socket.use((packet, next) => {
@@ -212,7 +187,7 @@ export function throttleEvents<C extends SocketIoSocket>(
     const last = packet.at(-1);
     const ack = typeof last === "function" ? (last as (answer: unknown) => void) : undefined;
     const args = packet.slice(1, ack === undefined ? undefined : -1);
-    push({ name, args, ack, deliver: () => next() });
+    admitInTurn({ name, args, ack, deliver: () => next() }, parts);
   });
   socket.once("disconnect", stop);
 

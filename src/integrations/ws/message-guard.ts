@@ -6,6 +6,7 @@ import type { Decision } from "../../throttles/decision.js";
 import type { AnyThrottle } from "../../throttles/options.js";
 import type { Eventually } from "../../throttles/sync-or-async.js";
 import type { Verdict } from "../../throttles/verdict.js";
+import { admitInTurn, type GuardParts } from "../shared/admit-in-turn.js";
 import { HeldMessages } from "../shared/held-messages.js";
 import { rateLimitMessage } from "../shared/rate-limit-message.js";
 import { SocketClosing } from "../shared/socket-closing.js";
@@ -164,41 +165,19 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
     held.clear();
   };
 
+  const parts: GuardParts<M, C> = {
+    held,
+    closing,
+    maxPending,
+    decide: decideMessage,
+    overflow: () => refuse(throttles[0] as BaseThrottle<C>, OVERFLOW_WAIT_MS),
+    answer: (_message, verdict) => answer(verdict),
+    onError,
+  };
+
   return {
     push(message) {
-      if (closing.gone) return;
-      if (held.size >= maxPending) {
-        refuse(throttles[0] as BaseThrottle<C>, OVERFLOW_WAIT_MS);
-        return;
-      }
-      let decided: Eventually<Verdict<C>>;
-      try {
-        decided = decideMessage(message);
-      } catch (error) {
-        onError(error);
-        return;
-      }
-      if (!(decided instanceof Promise)) {
-        if (decided.rejection === undefined) held.deliverInTurn(message);
-        else answer(decided);
-        return;
-      }
-      const entry = held.hold(message);
-      decided.then(
-        (verdict) => {
-          if (closing.gone) return;
-          if (verdict.rejection === undefined) {
-            held.admit(entry);
-            return;
-          }
-          held.drop(entry);
-          answer(verdict);
-        },
-        (error: unknown) => {
-          held.drop(entry);
-          if (!(closing.gone && error === closing.reason)) onError(error);
-        },
-      );
+      admitInTurn(message, parts);
     },
     close: stop,
     settled() {
