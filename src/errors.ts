@@ -134,3 +134,29 @@ export class BackendConnectionError extends BackendError {
     super(message, { ...options, code: "ERR_TRAFFIK_BACKEND_CONNECTION" });
   }
 }
+
+/**
+ * A client address on a throttle's or a middleware's `denyList`: refused without asking the
+ * backend. Frameworks answer it with `status` (403), no `Retry-After` (waiting will not help)
+ * and `{ "detail" }`; a `ws` socket is closed with 1008 (policy violation).
+ */
+export class ConnectionDenied extends TraffikError {
+  /** The HTTP status to answer with: 403 Forbidden. */
+  readonly status = 403;
+  /** A sentence for the client. */
+  readonly detail: string;
+  /** Headers to send: none, since retrying cannot help. */
+  readonly headers: Readonly<Record<string, string>> = Object.freeze({});
+
+  constructor(detail = "Forbidden: requests from this address are refused.") {
+    // Like a throttled request, a denied one is an answer, and a flood of them costs no stacks.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(detail, "ERR_TRAFFIK_DENIED");
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+    this.detail = detail;
+  }
+}

@@ -26,6 +26,7 @@ export {
   type IdentifiableConnection,
 } from "./identity/client-address.js";
 export { Rate, type RateInit } from "./rate.js";
+export type { AccessOptions } from "./throttles/access.js";
 export { hitAll, tryHitAll } from "./throttles/all-or-nothing.js";
 export { BaseThrottle } from "./throttles/base.js";
 export type { Decision } from "./throttles/decision.js";
@@ -42,6 +43,7 @@ export type {
   HitOptions,
   Identifier,
   ThrottledHandler,
+  ThrottleMode,
   ThrottleOptions,
 } from "./throttles/options.js";
 export { WebSocketThrottle } from "./throttles/websocket.js";

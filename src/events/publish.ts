@@ -66,6 +66,7 @@ export function publishDecision(
     mode,
     cost: known?.cost ?? cost,
     allowed: decision.allowed,
+    enforced: decision.shadow !== true,
     remaining: decision.remaining,
     limit: decision.limit,
     retryAfterMs: decision.retryAfterMs,

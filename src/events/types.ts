@@ -23,8 +23,16 @@ export interface DecisionEvent {
   readonly mode: "consume" | "peek";
   /** Units the request asked for; `undefined` when the backend failed before it was known. */
   readonly cost: number | undefined;
-  /** Whether the request is admitted. */
+  /**
+   * Whether the request is admitted; for a shadow throttle (`enforced: false`), whether it
+   * would have been.
+   */
   readonly allowed: boolean;
+  /**
+   * `false` when the throttle (or the middleware applying it) is in shadow mode: the decision
+   * was counted and is reported, but the request was neither rejected nor delayed by it.
+   */
+  readonly enforced: boolean;
   /** Whole units the client could still use right now. */
   readonly remaining: number;
   /** The most units the client can hold at once. */
@@ -43,7 +51,8 @@ export interface DecisionEvent {
 
 /**
  * A rejected request (not a peek): published on `traffik:throttled` as well as on
- * `traffik:decision`.
+ * `traffik:decision`; with `enforced: false`, a shadow throttle's would-be rejection, so that
+ * what a limit would throttle shows before it is enforced.
  */
 export interface ThrottledEvent extends DecisionEvent {
   /** Always `false`: the request was rejected. */

@@ -142,6 +142,7 @@ export function clientAddress(
 }
 
 const socketAddress = clientAddress();
+const fullSocketAddress = clientAddress({ ipv6Subnet: 128 });
 
 /**
  * The client address the default identifier uses: the framework's resolved `ip` when there is
@@ -155,14 +156,31 @@ export function defaultClientAddress(connection: IdentifiableConnection): string
     const address = canonicalAddress(ip);
     return address.includes(":") ? ipv6Network(address, DEFAULT_IPV6_SUBNET) : address;
   }
-  if (connection.socket) return socketAddress(connection);
+  return peerAddress(connection, socketAddress);
+}
+
+/**
+ * The client address found as {@link defaultClientAddress} finds it, but whole: an IPv6
+ * address is not reduced to its network. What allow and deny lists match. @internal
+ */
+export function fullClientAddress(connection: IdentifiableConnection): string | undefined {
+  const ip = connection.ip;
+  if (typeof ip === "string" && ip !== "") return ip.indexOf(":") === -1 ? ip : canonicalAddress(ip);
+  return peerAddress(connection, fullSocketAddress);
+}
+
+function peerAddress(
+  connection: IdentifiableConnection,
+  resolve: (connection: AddressableConnection) => string | undefined,
+): string | undefined {
+  if (connection.socket) return resolve(connection);
   for (const read of nodeRequestReaders) {
     const request = read(connection);
-    if (request !== undefined) return socketAddress(request);
+    if (request !== undefined) return resolve(request);
   }
   // A `ws` WebSocket keeps its TCP socket here (NestJS gateways hand throttles the client).
   const wsSocket = (connection as { _socket?: AddressableConnection["socket"] })._socket;
-  return socketAddress(wsSocket ? { socket: wsSocket } : connection);
+  return resolve(wsSocket ? { socket: wsSocket } : connection);
 }
 
 function parseRange(range: string): TrustedRange {

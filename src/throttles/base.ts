@@ -8,9 +8,16 @@ import { BackendResolution } from "./backend-resolution.js";
 import { type DecideOptions, decide } from "./decide.js";
 import type { Decision } from "./decision.js";
 import { ErrorPolicy } from "./on-error.js";
-import type { HitOptions, Identifier, ThrottledHandler, ThrottleOptions } from "./options.js";
+import type {
+  HitOptions,
+  Identifier,
+  ThrottledHandler,
+  ThrottleMode,
+  ThrottleOptions,
+} from "./options.js";
 import { exemptDecision, type Policy, readPolicy } from "./policy.js";
 import { type PreparedRequest, prepare } from "./prepare.js";
+import { shadowed } from "./shadow.js";
 import { stepDecision } from "./step-decision.js";
 import type { Eventually } from "./sync-or-async.js";
 import { signalDeparture } from "./turn.js";
@@ -41,6 +48,10 @@ export abstract class BaseThrottle<C = unknown> {
   readonly headers: Readonly<Record<string, string>>;
   /** Whether a backend installed for the call wins over the throttle's own. */
   readonly dynamicBackend: boolean;
+  /** `"enforce"`, or `"shadow"`: counted and reported as if enforcing, never rejecting. */
+  readonly mode: ThrottleMode;
+  /** Whether {@link mode} is `"shadow"`. @internal */
+  readonly shadow: boolean;
   /** Turns a connection into the client's identity, or `UNLIMITED` to exempt it. */
   protected readonly identifier: Identifier<C>;
   /** Called when a client is throttled; by default it throws `ConnectionThrottled`. */
@@ -65,6 +76,9 @@ export abstract class BaseThrottle<C = unknown> {
     this.minWaitPeriod = policy.minWaitPeriod;
     this.headers = policy.headers;
     this.dynamicBackend = policy.dynamicBackend;
+    this.shadow = policy.shadow;
+    this.mode = policy.shadow ? "shadow" : "enforce";
+    this.toDecision = policy.shadow ? this.toShadowDecision : this.enforcingDecision;
     this.identifier = policy.identifier;
     this.handleThrottled = policy.handleThrottled ?? this.defaultHandleThrottled;
     this.exempt = exemptDecision(policy);
@@ -125,15 +139,21 @@ export abstract class BaseThrottle<C = unknown> {
     return prepare(this.policy, this.backends, connection, cost);
   }
 
-  /** The decision for a backend's answer. @internal */
-  readonly toDecision = (step: Step): Decision => {
+  /** The decision for a backend's answer, marked `shadow` in shadow mode. @internal */
+  readonly toDecision: (step: Step) => Decision;
+
+  /** The decision for a backend's answer, marked `shadow` whatever the mode. @internal */
+  readonly toShadowDecision = (step: Step): Decision => shadowed(this.enforcingDecision(step));
+
+  private readonly enforcingDecision = (step: Step): Decision => {
     this.errors.answered();
     return stepDecision(this.policy, step);
   };
 
-  /** Applies `onError` to a backend failure. @internal */
-  decideOnError(error: unknown, connection: C): Promise<Decision> {
-    return this.errors.decide(error, connection, this);
+  /** Applies `onError` to a backend failure; `shadow` decides it as in shadow mode. @internal */
+  decideOnError(error: unknown, connection: C, shadow?: boolean): Promise<Decision> {
+    const decided = this.errors.decide(error, connection, this);
+    return this.shadow || shadow === true ? decided.then(shadowed) : decided;
   }
 
   /**

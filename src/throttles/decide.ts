@@ -14,6 +14,7 @@ import type { BaseThrottle } from "./base.js";
 import type { Decision } from "./decision.js";
 import { placesToGiveBack } from "./give-back.js";
 import type { PreparedRequest } from "./prepare.js";
+import { decideMixedGroup, mixesShadow } from "./shadow.js";
 import { type Eventually, whenReady } from "./sync-or-async.js";
 import { type Departure, waitForTurn } from "./turn.js";
 import { type Verdict, verdictOf } from "./verdict.js";
@@ -31,6 +32,8 @@ export interface DecideOptions {
   readonly departure?: Departure | undefined;
   /** Where the requests prepared are kept, by throttle, for the decision's events. */
   readonly seen?: (PreparedRequest | Unlimited)[] | undefined;
+  /** Decides every throttle as in shadow mode (a middleware's `mode: "shadow"`). */
+  readonly shadow?: boolean | undefined;
 }
 
 /**
@@ -96,7 +99,7 @@ function decideOne<C>(
     (error: unknown) => {
       // A backend that failed to initialize within its deadline is an outage, like any other.
       if (!(error instanceof BackendError)) throw error;
-      return throttle.decideOnError(error, connection);
+      return throttle.decideOnError(error, connection, options.shadow);
     },
   );
 }
@@ -105,29 +108,28 @@ function decidePrepared<C>(
   throttle: BaseThrottle<C>,
   prepared: PreparedRequest | Unlimited,
   connection: C,
-  { mode, departure, seen }: DecideOptions,
+  { mode, departure, seen, shadow }: DecideOptions,
 ): Eventually<Decision> {
   if (seen) seen[0] = prepared;
   if (prepared === UNLIMITED) return throttle.exempt;
   const counted = mode === "consume" && prepared.cost > 0;
+  const toDecision = shadow === true ? throttle.toShadowDecision : throttle.toDecision;
   return prepared.backend.decideThen<Eventually<Decision>>(
     prepared,
     counted ? "consume" : "peek",
-    counted
-      ? (step) => inTurn(throttle.toDecision(step), prepared, step, departure)
-      : throttle.toDecision,
-    (error) => throttle.decideOnError(error, connection),
+    counted ? (step) => inTurn(toDecision(step), prepared, step, departure) : toDecision,
+    (error) => throttle.decideOnError(error, connection, shadow),
   ) as Eventually<Decision>;
 }
 
-/** `decision`, once its turn comes when it was admitted with a queueing delay. */
+/** `decision`, once its turn comes when it was admitted with a queueing delay (never in shadow). */
 function inTurn(
   decision: Decision,
   request: PreparedRequest,
   step: Step,
   departure: Departure | undefined,
 ): Eventually<Decision> {
-  if (!decision.allowed || decision.delayMs === 0) return decision;
+  if (!decision.allowed || decision.delayMs === 0 || decision.shadow) return decision;
   const giveBack = departure && placesToGiveBack(request.backend, [{ request, step }]);
   return waitForTurn(decision, decision.delayMs, departure, giveBack);
 }
@@ -144,6 +146,9 @@ function decideGroup<C>(
   connection: C,
   options: DecideOptions,
 ): Eventually<Verdict<C>> {
+  if (options.shadow !== true && mixesShadow(throttles)) {
+    return decideMixedGroup(throttles, connection, options, decideUnwatched);
+  }
   const prepared = throttles.map((throttle) => throttle.prepare(connection, options.cost));
   if (!prepared.some((entry) => entry instanceof Promise)) {
     return decidePreparedGroup(
@@ -162,6 +167,7 @@ function decideGroup<C>(
         throttles.map((t) => t.exempt),
         error,
         connection,
+        options.shadow,
       );
     },
   );
@@ -187,7 +193,7 @@ function decidePreparedGroup<C>(
   });
   if (backend === undefined) return verdictOf(throttles, decisions);
   const failed = (error: unknown) =>
-    decideOnError(throttles, decisions, error, connection, members);
+    decideOnError(throttles, decisions, error, connection, options.shadow, members);
   let answer: Step[] | Promise<Step[]>;
   try {
     answer = backend.decideAll(
@@ -211,11 +217,12 @@ function groupVerdict<C>(
   steps: readonly Step[],
   decisions: Decision[],
   backend: ThrottleBackend,
-  { mode, departure }: DecideOptions,
+  { mode, departure, shadow }: DecideOptions,
 ): Eventually<Verdict<C>> {
   const admitted = steps.every((step) => step.allowed);
   members.forEach(({ throttle, index, request }, i) => {
-    const decision = throttle.toDecision(steps[i] as Step);
+    const toDecision = shadow === true ? throttle.toShadowDecision : throttle.toDecision;
+    const decision = toDecision(steps[i] as Step);
     // A throttle that would have admitted a rejected group counted nothing: its units remain.
     decisions[index] =
       admitted || !decision.allowed
@@ -226,7 +233,10 @@ function groupVerdict<C>(
           };
   });
   const verdict = verdictOf(throttles, decisions);
-  const delayMs = admitted && mode === "consume" ? Math.max(...decisions.map((d) => d.delayMs)) : 0;
+  // A group that mixes modes is decided in two (see `shadow.ts`): this one is all of one mode.
+  const watching = shadow === true || members[0]?.throttle.shadow === true;
+  const delayMs =
+    admitted && mode === "consume" && !watching ? Math.max(...decisions.map((d) => d.delayMs)) : 0;
   if (delayMs === 0) return verdict;
   const taken = members.map(({ request }, i) => ({ request, step: steps[i] as Step }));
   return waitForTurn(verdict, delayMs, departure, departure && placesToGiveBack(backend, taken));
@@ -238,11 +248,12 @@ async function decideOnError<C>(
   decisions: Decision[],
   error: unknown,
   connection: C,
+  shadow: boolean | undefined,
   members?: readonly Member<C>[],
 ): Promise<Verdict<C>> {
   const all = members ?? throttles.map((throttle, index) => ({ throttle, index }));
   for (const { throttle, index } of all) {
-    decisions[index] = await throttle.decideOnError(error, connection);
+    decisions[index] = await throttle.decideOnError(error, connection, shadow);
   }
   return verdictOf(throttles, decisions);
 }

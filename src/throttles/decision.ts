@@ -31,4 +31,10 @@ export interface Decision {
    * backend failed.
    */
   readonly source: "backend" | "degraded" | "exempt" | "error";
+  /**
+   * `true` on a decision of a throttle in shadow mode (or applied by a middleware in shadow
+   * mode): `allowed` says what enforcing would have answered, but the request was admitted
+   * whatever it says, without delay. Absent otherwise.
+   */
+  readonly shadow?: true;
 }

@@ -6,6 +6,7 @@ import type { OptionNames } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import type { Strategy } from "../strategies/strategy.js";
 import type { Unlimited } from "../unlimited.js";
+import type { AccessOptions } from "./access.js";
 import type { BaseThrottle } from "./base.js";
 import type { Decision } from "./decision.js";
 
@@ -36,8 +37,15 @@ export type ErrorHandler<C> = (
   context: { connection: C; throttle: AnyThrottle },
 ) => ErrorAction | Promise<ErrorAction>;
 
+/**
+ * `"enforce"` rejects what the limit rejects; `"shadow"` counts and reports exactly as if
+ * enforcing (state charged, events with `enforced: false`, decisions with `allowed: false` and
+ * `shadow: true` where it would reject) but never rejects nor delays a request.
+ */
+export type ThrottleMode = "enforce" | "shadow";
+
 /** Options of every throttle. */
-export interface ThrottleOptions<C> {
+export interface ThrottleOptions<C> extends AccessOptions<C> {
   /** Names the throttle and its key space; unique per backend. Letters, digits, `_`, `-`, `.`. */
   uid: string;
   /** `"100/m"`, `"5/10s"`, or a {@link Rate}. */
@@ -58,6 +66,12 @@ export interface ThrottleOptions<C> {
    * `backend`, which then serves only calls with none installed. @default false
    */
   dynamicBackend?: boolean;
+  /**
+   * `"shadow"` watches a new or tightened limit on real traffic before it bites: counted and
+   * published as if enforcing, never rejecting nor delaying. Its decisions leave the rate-limit
+   * headers out. @default "enforce"
+   */
+  mode?: ThrottleMode;
   /** The shortest wait a throttled client is told, in ms. Admitted requests are unaffected. @default 0 */
   minWaitPeriod?: number;
   /** Extra headers for the throttled response. */
@@ -114,6 +128,10 @@ export const THROTTLE_OPTION_NAMES: OptionNames<ThrottleOptions<unknown>> = {
   onBackendError: true,
   eventIdentity: true,
   logger: true,
+  mode: true,
+  skip: true,
+  allowList: true,
+  denyList: true,
 };
 
 /** Options of one call. */

@@ -9,6 +9,7 @@ import { Rate } from "../rate.js";
 import { defaultStrategy } from "../strategies/default.js";
 import type { Strategy } from "../strategies/strategy.js";
 import { MAX_UNIT_MS } from "../strategies/whole-numbers.js";
+import { type AccessCheck, accessCheck } from "./access.js";
 import type { Decision } from "./decision.js";
 import {
   type ErrorAction,
@@ -36,6 +37,10 @@ export interface Policy<C> {
   readonly onError: ErrorAction | ErrorHandler<C>;
   readonly backend: ThrottleBackend | undefined;
   readonly events: ThrottleEvents;
+  /** Whether the throttle only watches (`mode: "shadow"`). */
+  readonly shadow: boolean;
+  /** Deny and allow lists and `skip`; `undefined` when none is given. */
+  readonly access: AccessCheck<C> | undefined;
 }
 
 /**
@@ -59,6 +64,12 @@ export function readPolicy<C>(kind: string, options: ThrottleOptions<C>): Policy
       `Throttle "${uid}": minWaitPeriod must be a finite number of ms, at least 0.`,
     );
   }
+  const mode = options.mode ?? "enforce";
+  if (mode !== "enforce" && mode !== "shadow") {
+    throw new ConfigurationError(
+      `Throttle "${uid}": mode must be "enforce" or "shadow", got ${JSON.stringify(mode)}.`,
+    );
+  }
   const policy: Policy<C> = {
     uid,
     rate,
@@ -73,6 +84,8 @@ export function readPolicy<C>(kind: string, options: ThrottleOptions<C>): Policy
     onError: options.onError ?? "throttle",
     backend: options.backend,
     events: readThrottleEvents(uid, strategy.name, options),
+    shadow: mode === "shadow",
+    access: accessCheck(options, `Throttle "${uid}"`),
   };
   if (typeof policy.cost === "number") checkCost(policy, policy.cost);
   return policy;

@@ -15,9 +15,30 @@ export interface PreparedRequest extends DecisionRequest {
 /**
  * Makes the request a backend decides for `connection`: finds the backend (waiting for its
  * initialisation, within its deadline), the client's identity and the cost. `UNLIMITED` when
- * the identifier exempts the connection. Synchronous when all three are. @internal
+ * the allow list, `skip` or the identifier exempts the connection. Synchronous when all are.
+ * @internal
+ *
+ * @throws {ConnectionDenied} for an address on the deny list, before anything else runs.
  */
 export function prepare<C>(
+  policy: Policy<C>,
+  backends: BackendResolution,
+  connection: C,
+  cost: number | undefined,
+): Eventually<PreparedRequest | Unlimited> {
+  if (policy.access === undefined) return prepareDecided(policy, backends, connection, cost);
+  // Only `true` exempts: a predicate's stray truthy value must not let a client past its limit.
+  const exempt = policy.access(connection);
+  if (exempt instanceof Promise) {
+    return exempt.then((yes) =>
+      yes === true ? UNLIMITED : prepareDecided(policy, backends, connection, cost),
+    );
+  }
+  return exempt === true ? UNLIMITED : prepareDecided(policy, backends, connection, cost);
+}
+
+/** {@link prepare} for a connection neither exempt nor denied by the access lists. */
+function prepareDecided<C>(
   policy: Policy<C>,
   backends: BackendResolution,
   connection: C,

@@ -1,7 +1,7 @@
 /**
  * What a group of throttles answers for one connection, and the one place that knows the
  * group's rule: the first rejection answers, with the longest wait among the rejections, so
- * that a client retrying then passes them all.
+ * that a client retrying then passes them all. A shadow decision never rejects.
  *
  * @module
  */
@@ -30,7 +30,8 @@ export function verdictOf<C>(
   let waitMs = 0;
   for (let index = 0; index < decisions.length; index++) {
     const decision = decisions[index] as Decision;
-    if (decision.allowed) continue;
+    // A shadow throttle's would-be rejection rejects nothing.
+    if (decision.allowed || decision.shadow) continue;
     if (rejected === -1) rejected = index;
     waitMs = Math.max(waitMs, decision.retryAfterMs);
   }

@@ -60,6 +60,7 @@ describe("decision events (in-memory backend)", () => {
           mode: "consume",
           cost: 1,
           allowed: true,
+          enforced: true,
           remaining: 1,
           limit: 2,
           retryAfterMs: 0,

@@ -19,6 +19,7 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
       "tryHitAll",
     ],
     types: [
+      "AccessOptions",
       "AddressableConnection",
       "AnyThrottle",
       "BackendErrorEvent",
@@ -35,6 +36,7 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
       "Identifier",
       "Logger",
       "RateInit",
+      "ThrottleMode",
       "ThrottleOptions",
       "ThrottledDecorator",
       "ThrottledEvent",
@@ -72,6 +74,7 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
       "BackendConnectionError",
       "BackendError",
       "ConfigurationError",
+      "ConnectionDenied",
       "ConnectionThrottled",
       "InvalidCost",
       "TraffikError",
