@@ -165,7 +165,8 @@ export function defaultClientAddress(connection: IdentifiableConnection): string
  */
 export function fullClientAddress(connection: IdentifiableConnection): string | undefined {
   const ip = connection.ip;
-  if (typeof ip === "string" && ip !== "") return ip.indexOf(":") === -1 ? ip : canonicalAddress(ip);
+  if (typeof ip === "string" && ip !== "")
+    return ip.indexOf(":") === -1 ? ip : canonicalAddress(ip);
   return peerAddress(connection, fullSocketAddress);
 }
 

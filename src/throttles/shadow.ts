@@ -74,7 +74,30 @@ export function decideMixedGroup<C>(
         });
       place(enforcing, enforced, seenEnforcing);
       place(watching, watched, seenWatching);
+      if (mode === "peek") unchargedRemaining(throttles, watching, decisions, seenWatching);
       return verdictOf(throttles, decisions);
     });
+  });
+}
+
+/**
+ * A peek reports what would remain once the request counted; a shadow member of a rejected
+ * group counted nothing, so its units remain, as an enforcing member's do (see `decide.ts`).
+ */
+function unchargedRemaining<C>(
+  throttles: readonly BaseThrottle<C>[],
+  watching: readonly number[],
+  decisions: Decision[],
+  seen: readonly (PreparedRequest | Unlimited)[],
+): void {
+  watching.forEach((index, k) => {
+    const decision = decisions[index] as Decision;
+    const request = seen[k];
+    if (!decision.allowed || typeof request !== "object") return;
+    const capacity = (throttles[index] as BaseThrottle<C>).capacity;
+    decisions[index] = {
+      ...decision,
+      remaining: Math.min(capacity, decision.remaining + request.cost),
+    };
   });
 }
