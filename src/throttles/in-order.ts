@@ -8,7 +8,7 @@ import { type Verdict, verdictOf } from "./verdict.js";
 /**
  * Decides `connection` under `throttles` one after another, in the order given, each only
  * where `applies(index)` says so: the first rejection answers and the rest are not consulted
- * (an app's middleware throttles). Each decision is the one of {@link decide}; a verdict, not a
+ * (an app's middleware throttles); `shadow` decides them all as in shadow mode. Each decision is the one of {@link decide}; a verdict, not a
  * promise, while the filters and the backend answer at once and nothing waits. @internal
  */
 export function decideInOrder<C>(
@@ -16,8 +16,9 @@ export function decideInOrder<C>(
   connection: C,
   applies: (index: number) => boolean | Promise<boolean>,
   departure?: Departure,
+  shadow?: boolean,
 ): Eventually<Verdict<C>> {
-  const options = { mode: "consume", departure } as const;
+  const options = { mode: "consume", departure, shadow } as const;
   const applied: BaseThrottle<C>[] = [];
   const decisions: Decision[] = [];
 

@@ -19,6 +19,7 @@ import {
   type ThrottledHandler,
   type ThrottleOptions,
 } from "./options.js";
+import { isShadowMode } from "./shadow.js";
 
 /** A throttle's options, checked, with their defaults in place. @internal */
 export interface Policy<C> {
@@ -64,12 +65,6 @@ export function readPolicy<C>(kind: string, options: ThrottleOptions<C>): Policy
       `Throttle "${uid}": minWaitPeriod must be a finite number of ms, at least 0.`,
     );
   }
-  const mode = options.mode ?? "enforce";
-  if (mode !== "enforce" && mode !== "shadow") {
-    throw new ConfigurationError(
-      `Throttle "${uid}": mode must be "enforce" or "shadow", got ${JSON.stringify(mode)}.`,
-    );
-  }
   const policy: Policy<C> = {
     uid,
     rate,
@@ -84,7 +79,7 @@ export function readPolicy<C>(kind: string, options: ThrottleOptions<C>): Policy
     onError: options.onError ?? "throttle",
     backend: options.backend,
     events: readThrottleEvents(uid, strategy.name, options),
-    shadow: mode === "shadow",
+    shadow: isShadowMode(options.mode, `Throttle "${uid}"`),
     access: accessCheck(options, `Throttle "${uid}"`),
   };
   if (typeof policy.cost === "number") checkCost(policy, policy.cost);

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { ConfigurationError } from "../errors.js";
 import type { Unlimited } from "../unlimited.js";
 import type { BaseThrottle } from "./base.js";
 import type { DecideOptions } from "./decide.js";
@@ -13,6 +14,19 @@ import type { Decision } from "./decision.js";
 import type { PreparedRequest } from "./prepare.js";
 import { type Eventually, whenReady } from "./sync-or-async.js";
 import { type Verdict, verdictOf } from "./verdict.js";
+
+/**
+ * Whether `mode` (a throttle's or a middleware's option) is `"shadow"`. @internal
+ *
+ * @throws {ConfigurationError} for anything but `"enforce"`, `"shadow"` or nothing.
+ */
+export function isShadowMode(mode: unknown, where: string): boolean {
+  if (mode === undefined || mode === "enforce") return false;
+  if (mode === "shadow") return true;
+  throw new ConfigurationError(
+    `${where}: mode must be "enforce" or "shadow", got ${JSON.stringify(mode)}.`,
+  );
+}
 
 /** `decision`, marked as a shadow throttle's. @internal */
 export function shadowed(decision: Decision): Decision {

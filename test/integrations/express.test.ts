@@ -48,6 +48,10 @@ function buildApp(
   app.get("/error-mode", throttled({ respondWith: "error" }, t.errorMode), ok);
   app.get("/native", throttled(t.native), ok);
   app.get("/shadow", throttled(t.shadow), ok);
+  app.get("/watch", throttled(t.watch), ok);
+  app.get("/watch-pair", throttled(t.watchGate, t.watchTight), ok);
+  app.get("/denied", throttled(t.denied), ok);
+  app.get("/allowed", throttled(t.allowed), ok);
   app.get("/broken", throttled(t.broken), ok);
   app.get("/manual", async (req, res, next) => {
     try {

@@ -33,6 +33,10 @@ async function buildApp({ throttles: t, backend, tenants }: SuiteContext<Fastify
   app.get("/error-mode", { onRequest: throttled({ respondWith: "error" }, t.errorMode) }, ok);
   app.get("/native", { preHandler: throttled(t.native) }, ok);
   app.get("/shadow", { onRequest: throttled(t.shadow) }, ok);
+  app.get("/watch", { onRequest: throttled(t.watch) }, ok);
+  app.get("/watch-pair", { onRequest: throttled(t.watchGate, t.watchTight) }, ok);
+  app.get("/denied", { onRequest: throttled(t.denied) }, ok);
+  app.get("/allowed", { onRequest: throttled(t.allowed) }, ok);
   app.get("/broken", { onRequest: throttled(t.broken) }, ok);
   app.get("/manual", async (request) => {
     await t.manual.hit(request);

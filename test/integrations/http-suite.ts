@@ -46,6 +46,11 @@ export function suiteThrottles<C>(nativeError: ThrottledHandler<C>) {
     orderFirst: make("mw-order-first", "5/m"),
     orderSecond: make("mw-order-second", "1/m"),
     tenant: make("tenant", "2/m", { dynamicBackend: true }),
+    watch: make("watch", "1/m", { mode: "shadow" }),
+    watchGate: make("watch-gate", "2/m"),
+    watchTight: make("watch-tight", "1/m", { mode: "shadow" }),
+    denied: make("denied", "5/m", { denyList: ["127.0.0.0/8", "::1"] }),
+    allowed: make("allowed", "1/m", { allowList: ["127.0.0.1", "::1"] }),
   };
 }
 
@@ -67,6 +72,8 @@ export type SuiteThrottles<C> = ReturnType<typeof suiteThrottles<C>>;
  *   `GET /spoof` throttled(spoof).
  * - `GET /tenant`: a middleware before it runs the rest of the request inside
  *   `tenants[header "x-tenant"].run(...)`, and the route is throttled(tenant).
+ * - `GET /watch` throttled(watch); `GET /watch-pair` throttled(watchGate, watchTight);
+ *   `GET /denied` throttled(denied); `GET /allowed` throttled(allowed).
  */
 export interface SuiteApp {
   url: string;
@@ -202,6 +209,48 @@ export function httpSuite<C>(
       const shadowed = await get("/shadow");
       assert.equal(shadowed.status, 200, "a handler that returns lets the request through");
       assert.equal(serviceLimits(shadowed).shadow?.r, 0);
+    });
+
+    it("shadow mode: never rejects, shows no limit; in a route's group the enforcing throttle decides", async () => {
+      for (let n = 0; n < 3; n++) {
+        const response = await get("/watch");
+        assert.equal(response.status, 200);
+        assert.equal(response.headers.get("ratelimit"), null, "a shadow limit is not advertised");
+      }
+      const seen = [];
+      for (let n = 0; n < 3; n++) {
+        const response = await get("/watch-pair");
+        seen.push([response.status, remainingOf(response)]);
+      }
+      // The shadow member would reject from the second request on; only the gate rejects, and
+      // it counted every request it admitted.
+      assert.deepEqual(seen, [
+        [200, { "watch-gate": 1 }],
+        [200, { "watch-gate": 0 }],
+        [429, { "watch-gate": 0 }],
+      ]);
+      const peeked = await context.backend.run(() =>
+        context.throttles.watch.peek(fakeConnection as C),
+      );
+      assert.equal(peeked.allowed, false, "the shadow throttle counted its requests");
+    });
+
+    it("answers a denied address 403 with a JSON detail and no Retry-After; exempts an allowed one", async () => {
+      for (let n = 0; n < 2; n++) {
+        const denied = await get("/denied");
+        assert.equal(denied.status, 403);
+        assert.equal(denied.headers.get("retry-after"), null);
+        assert.equal(denied.headers.get("ratelimit"), null);
+        assert.match(denied.headers.get("content-type") ?? "", /^application\/json/);
+        assert.deepEqual(await denied.json(), {
+          detail: "Forbidden: requests from this address are refused.",
+        });
+      }
+      for (let n = 0; n < 3; n++) {
+        const allowed = await get("/allowed");
+        assert.equal(allowed.status, 200);
+        assert.equal(allowed.headers.get("ratelimit"), null, "an exempt client has no quota");
+      }
     });
 
     it("answers 500 when the identifier throws, with nothing counted and no crash", async () => {

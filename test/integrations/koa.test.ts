@@ -64,6 +64,10 @@ function buildApp(
   router.get("/error-mode", throttled({ respondWith: "error" }, t.errorMode), ok);
   router.get("/native", throttled(t.native), ok);
   router.get("/shadow", throttled(t.shadow), ok);
+  router.get("/watch", throttled(t.watch), ok);
+  router.get("/watch-pair", throttled(t.watchGate, t.watchTight), ok);
+  router.get("/denied", throttled(t.denied), ok);
+  router.get("/allowed", throttled(t.allowed), ok);
   router.get("/broken", throttled(t.broken), ok);
   router.get("/manual", async (ctx) => {
     await t.manual.hit(ctx);

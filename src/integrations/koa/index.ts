@@ -8,7 +8,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ConnectionThrottled } from "../../errors.js";
+import type { ConnectionDenied, ConnectionThrottled } from "../../errors.js";
 import {
   middlewareSettings,
   type ThrottleMiddlewareOptions,
@@ -65,11 +65,12 @@ export type KoaMiddleware<C extends KoaContext = KoaContext> = (
 ) => Promise<unknown>;
 
 /**
- * What `respondWith: "error"` throws: the `ConnectionThrottled`, shaped as Koa's `ctx.throw`
- * errors are (`status` 429, `headers`, and `expose`, so Koa's default handler sends its
- * message and does not log it as a server fault).
+ * What `respondWith: "error"` throws: the `ConnectionThrottled` (or, for an address on a
+ * `denyList`, the `ConnectionDenied`), shaped as Koa's `ctx.throw` errors are (`status` 429 or
+ * 403, `headers`, and `expose`, so Koa's default handler sends its message and does not log it
+ * as a server fault).
  */
-export type KoaThrottledError = ConnectionThrottled & {
+export type KoaThrottledError = (ConnectionThrottled | ConnectionDenied) & {
   /** Tells Koa the message is the client's to see: it is sent, and not logged as a fault. */
   readonly expose: true;
 };
@@ -168,6 +169,6 @@ const ANSWERED: Promise<void> = Promise.resolve();
  * Koa's error handling reads `status`, `headers` and `expose` from what is thrown, as
  * `ctx.throw(429, ...)` makes it: a throttled request is the client's to fix, not a fault.
  */
-function asKoaError(error: ConnectionThrottled): KoaThrottledError {
+function asKoaError(error: ConnectionThrottled | ConnectionDenied): KoaThrottledError {
   return Object.assign(error, { expose: true as const });
 }

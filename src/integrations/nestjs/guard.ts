@@ -1,7 +1,10 @@
 import type { CanActivate, ExecutionContext } from "@nestjs/common";
+import { ConnectionDenied } from "../../errors.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
+import { type AccessCheck, accessCheck } from "../../throttles/access.js";
 import type { BaseThrottle } from "../../throttles/base.js";
 import { decide } from "../../throttles/decide.js";
+import { isShadowMode } from "../../throttles/shadow.js";
 import type { Verdict } from "../../throttles/verdict.js";
 import { appSettings, checkOptions, type Settings } from "../shared/options.js";
 import type { HeaderList } from "../shared/rate-limit-headers.js";
@@ -26,15 +29,23 @@ import type { TraffikModuleOptions } from "./options.js";
 export class TraffikGuard implements CanActivate {
   private readonly settings: Settings;
   private readonly throttles: readonly BaseThrottle<object>[];
+  private readonly shadow: boolean;
+  private readonly access: AccessCheck<object> | undefined;
 
   constructor(options: TraffikModuleOptions) {
     rejectUnknownOptions("TraffikModule", options, {
       headers: true,
       backend: true,
       throttles: true,
+      mode: true,
+      skip: true,
+      allowList: true,
+      denyList: true,
     });
     checkOptions(options, "TraffikModule");
     this.throttles = checkThrottles(options.throttles ?? [], "TraffikModule throttles");
+    this.shadow = isShadowMode(options.mode, "TraffikModule");
+    this.access = accessCheck(options, "TraffikModule");
     // Nest answers through its exceptions, which its filters may reshape.
     this.settings = appSettings(options, "error");
   }
@@ -62,8 +73,22 @@ export class TraffikGuard implements CanActivate {
     const request = http.getRequest<object>();
     const response = http.getResponse<object>();
     shareSettings(request, this.settings);
+    if (this.access !== undefined) {
+      const denied = await deniedOrExempt(this.access, request);
+      if (denied === true) return true;
+      if (denied !== false) {
+        const { HttpException } = await import("@nestjs/common");
+        throw new HttpException(throttledBody(denied), denied.status, { cause: denied });
+      }
+    }
     const departure = new StreamDeparture(nodeResponse(response));
-    const verdict = await throttleTogether(throttles, request, this.settings, departure);
+    const verdict = await throttleTogether(
+      throttles,
+      request,
+      this.settings,
+      departure,
+      this.shadow,
+    );
     if (verdict.abandoned) return unanswered();
     setHeaders(response, verdict.headers);
     if (verdict.throttled === undefined) return true;
@@ -81,10 +106,22 @@ export class TraffikGuard implements CanActivate {
     const client = context.switchToWs().getClient<object>();
     // The client lives as long as the socket: decide each message on its own, keep nothing.
     if (this.settings.backend !== undefined) this.settings.backend.attachTo(client);
+    if (this.access !== undefined) {
+      const denied = await deniedOrExempt(this.access, client);
+      if (denied === true) return true;
+      if (denied !== false) {
+        const { WsException } = await import("@nestjs/websockets");
+        throw new WsException({ type: "denied", detail: denied.detail });
+      }
+    }
     const closing = closingOf(client);
     let verdict: Verdict<object>;
     try {
-      verdict = await decide(throttles, client, { mode: "consume", departure: closing });
+      verdict = await decide(throttles, client, {
+        mode: "consume",
+        departure: closing,
+        shadow: this.shadow,
+      });
     } catch (error) {
       if (closing?.gone && error === closing.reason) return unanswered();
       throw error;
@@ -94,6 +131,19 @@ export class TraffikGuard implements CanActivate {
     // Nest's own WebSocket error: its exception filter sends { event: "exception", data }.
     const { WsException } = await import("@nestjs/websockets");
     throw new WsException(rateLimitMessage(rejection.uid, rejection.retryAfterMs));
+  }
+}
+
+/** `true` for an exempt connection, `false` for one to decide, the error for a denied one. */
+async function deniedOrExempt(
+  access: AccessCheck<object>,
+  connection: object,
+): Promise<boolean | ConnectionDenied> {
+  try {
+    return (await access(connection)) === true;
+  } catch (error) {
+    if (error instanceof ConnectionDenied) return error;
+    throw error;
   }
 }
 

@@ -1,10 +1,23 @@
 import type { DynamicModule } from "@nestjs/common";
+import type { AccessOptions } from "../../throttles/access.js";
 import type { ThrottleBackend } from "../../throttles/backend-access.js";
 import type { BaseThrottle } from "../../throttles/base.js";
+import type { ThrottleMode } from "../../throttles/options.js";
 import type { IntegrationOptions } from "../shared/options.js";
 
-/** Options of {@link TraffikModule}. */
-export interface TraffikModuleOptions extends Pick<IntegrationOptions, "headers"> {
+/**
+ * Options of {@link TraffikModule}. `skip`, `allowList` and `denyList` screen each request and
+ * gateway message before any throttle the guard applies (the module's, and `@Throttled`'s): a
+ * denied HTTP request gets 403, a denied message a `WsException` of type `"denied"`.
+ */
+export interface TraffikModuleOptions
+  extends Pick<IntegrationOptions, "headers">,
+    AccessOptions<object> {
+  /**
+   * `"shadow"` applies every throttle the guard applies in shadow mode: counted and reported,
+   * never rejecting nor delaying. @default "enforce": each throttle's own mode
+   */
+  mode?: ThrottleMode;
   /** The app's backend, for throttles without their own; initialized with the app, closed with it. */
   backend?: ThrottleBackend;
   /** Throttles applied to every route and gateway message (unless skipped), before their own. */

@@ -1,7 +1,10 @@
 import { ConfigurationError } from "../../errors.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
+import { type AccessOptions, accessCheck } from "../../throttles/access.js";
 import { ThrottleBackend } from "../../throttles/backend-access.js";
 import type { BaseThrottle } from "../../throttles/base.js";
+import type { ThrottleMode } from "../../throttles/options.js";
+import { isShadowMode } from "../../throttles/shadow.js";
 import {
   MIDDLEWARE_THROTTLE_OPTION_NAMES,
   THROTTLE_MIDDLEWARE_OPTION_NAMES,
@@ -64,8 +67,12 @@ export function MiddlewareThrottle<C>(
   });
 }
 
-/** Options of every framework's `ThrottleMiddleware`. */
-export interface ThrottleMiddlewareOptions<C> extends IntegrationOptions {
+/**
+ * Options of every framework's `ThrottleMiddleware`. `skip`, `allowList` and `denyList` screen
+ * each request before any of `middlewareThrottles` (a denied one gets 403, an exempt one passes
+ * them all); `throttled(...)` routes keep their own throttles' rules.
+ */
+export interface ThrottleMiddlewareOptions<C> extends IntegrationOptions, AccessOptions<C> {
   /** App-wide throttles, applied in this order; the first rejection answers. */
   middlewareThrottles?: readonly MiddlewareThrottle<C>[];
   /**
@@ -73,6 +80,12 @@ export interface ThrottleMiddlewareOptions<C> extends IntegrationOptions {
    * and handlers. Initialized before the first request is decided.
    */
   backend?: ThrottleBackend;
+  /**
+   * `"shadow"` applies every one of `middlewareThrottles` in shadow mode, whatever its own
+   * mode: counted and reported (events with `enforced: false`), never rejecting nor delaying,
+   * no rate-limit headers. @default "enforce": each throttle's own mode
+   */
+  mode?: ThrottleMode;
 }
 
 /** Checks `ThrottleMiddleware` options once, at startup. @internal */
@@ -103,9 +116,11 @@ export function middlewareSettings<C>(options: ThrottleMiddlewareOptions<C>): {
       if (!throttle.dynamicBackend) backend.run(() => throttle.resolveBackend());
     }
   }
+  const shadow = isShadowMode(options.mode, "ThrottleMiddleware");
+  const access = accessCheck(options, "ThrottleMiddleware") as Settings["access"];
   return {
     entries,
     throttles: entries.map((entry) => entry.throttle),
-    settings: appSettings(options),
+    settings: Object.freeze({ ...appSettings(options), access, shadow }),
   };
 }

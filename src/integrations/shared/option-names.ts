@@ -10,6 +10,10 @@ export const THROTTLE_MIDDLEWARE_OPTION_NAMES: OptionNames<ThrottleMiddlewareOpt
   ...INTEGRATION_OPTION_NAMES,
   middlewareThrottles: true,
   backend: true,
+  mode: true,
+  skip: true,
+  allowList: true,
+  denyList: true,
 };
 
 /** The names of `MiddlewareThrottle`'s filters. @internal */

@@ -1,5 +1,6 @@
 import { ConfigurationError } from "../../errors.js";
 import type { OptionNames } from "../../internal/known-keys.js";
+import type { AccessCheck } from "../../throttles/access.js";
 import type { ThrottleBackend } from "../../throttles/backend-access.js";
 import type { HeaderFormat } from "./rate-limit-headers.js";
 
@@ -28,6 +29,10 @@ export interface Settings {
   readonly respondWith: "json" | "error";
   /** The app's backend, for throttles without their own. */
   readonly backend: ThrottleBackend | undefined;
+  /** The app middleware's deny and allow lists and `skip`, for its own throttles only. */
+  readonly access?: AccessCheck<never> | undefined;
+  /** Whether the app middleware applies its throttles in shadow mode. */
+  readonly shadow?: boolean | undefined;
 }
 
 /** The defaults of every integration, in one place. @internal */

@@ -18,17 +18,19 @@ export type HeaderList = readonly (readonly [name: string, value: string])[];
 const NO_HEADERS: HeaderList = [];
 
 /**
- * The rate-limit headers for the decisions taken on one request. Only decisions that came from a
- * backend count: an exempt client or a failed backend has no quota worth reporting. Formats with
+ * The rate-limit headers for the decisions taken on one request. Only enforced decisions that
+ * came from a backend count: an exempt client, a failed backend or a shadow throttle has no
+ * quota worth reporting. Formats with
  * room for one limit report the most restrictive: a rejection with the longest wait, else the
  * fewest remaining units.
  */
 export function rateLimitHeaders(decisions: readonly Decision[], format: HeaderFormat): HeaderList {
   if (format === false) return NO_HEADERS;
+  // A shadow throttle's limit is not applied: a client told of it would back off for nothing.
   const counted =
-    decisions.length === 1 && decisions[0]?.source === "backend"
+    decisions.length === 1 && decisions[0]?.source === "backend" && !decisions[0].shadow
       ? decisions
-      : decisions.filter((decision) => decision.source === "backend");
+      : decisions.filter((decision) => decision.source === "backend" && !decision.shadow);
   if (counted.length === 0) return NO_HEADERS;
   switch (format) {
     case "draft-11":

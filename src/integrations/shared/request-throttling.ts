@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { ConnectionThrottled } from "../../errors.js";
+import { ConnectionDenied, ConnectionThrottled } from "../../errors.js";
+import type { AccessCheck } from "../../throttles/access.js";
 import type { BaseThrottle } from "../../throttles/base.js";
 import { decide } from "../../throttles/decide.js";
 import { decideInOrder } from "../../throttles/in-order.js";
@@ -21,8 +22,11 @@ import { recordDecisions } from "./request-state.js";
 export interface Answer {
   /** Rate-limit headers for every throttle applied to this request so far. */
   readonly headers: HeaderList;
-  /** Set when the request must be answered as throttled. */
-  readonly throttled: ConnectionThrottled | undefined;
+  /**
+   * Set when the request must be refused: throttled (`ConnectionThrottled`, 429 with
+   * `Retry-After`), or its address denied (`ConnectionDenied`, 403, no `Retry-After`).
+   */
+  readonly throttled: ConnectionThrottled | ConnectionDenied | undefined;
   /**
    * Set when the client went away while the request waited for its turn: nothing may run for
    * it, and there is nobody to answer.
@@ -38,15 +42,22 @@ const ABANDONED: Answer = Object.freeze({ headers: [], throttled: undefined, aba
  * throttle's `handleThrottled`: a thrown `ConnectionThrottled` makes the answer, anything else
  * thrown propagates, and a handler that returns lets the request through. A request admitted
  * with a queueing delay is decided when its turn comes, or abandoned when `departure` says its
- * client has gone first. An answer, not a promise, when the core decides at once. @internal
+ * client has gone first; `shadow` decides them all as in shadow mode. An answer, not a promise,
+ * when the core decides at once. @internal
  */
 export function throttleTogether<C extends object>(
   throttles: readonly BaseThrottle<C>[],
   connection: C,
   settings: Settings,
   departure?: Departure,
+  shadow?: boolean,
 ): Eventually<Answer> {
-  const verdict = decide(throttles, connection, { mode: "consume", departure });
+  let verdict: Eventually<Verdict<C>>;
+  try {
+    verdict = decide(throttles, connection, { mode: "consume", departure, shadow });
+  } catch (error) {
+    return deniedAnswer(error);
+  }
   return answerFor(verdict, connection, settings, departure);
 }
 
@@ -66,7 +77,20 @@ export function throttleInOrder<C extends object>(
 ): Eventually<Answer> {
   const applies = (index: number) =>
     (entries[index] as MiddlewareThrottle<C>).matches(connection, path, method);
-  const verdict = decideInOrder(throttles, connection, applies, departure);
+  const { access, shadow } = settings;
+  let verdict: Eventually<Verdict<C> | undefined>;
+  try {
+    verdict =
+      access === undefined
+        ? decideInOrder(throttles, connection, applies, departure, shadow)
+        : whenReady((access as AccessCheck<C>)(connection), (exempt) =>
+            exempt === true
+              ? undefined
+              : decideInOrder(throttles, connection, applies, departure, shadow),
+          );
+  } catch (error) {
+    return deniedAnswer(error);
+  }
   return answerFor(verdict, connection, settings, departure);
 }
 
@@ -90,22 +114,40 @@ export function whenDecided(
   else then(answer);
 }
 
-/** The response body of a throttled request. */
-export function throttledBody(error: ConnectionThrottled): { detail: string; retryAfter: number } {
+/**
+ * The response body of a refused request: `{ detail, retryAfter }` when throttled, `{ detail }`
+ * when denied.
+ */
+export function throttledBody(error: ConnectionThrottled | ConnectionDenied): {
+  detail: string;
+  retryAfter?: number;
+} {
+  if (error instanceof ConnectionDenied) return { detail: error.detail };
   return { detail: error.detail, retryAfter: error.retryAfter };
 }
 
+/** Nothing to write: the request passes untouched (exempt by the middleware's access lists). */
+const UNTOUCHED: Answer = Object.freeze({ headers: [], throttled: undefined });
+
+/** The answer for a denied address; anything else thrown goes on. */
+function deniedAnswer(error: unknown): Answer {
+  if (!(error instanceof ConnectionDenied)) throw error;
+  return { headers: [], throttled: error };
+}
+
 function answerFor<C extends object>(
-  verdict: Eventually<Verdict<C>>,
+  verdict: Eventually<Verdict<C> | undefined>,
   connection: C,
   settings: Settings,
   departure: Departure | undefined,
 ): Eventually<Answer> {
-  const answer = whenReady(verdict, (ready) => answerOf(ready, connection, settings));
-  if (!(answer instanceof Promise) || departure === undefined) return answer;
+  const answer = whenReady(verdict, (ready) =>
+    ready === undefined ? UNTOUCHED : answerOf(ready, connection, settings),
+  );
+  if (!(answer instanceof Promise)) return answer;
   return answer.catch((error: unknown) => {
-    if (departure.gone && error === departure.reason) return ABANDONED;
-    throw error;
+    if (departure?.gone && error === departure.reason) return ABANDONED;
+    return deniedAnswer(error);
   });
 }
 

@@ -1,4 +1,4 @@
-import { ConfigurationError } from "../../errors.js";
+import { ConfigurationError, ConnectionDenied } from "../../errors.js";
 import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
 import { BaseThrottle } from "../../throttles/base.js";
 import { decide } from "../../throttles/decide.js";
@@ -174,7 +174,16 @@ export function throttleEvents<C extends SocketIoSocket>(
     decide: decideEvent,
     overflow: (event) => refuse(event, throttles[0] as BaseThrottle<C>, OVERFLOW_WAIT_MS),
     answer,
-    onError,
+    onError: (error) => {
+      if (!(error instanceof ConnectionDenied)) {
+        onError(error);
+        return;
+      }
+      // A denied address is refused for good: the client is disconnected by the server (a
+      // tick later, as for "disconnect", so that events admitted before still run).
+      stop();
+      process.nextTick(() => socket.disconnect(true));
+    },
   };
 
   socket.use((packet, next) => {

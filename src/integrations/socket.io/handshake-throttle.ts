@@ -1,4 +1,4 @@
-import { ConfigurationError, type ConnectionThrottled } from "../../errors.js";
+import { ConfigurationError, ConnectionDenied, type ConnectionThrottled } from "../../errors.js";
 import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
 import { BaseThrottle } from "../../throttles/base.js";
 import type { IntegrationOptions } from "../shared/options.js";
@@ -101,6 +101,7 @@ export function throttleHandshake<C extends SocketIoSocket = SocketIoSocket>(
       // Gone while it waited for its turn: nobody to connect or to answer.
       if (verdict.abandoned) return;
       if (verdict.throttled === undefined) next();
+      else if (verdict.throttled instanceof ConnectionDenied) next(denial(verdict.throttled));
       else next(refusal(verdict.throttled));
     }, failed);
   };
@@ -115,4 +116,9 @@ function refusal(error: ConnectionThrottled): HandshakeThrottled {
     detail: error.detail,
   };
   return Object.assign(error, { data });
+}
+
+/** A denied address's error, with `{ type: "denied", detail }` in `data` for the client. */
+function denial(error: ConnectionDenied): ConnectionDenied {
+  return Object.assign(error, { data: { type: "denied" as const, detail: error.detail } });
 }

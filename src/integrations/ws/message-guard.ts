@@ -1,4 +1,4 @@
-import { ConfigurationError } from "../../errors.js";
+import { ConfigurationError, ConnectionDenied } from "../../errors.js";
 import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
 import { BaseThrottle } from "../../throttles/base.js";
 import { decide } from "../../throttles/decide.js";
@@ -172,7 +172,15 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
     decide: decideMessage,
     overflow: () => refuse(throttles[0] as BaseThrottle<C>, OVERFLOW_WAIT_MS),
     answer: (_message, verdict) => answer(verdict),
-    onError,
+    onError: (error) => {
+      if (!(error instanceof ConnectionDenied)) {
+        onError(error);
+        return;
+      }
+      // A denied address is refused for good: the socket is closed as a policy violation.
+      stop();
+      socket.close(1008, "Forbidden");
+    },
   };
 
   return {
