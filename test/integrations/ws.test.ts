@@ -140,6 +140,12 @@ describe("ws: per-message throttling", () => {
   routes["/slow-queue"] = echo(
     throttleFor("slow-queue", "1/h", new LeakyBucketWithQueueStrategy({ queueSize: 5 })),
   );
+  routes["/watch"] = echo(
+    new WebSocketThrottle({ uid: "watch", rate: "2/h", backend, mode: "shadow" }),
+  );
+  routes["/denied"] = echo(
+    new WebSocketThrottle({ uid: "denied", rate: "5/h", backend, denyList: ["127.0.0.1", "::1"] }),
+  );
   // The original's loop: the handler awaits hit() and answers the throttled client itself.
   const manual = throttleFor("manual", "2/h");
   routes["/manual"] = (ws, request) => {
@@ -242,6 +248,20 @@ describe("ws: per-message throttling", () => {
     assert.deepEqual(replies, ["echo:m0"], "nothing delivered after close");
   });
 
+  it("a shadow throttle lets every message through", async () => {
+    const { replies } = await converse(`${server.url}/watch`, burst(5), (r) => r.length === 5);
+    assert.deepEqual(
+      replies,
+      burst(5).map((m) => `echo:${m}`),
+    );
+  });
+
+  it("closes a denied address's socket with 1008 before any message is handled", async () => {
+    const { replies, close } = await converse(`${server.url}/denied`, burst(3), () => false);
+    assert.deepEqual(replies, []);
+    assert.deepEqual(close, { code: 1008, reason: "Forbidden" });
+  });
+
   it("keeps the original's loop: await hit() throws ConnectionThrottled per message", async () => {
     const { replies } = await converse(`${server.url}/manual`, burst(3), (r) => r.length === 3);
     assert.deepEqual(replies.slice(0, 2), ["echo:m0", "echo:m1"]);
@@ -279,6 +299,31 @@ describe("ws: throttling the handshake", () => {
     for await (const chunk of response) body += chunk;
     assert.equal(JSON.parse(body).retryAfter, Number(response.headers["retry-after"]));
     client.on("error", () => {}); // "closed before the connection was established": expected
+    client.terminate();
+  });
+});
+
+describe("ws: a denied handshake", () => {
+  const denied = new WebSocketThrottle({
+    uid: "denied-handshakes",
+    rate: "2/h",
+    denyList: ["127.0.0.0/8", "::1"],
+  });
+  const server = new EchoServer({ "/": () => undefined }, throttleUpgrade(denied));
+  before(() => server.start());
+  after(() => server.stop());
+
+  it("is refused with 403, a JSON detail and no Retry-After, without a backend", async () => {
+    const client = new WebSocket(server.url);
+    client.on("error", () => {}); // "closed before the connection was established": expected
+    const [, response] = (await once(client, "unexpected-response")) as [unknown, IncomingMessage];
+    assert.equal(response.statusCode, 403);
+    assert.equal(response.headers["retry-after"], undefined);
+    let body = "";
+    for await (const chunk of response) body += chunk;
+    assert.deepEqual(JSON.parse(body), {
+      detail: "Forbidden: requests from this address are refused.",
+    });
     client.terminate();
   });
 });
