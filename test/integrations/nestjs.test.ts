@@ -195,3 +195,60 @@ describe("NestJS: forRootAsync", () => {
     }
   });
 });
+
+describe("NestJS: the module's mode, denyList and allowList", () => {
+  /** A Nest app with one 1/m module throttle on GET /ping, and the module options given. */
+  async function pingApp(uid: string, options: Record<string, unknown>) {
+    const backend = new InMemoryBackend({ namespace: `nest-${uid}` });
+    const perClient = new HTTPThrottle({ uid, rate: "1/m" });
+    class PingController {
+      ping() {
+        return "pong";
+      }
+    }
+    decorate(PingController, undefined, Controller());
+    decorate(PingController, "ping", Get("ping"));
+    class AppModule {}
+    decorate(
+      AppModule,
+      undefined,
+      Module({
+        imports: [TraffikModule.forRoot({ backend, throttles: [perClient], ...options })],
+        controllers: [PingController],
+      }),
+    );
+    const app = await NestFactory.create(AppModule, { logger: false });
+    await app.listen(0, "127.0.0.1");
+    const url = (await app.getUrl()).replace("[::1]", "127.0.0.1");
+    return { get: () => fetch(`${url}/ping`), close: () => app.close() };
+  }
+
+  it("mode shadow: the guard's throttles never reject", async () => {
+    const app = await pingApp("nest-shadow", { mode: "shadow" });
+    try {
+      for (let n = 0; n < 3; n++) assert.equal((await app.get()).status, 200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("denyList: 403 with a JSON detail and no Retry-After; allowList: exempt", async () => {
+    const denied = await pingApp("nest-deny", { denyList: ["127.0.0.0/8", "::1"] });
+    try {
+      const response = await denied.get();
+      assert.equal(response.status, 403);
+      assert.equal(response.headers.get("retry-after"), null);
+      assert.deepEqual(await response.json(), {
+        detail: "Forbidden: requests from this address are refused.",
+      });
+    } finally {
+      await denied.close();
+    }
+    const allowed = await pingApp("nest-allow", { allowList: ["127.0.0.0/8", "::1"] });
+    try {
+      for (let n = 0; n < 3; n++) assert.equal((await allowed.get()).status, 200);
+    } finally {
+      await allowed.close();
+    }
+  });
+});
