@@ -24,11 +24,20 @@ describe("Socket.IO: connections throttled at the handshake", () => {
       throw new Error("identifier exploded");
     }) as Identifier<Socket>,
   });
+  const denied = new WebSocketThrottle<Socket>({
+    uid: "denied",
+    rate: "2/h",
+    denyList: ["127.0.0.0/8", "::1"],
+  });
   const failures: unknown[] = [];
+  const deniedFailures: unknown[] = [];
   let connections = 0;
   const server = new IoServer((io) => {
     io.use(throttleHandshake(handshakes));
     io.of("/broken").use(throttleHandshake({ onError: (e: unknown) => failures.push(e) }, broken));
+    io.of("/denied").use(
+      throttleHandshake({ onError: (e: unknown) => deniedFailures.push(e) }, denied),
+    );
     io.on("connection", () => connections++);
   });
   before(() => server.start());
@@ -53,6 +62,19 @@ describe("Socket.IO: connections throttled at the handshake", () => {
     const [error] = (await next(client, "connect_error")) as [Error];
     assert.equal(error.message, "Internal server error");
     assert.match(String(failures[0]), /identifier exploded/);
+  });
+
+  it("refuses a denied address with connect_error of type denied, without a backend", async () => {
+    const client = server.client("/denied");
+    const [error] = (await next(client, "connect_error")) as [
+      Error & { data: { type: string; detail: string } },
+    ];
+    assert.deepEqual(error.data, {
+      type: "denied",
+      detail: "Forbidden: requests from this address are refused.",
+    });
+    assert.equal(client.active, false, "a middleware's refusal is not retried by the client");
+    assert.deepEqual(deniedFailures, []);
   });
 
   it("rejects anything but throttles at startup", () => {
