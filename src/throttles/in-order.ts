@@ -8,8 +8,9 @@ import { type Verdict, verdictOf } from "./verdict.js";
 /**
  * Decides `connection` under `throttles` one after another, in the order given, each only
  * where `applies(index)` says so: the first rejection answers and the rest are not consulted
- * (an app's middleware throttles); `shadow` decides them all as in shadow mode. Each decision is the one of {@link decide}; a verdict, not a
- * promise, while the filters and the backend answer at once and nothing waits. @internal
+ * (an app's middleware throttles); `shadow` decides them all as in shadow mode. Each decision
+ * is the one of {@link decide}; a verdict, not a promise, while the filters and the backend
+ * answer at once and nothing waits. @internal
  */
 export function decideInOrder<C>(
   throttles: readonly BaseThrottle<C>[],
