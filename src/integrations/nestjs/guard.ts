@@ -1,16 +1,19 @@
 import type { CanActivate, ExecutionContext } from "@nestjs/common";
+import { APP_HOOK_OPTION_NAMES, attachAppHooks, readAppHooks } from "../../events/app-hooks.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import type { BaseThrottle } from "../../throttles/base.js";
 import { decide } from "../../throttles/decide.js";
 import type { Verdict } from "../../throttles/verdict.js";
 import { appSettings, checkOptions, type Settings } from "../shared/options.js";
+import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
 import type { HeaderList } from "../shared/rate-limit-headers.js";
 import { rateLimitMessage } from "../shared/rate-limit-message.js";
 import { shareSettings } from "../shared/request-state.js";
-import { throttledBody, throttleTogether } from "../shared/request-throttling.js";
+import { throttleTogether } from "../shared/request-throttling.js";
 import { closingOf } from "../shared/socket-closing.js";
 import { type ClosingStream, StreamDeparture } from "../shared/stream-departure.js";
 import { checkThrottles } from "../shared/throttled-args.js";
+import { throttledResponse } from "../shared/throttled-response.js";
 import { isSkipped, throttlesOf } from "./metadata.js";
 import type { TraffikModuleOptions } from "./options.js";
 
@@ -30,13 +33,17 @@ export class TraffikGuard implements CanActivate {
   constructor(options: TraffikModuleOptions) {
     rejectUnknownOptions("TraffikModule", options, {
       headers: true,
+      statusCode: true,
+      message: true,
       backend: true,
       throttles: true,
+      ...APP_HOOK_OPTION_NAMES,
     });
-    checkOptions(options, "TraffikModule");
+    const overrides = checkOptions(options as TraffikModuleOptions & object, "TraffikModule");
+    const hooks = readAppHooks("TraffikModule", options);
     this.throttles = checkThrottles(options.throttles ?? [], "TraffikModule throttles");
     // Nest answers through its exceptions, which its filters may reshape.
-    this.settings = appSettings(options, "error");
+    this.settings = appSettings(overrides, options.backend, hooks, "error");
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -65,13 +72,15 @@ export class TraffikGuard implements CanActivate {
     const departure = new StreamDeparture(nodeResponse(response));
     const verdict = await throttleTogether(throttles, request, this.settings, departure);
     if (verdict.abandoned) return unanswered();
+    const decision = verdict.decision as RateLimitDecision;
+    (request as { traffik?: RateLimitDecision }).traffik = decision;
     setHeaders(response, verdict.headers);
-    if (verdict.throttled === undefined) return true;
-    setHeaders(response, Object.entries(verdict.throttled.headers));
+    const throttled = verdict.throttled;
+    if (throttled === undefined) return true;
+    setHeaders(response, Object.entries(throttled.headers));
+    const body = await throttledResponse(throttled, this.settings.message, request, decision);
     const { HttpException } = await import("@nestjs/common");
-    throw new HttpException(throttledBody(verdict.throttled), verdict.throttled.status, {
-      cause: verdict.throttled,
-    });
+    throw new HttpException(body.value, body.status, { cause: throttled });
   }
 
   private async wsMessage(
@@ -81,6 +90,7 @@ export class TraffikGuard implements CanActivate {
     const client = context.switchToWs().getClient<object>();
     // The client lives as long as the socket: decide each message on its own, keep nothing.
     if (this.settings.backend !== undefined) this.settings.backend.attachTo(client);
+    if (this.settings.hooks !== undefined) attachAppHooks(client, this.settings.hooks);
     const closing = closingOf(client);
     let verdict: Verdict<object>;
     try {

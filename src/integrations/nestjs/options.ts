@@ -1,10 +1,18 @@
 import type { DynamicModule } from "@nestjs/common";
+import type { ThrottleHooks } from "../../events/types.js";
 import type { ThrottleBackend } from "../../throttles/backend-access.js";
 import type { BaseThrottle } from "../../throttles/base.js";
 import type { IntegrationOptions } from "../shared/options.js";
 
-/** Options of {@link TraffikModule}. */
-export interface TraffikModuleOptions extends Pick<IntegrationOptions, "headers"> {
+/**
+ * Options of {@link TraffikModule}. Its hooks (`onDecision`, `onThrottled`, `onBackendError`)
+ * see every decision the guard takes, and those a handler takes on the same request or socket.
+ * `message` and `statusCode` make the `HttpException` of a throttled request (`message` a
+ * function of the Express or Fastify request).
+ */
+export interface TraffikModuleOptions
+  extends Pick<IntegrationOptions<object>, "headers" | "statusCode" | "message">,
+    ThrottleHooks {
   /** The app's backend, for throttles without their own; initialized with the app, closed with it. */
   backend?: ThrottleBackend;
   /** Throttles applied to every route and gateway message (unless skipped), before their own. */

@@ -1,4 +1,6 @@
 import { ConfigurationError } from "../../errors.js";
+import { readAppHooks } from "../../events/app-hooks.js";
+import type { ThrottleHooks } from "../../events/types.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { ThrottleBackend } from "../../throttles/backend-access.js";
 import type { BaseThrottle } from "../../throttles/base.js";
@@ -64,8 +66,12 @@ export function MiddlewareThrottle<C>(
   });
 }
 
-/** Options of every framework's `ThrottleMiddleware`. */
-export interface ThrottleMiddlewareOptions<C> extends IntegrationOptions {
+/**
+ * Options of every framework's `ThrottleMiddleware`. Its hooks (`onDecision`, `onThrottled`,
+ * `onBackendError`) see every decision taken on the requests it passes: its own throttles',
+ * the routes' `throttled(...)` and those a handler calls; each throttle's own hooks run first.
+ */
+export interface ThrottleMiddlewareOptions<C> extends IntegrationOptions<C>, ThrottleHooks {
   /** App-wide throttles, applied in this order; the first rejection answers. */
   middlewareThrottles?: readonly MiddlewareThrottle<C>[];
   /**
@@ -83,7 +89,8 @@ export function middlewareSettings<C>(options: ThrottleMiddlewareOptions<C>): {
   settings: Settings;
 } {
   rejectUnknownOptions("ThrottleMiddleware", options, THROTTLE_MIDDLEWARE_OPTION_NAMES);
-  checkOptions(options, "ThrottleMiddleware");
+  const overrides = checkOptions(options as ThrottleMiddlewareOptions<never>, "ThrottleMiddleware");
+  const hooks = readAppHooks("ThrottleMiddleware", options);
   const entries = [...(options.middlewareThrottles ?? [])];
   for (const entry of entries) {
     if (typeof entry?.matches !== "function") {
@@ -106,6 +113,6 @@ export function middlewareSettings<C>(options: ThrottleMiddlewareOptions<C>): {
   return {
     entries,
     throttles: entries.map((entry) => entry.throttle),
-    settings: appSettings(options),
+    settings: appSettings(overrides, backend, hooks),
   };
 }

@@ -14,8 +14,10 @@ import type { Departure } from "../../throttles/turn.js";
 import { answerRejection, type Verdict } from "../../throttles/verdict.js";
 import type { MiddlewareThrottle } from "./middleware-throttle.js";
 import type { Settings } from "./options.js";
+import type { RateLimitDecision } from "./rate-limit-decision.js";
 import { type HeaderList, rateLimitHeaders } from "./rate-limit-headers.js";
 import { recordDecisions } from "./request-state.js";
+import { type ThrottledResponse, throttledResponse } from "./throttled-response.js";
 
 /** What an adapter writes for a request. @internal */
 export interface Answer {
@@ -23,6 +25,10 @@ export interface Answer {
   readonly headers: HeaderList;
   /** Set when the request must be answered as throttled. */
   readonly throttled: ConnectionThrottled | undefined;
+  /** What to write for a throttled request, unless it goes to the error handling. */
+  readonly response?: ThrottledResponse;
+  /** Every decision taken on the request so far, for the handler; `undefined` while none. */
+  readonly decision?: RateLimitDecision | undefined;
   /**
    * Set when the client went away while the request waited for its turn: nothing may run for
    * it, and there is nobody to answer.
@@ -47,7 +53,7 @@ export function throttleTogether<C extends object>(
   departure?: Departure,
 ): Eventually<Answer> {
   const verdict = decide(throttles, connection, { mode: "consume", departure });
-  return answerFor(verdict, connection, settings, departure);
+  return answerFor(verdict, throttles, connection, settings, departure);
 }
 
 /**
@@ -67,7 +73,7 @@ export function throttleInOrder<C extends object>(
   const applies = (index: number) =>
     (entries[index] as MiddlewareThrottle<C>).matches(connection, path, method);
   const verdict = decideInOrder(throttles, connection, applies, departure);
-  return answerFor(verdict, connection, settings, departure);
+  return answerFor(verdict, throttles, connection, settings, departure);
 }
 
 /**
@@ -90,18 +96,14 @@ export function whenDecided(
   else then(answer);
 }
 
-/** The response body of a throttled request. */
-export function throttledBody(error: ConnectionThrottled): { detail: string; retryAfter: number } {
-  return { detail: error.detail, retryAfter: error.retryAfter };
-}
-
 function answerFor<C extends object>(
   verdict: Eventually<Verdict<C>>,
+  throttles: readonly BaseThrottle<C>[],
   connection: C,
   settings: Settings,
   departure: Departure | undefined,
 ): Eventually<Answer> {
-  const answer = whenReady(verdict, (ready) => answerOf(ready, connection, settings));
+  const answer = whenReady(verdict, (ready) => answerOf(ready, throttles, connection, settings));
   if (!(answer instanceof Promise) || departure === undefined) return answer;
   return answer.catch((error: unknown) => {
     if (departure.gone && error === departure.reason) return ABANDONED;
@@ -111,29 +113,46 @@ function answerFor<C extends object>(
 
 function answerOf<C extends object>(
   verdict: Verdict<C>,
+  throttles: readonly BaseThrottle<C>[],
   connection: C,
   settings: Settings,
 ): Eventually<Answer> {
-  const decisions = recordDecisions(connection, verdict.decisions);
-  const headers = rateLimitHeaders(decisions, settings.headers);
-  const admitted: Answer = { headers, throttled: undefined };
+  const decision = recordDecisions(connection, verdict.decisions, throttles);
+  const headers = rateLimitHeaders(decision?.decisions ?? NO_DECISIONS, settings.headers);
+  const admitted: Answer = { headers, throttled: undefined, decision };
   if (verdict.rejection === undefined) return admitted;
-  return answerRejection(verdict, connection, admitted).catch((error: unknown) => {
+  return answerRejection(verdict, connection, admitted).then(undefined, (error: unknown) => {
     if (!(error instanceof ConnectionThrottled)) throw error;
-    return { headers, throttled: withRateLimitHeaders(error, headers) };
+    const throttled = withSettings(error, headers, settings.statusCode);
+    if (settings.respondWith === "error") return { headers, throttled, decision };
+    const written = throttledResponse(
+      throttled,
+      settings.message,
+      connection,
+      decision as RateLimitDecision,
+    );
+    return whenReady(written, (response) => ({ headers, throttled, response, decision }));
   });
 }
 
-/** The throttle's `ConnectionThrottled`, with the rate-limit headers the response carries. */
-function withRateLimitHeaders(
+const NO_DECISIONS: readonly never[] = [];
+
+/**
+ * The throttle's `ConnectionThrottled`, with the rate-limit headers the response carries and
+ * the app's `statusCode`.
+ */
+function withSettings(
   error: ConnectionThrottled,
   headers: HeaderList,
+  statusCode: number | undefined,
 ): ConnectionThrottled {
-  if (headers.length === 0) return error;
+  if (headers.length === 0 && (statusCode === undefined || statusCode === error.status)) {
+    return error;
+  }
   return new ConnectionThrottled({
     waitMs: error.waitMs,
     detail: error.detail,
-    status: error.status,
+    status: statusCode ?? error.status,
     headers: { ...Object.fromEntries(headers), ...error.headers },
   });
 }

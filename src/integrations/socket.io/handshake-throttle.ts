@@ -1,8 +1,7 @@
 import { ConfigurationError, type ConnectionThrottled } from "../../errors.js";
 import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
 import { BaseThrottle } from "../../throttles/base.js";
-import type { IntegrationOptions } from "../shared/options.js";
-import { settingsFor } from "../shared/request-state.js";
+import { DEFAULT_SETTINGS, type Settings } from "../shared/options.js";
 import { throttleTogether } from "../shared/request-throttling.js";
 import { checkThrottles } from "../shared/throttled-args.js";
 import { ConnectionDeparture } from "./connection-departure.js";
@@ -46,11 +45,15 @@ export type HandshakeMiddleware<C extends SocketIoSocket> = (
 /** Sent to a client whose handshake failed on the server's side: nothing internal leaks. */
 const INTERNAL_ERROR = "Internal server error";
 
-/** No HTTP response to carry rate-limit headers: none are computed. */
-const NO_HEADERS: IntegrationOptions = { headers: false };
-
-/** The same for every handshake: no app-wide middleware shares settings with a socket. */
-const SETTINGS = settingsFor({}, NO_HEADERS);
+/**
+ * The same for every handshake: no app-wide middleware shares settings with a socket, and no
+ * HTTP response carries rate-limit headers or a body, so none are made.
+ */
+const SETTINGS: Settings = Object.freeze({
+  ...DEFAULT_SETTINGS,
+  headers: false,
+  respondWith: "error",
+});
 
 /**
  * Throttles Socket.IO connections, all or nothing over the throttles given, as a namespace
