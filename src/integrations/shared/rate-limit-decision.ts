@@ -8,7 +8,7 @@ export interface RateLimitPolicy {
   readonly uid: string;
   /** The throttle's rate. */
   readonly rate: Rate;
-  /** The name of the throttle's strategy (its class name, e.g. `"FixedWindowStrategy"`). */
+  /** The name of the throttle's strategy, as events name it (e.g. `"fixed-window"`). */
   readonly strategy: string;
 }
 
