@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { parseList } from "structured-headers";
 import { WebSocketThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
-import { ConnectionThrottled } from "traffik/errors";
+import { ConfigurationError, ConnectionThrottled } from "traffik/errors";
 import {
   FixedWindowStrategy,
   GCRAStrategy,
@@ -18,6 +18,7 @@ import {
   TokenBucketStrategy,
 } from "traffik/strategies";
 import {
+  type DecidedUpgradeRequest,
   type MessageGuard,
   type ThrottleMessagesOptions,
   throttleMessages,
@@ -280,5 +281,48 @@ describe("ws: throttling the handshake", () => {
     assert.equal(JSON.parse(body).retryAfter, Number(response.headers["retry-after"]));
     client.on("error", () => {}); // "closed before the connection was established": expected
     client.terminate();
+  });
+});
+
+describe("ws: the handshake's decision and answer", () => {
+  const backend = new InMemoryBackend({ namespace: "ws-upgrade-message" });
+  const handshakes = new WebSocketThrottle({ uid: "handshakes-m", rate: "1/h", backend });
+  const server = new EchoServer(
+    {
+      // The connection handler gets the upgrade request, and on it the handshake's decision.
+      "/": (ws, request) => {
+        const decision = (request as DecidedUpgradeRequest).traffik;
+        ws.send(JSON.stringify({ uid: decision?.policy.uid, remaining: decision?.remaining }));
+        return undefined;
+      },
+    },
+    throttleUpgrade({ statusCode: 503, message: { error: "busy" } }, handshakes),
+  );
+  before(() => server.start());
+  after(() => server.stop());
+
+  it("sets request.traffik for the connection handler, and refuses with the message and statusCode", async () => {
+    const client = new WebSocket(server.url);
+    const [data] = (await once(client, "message")) as [Buffer];
+    assert.deepEqual(JSON.parse(String(data)), { uid: "handshakes-m", remaining: 0 });
+    client.close();
+    const refused = new WebSocket(server.url);
+    const [, response] = (await once(refused, "unexpected-response")) as [unknown, IncomingMessage];
+    assert.equal(response.statusCode, 503);
+    assert.ok(Number(response.headers["retry-after"]) >= 1, "Retry-After unchanged");
+    assert.match(String(response.headers["content-type"]), /^application\/json/);
+    let body = "";
+    for await (const chunk of response) body += chunk;
+    assert.deepEqual(JSON.parse(body), { error: "busy" });
+    refused.on("error", () => {}); // "closed before the connection was established": expected
+    refused.terminate();
+  });
+
+  it("rejects a bad statusCode or message at once", () => {
+    assert.throws(() => throttleUpgrade({ statusCode: 302 }, handshakes), ConfigurationError);
+    assert.throws(
+      () => throttleUpgrade({ message: Symbol("x") as never }, handshakes),
+      ConfigurationError,
+    );
   });
 });
