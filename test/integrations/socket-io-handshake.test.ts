@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import type { Socket } from "socket.io";
 import { type Identifier, WebSocketThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
-import { type HandshakeRefusal, throttleHandshake } from "traffik/socket.io";
+import { type DecidedSocket, type HandshakeRefusal, throttleHandshake } from "traffik/socket.io";
 import { LeakyBucketWithQueueStrategy } from "traffik/strategies";
 import { IoServer, next } from "./socket-io-support.js";
 import { pendingWaits, until } from "./turn-support.js";
@@ -26,10 +26,15 @@ describe("Socket.IO: connections throttled at the handshake", () => {
   });
   const failures: unknown[] = [];
   let connections = 0;
+  const remaining: (number | undefined)[] = [];
   const server = new IoServer((io) => {
     io.use(throttleHandshake(handshakes));
     io.of("/broken").use(throttleHandshake({ onError: (e: unknown) => failures.push(e) }, broken));
-    io.on("connection", () => connections++);
+    io.on("connection", (socket) => {
+      connections++;
+      // The connection handler reads the handshake's decision on the socket.
+      remaining.push((socket as DecidedSocket).traffik?.remaining);
+    });
   });
   before(() => server.start());
   after(() => server.stop());
@@ -37,6 +42,7 @@ describe("Socket.IO: connections throttled at the handshake", () => {
   it("refuses the third connection with connect_error, the wait in error.data, and no reconnection", async () => {
     for (let n = 0; n < 2; n++) (await server.connected()).disconnect();
     assert.equal(connections, 2);
+    assert.deepEqual(remaining, [1, 0], "each connection saw its handshake's decision");
     const client = server.client();
     const [error] = (await next(client, "connect_error")) as [Error & { data: HandshakeRefusal }];
     assert.equal(error.data.type, "rate_limit");

@@ -141,6 +141,14 @@ describe("ws: per-message throttling", () => {
   routes["/slow-queue"] = echo(
     throttleFor("slow-queue", "1/h", new LeakyBucketWithQueueStrategy({ queueSize: 5 })),
   );
+  // The handler reads each message's decision.
+  const told = [throttleFor("told-short", "3/h"), throttleFor("told-long", "10/h")];
+  routes["/told"] = (ws, request) =>
+    throttleMessages(ws, request, {
+      throttles: told,
+      onMessage: (data, _isBinary, decision) =>
+        ws.send(`${String(data)}:${decision.policy.uid}:${decision.remaining}`),
+    });
   // The original's loop: the handler awaits hit() and answers the throttled client itself.
   const manual = throttleFor("manual", "2/h");
   routes["/manual"] = (ws, request) => {
@@ -178,6 +186,16 @@ describe("ws: per-message throttling", () => {
       }
     });
   }
+
+  it("hands onMessage each message's decision, the most restrictive on top", async () => {
+    const { replies } = await converse(`${server.url}/told`, burst(4), (r) => r.length === 4);
+    assert.deepEqual(replies.slice(0, 3), [
+      "m0:told-short:2",
+      "m1:told-short:1",
+      "m2:told-short:0",
+    ]);
+    assert.equal(JSON.parse(replies[3] ?? "{}").type, "rate_limit");
+  });
 
   it("drops throttled messages silently when told to", async () => {
     const client = new WebSocket(`${server.url}/drop`);

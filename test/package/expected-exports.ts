@@ -198,12 +198,15 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
   "traffik/socket.io": {
     values: ["RATE_LIMIT_EVENT", "rateLimitEvent", "throttleEvents", "throttleHandshake"],
     types: [
+      "DecidedSocket",
       "EngineConnection",
       "EventGuard",
       "HandshakeMiddleware",
       "HandshakeRefusal",
       "HandshakeThrottled",
+      "RateLimitDecision",
       "RateLimitEvent",
+      "RateLimitPolicy",
       "SocketIoHandshake",
       "SocketIoSocket",
       "ThrottleEventsOptions",

@@ -13,7 +13,7 @@ import { ThrottleMiddleware as FastifyMiddleware } from "traffik/fastify";
 import { throttled as honoThrottled, type TraffikVariables } from "traffik/hono";
 import type { TraffikState } from "traffik/koa";
 import { RateLimitDecision as InjectDecision } from "traffik/nestjs";
-import type { DecidedUpgradeRequest } from "traffik/ws";
+import { type DecidedUpgradeRequest, throttleMessages, type WsSocket } from "traffik/ws";
 
 /** Compiles only when `A` and `B` are the same type. */
 type Equals<A, B> =
@@ -82,3 +82,12 @@ same<InjectDecision, RateLimitDecision>(true);
 // ws: the upgrade request the connection handler gets.
 declare const upgraded: DecidedUpgradeRequest;
 same<typeof upgraded.traffik, Seen>(true);
+
+// ws: each admitted message's decision, for a handler that takes it.
+declare const socket: WsSocket;
+throttleMessages(socket, upgraded, {
+  throttles: [],
+  onMessage: (_data, _isBinary, decision) => {
+    same<typeof decision, RateLimitDecision>(true);
+  },
+});

@@ -2,6 +2,7 @@ import { ConfigurationError, type ConnectionThrottled } from "../../errors.js";
 import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
 import { BaseThrottle } from "../../throttles/base.js";
 import { DEFAULT_SETTINGS, type Settings } from "../shared/options.js";
+import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
 import { throttleTogether } from "../shared/request-throttling.js";
 import { checkThrottles } from "../shared/throttled-args.js";
 import { ConnectionDeparture } from "./connection-departure.js";
@@ -36,9 +37,18 @@ export type HandshakeThrottled = ConnectionThrottled & {
   readonly data: HandshakeRefusal;
 };
 
+/** A socket once {@link throttleHandshake} has admitted its handshake. */
+export interface DecidedSocket {
+  /**
+   * The handshake's rate limit, for the `connection` handler: set once the handshake is
+   * decided. Events are decided one by one and reach their handlers without theirs.
+   */
+  traffik?: RateLimitDecision | undefined;
+}
+
 /** A Socket.IO namespace middleware, for `io.use` or `io.of(name).use`. */
 export type HandshakeMiddleware<C extends SocketIoSocket> = (
-  socket: C,
+  socket: C & DecidedSocket,
   next: (error?: Error) => void,
 ) => void;
 
@@ -103,6 +113,7 @@ export function throttleHandshake<C extends SocketIoSocket = SocketIoSocket>(
     Promise.resolve(decided).then((verdict) => {
       // Gone while it waited for its turn: nobody to connect or to answer.
       if (verdict.abandoned) return;
+      if (verdict.decision !== undefined) socket.traffik = verdict.decision;
       if (verdict.throttled === undefined) next();
       else next(refusal(verdict.throttled));
     }, failed);

@@ -56,8 +56,11 @@ export type WsData = Buffer | ArrayBuffer | Buffer[];
 /** Options of {@link throttleMessages}: those of {@link guardMessages}, with `ws`'s message shape. */
 export interface ThrottleMessagesOptions<C>
   extends Omit<MessageGuardOptions<C, WsData>, "connection" | "socket" | "onMessage" | "cost"> {
-  /** Receives the admitted messages in arrival order. */
-  onMessage: (data: WsData, isBinary: boolean) => unknown;
+  /**
+   * Receives the admitted messages in arrival order, each with its {@link RateLimitDecision}
+   * (built only for a function that declares the third parameter).
+   */
+  onMessage: (data: WsData, isBinary: boolean, decision: RateLimitDecision) => unknown;
   /** Units a message costs (for example by size). @default each throttle's own cost */
   cost?: (data: WsData, isBinary: boolean) => number;
 }
@@ -97,7 +100,11 @@ export function throttleMessages<C>(
     ...rest,
     connection,
     socket,
-    onMessage: (message) => onMessage(message.data, message.isBinary),
+    // Declaring the decision only when onMessage does, so none is built for it otherwise.
+    onMessage:
+      onMessage.length < 3
+        ? (message) => onMessage(message.data, message.isBinary, undefined as never)
+        : (message, decision) => onMessage(message.data, message.isBinary, decision),
     cost: cost && ((message) => cost(message.data, message.isBinary)),
   });
   socket.on("message", (data, isBinary) => guard.push({ data, isBinary }));

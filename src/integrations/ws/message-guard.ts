@@ -8,6 +8,7 @@ import type { Eventually } from "../../throttles/sync-or-async.js";
 import type { Verdict } from "../../throttles/verdict.js";
 import { admitInTurn, type GuardParts } from "../shared/admit-in-turn.js";
 import { HeldMessages } from "../shared/held-messages.js";
+import { type RateLimitDecision, RecordedDecisions } from "../shared/rate-limit-decision.js";
 import { rateLimitMessage } from "../shared/rate-limit-message.js";
 import { SocketClosing } from "../shared/socket-closing.js";
 
@@ -37,10 +38,11 @@ export interface MessageGuardOptions<C, M> {
   /** Applied to every message, all or nothing when several. */
   throttles: BaseThrottle<C> | readonly BaseThrottle<C>[];
   /**
-   * Receives the admitted messages, in the order they arrived; when it returns a promise, the
-   * next message waits for it.
+   * Receives the admitted messages, in the order they arrived, each with its
+   * {@link RateLimitDecision} (built only for a function that declares the parameter); when it
+   * returns a promise, the next message waits for it.
    */
-  onMessage: (message: M) => unknown;
+  onMessage: (message: M, decision: RateLimitDecision) => unknown;
   /**
    * The most admitted messages held for `onMessage` at once: those waiting for their turn
    * (leaky bucket with queue), for the backend's answer, or for `onMessage` to finish with
@@ -85,6 +87,9 @@ export interface MessageGuard<M> {
   /** Admitted (or undecided) messages held now, not yet taken by `onMessage`; at most `maxPending`. */
   readonly pending: number;
 }
+
+/** What a handler that declares no decision parameter is passed: nothing it will read. */
+const NOT_READ = undefined as unknown as RateLimitDecision;
 
 /** Longest close reason RFC 6455 allows: 125 bytes of payload minus the 2-byte code. */
 const MAX_REASON_BYTES = 123;
@@ -134,7 +139,13 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
   const onError = options.onError ?? ((error: unknown) => process.emitWarning(String(error)));
   // One departure for the socket, however many messages wait on it.
   const closing = new SocketClosing();
-  const held = new HeldMessages(onMessage, onError);
+  // A decision is built for each message only when onMessage takes one.
+  const deliver =
+    onMessage.length < 2
+      ? (message: M) => onMessage(message, NOT_READ)
+      : (message: M, verdict: Verdict<C>) =>
+          onMessage(message, new RecordedDecisions(verdict.decisions as Decision[], throttles));
+  const held = new HeldMessages<M, Verdict<C>>(deliver, onError);
 
   const consume = { mode: "consume", departure: closing } as const;
   const decideMessage = (message: M): Eventually<Verdict<C>> =>
