@@ -54,23 +54,20 @@ interface PolicySource {
  * read, so a request whose handler reads none pays for none. @internal
  */
 export class RecordedDecisions implements RateLimitDecision {
-  /** The throttles consulted, one list per step, where each decision's strategy is found. */
-  private readonly sources: (readonly PolicySource[])[];
   private chosenDecision: Decision | undefined;
   private resetDate: Date | undefined;
 
   constructor(
     /** The decisions so far: the first step's, a fresh array, grown by {@link record}. */
     readonly decisions: Decision[],
-    throttles: readonly PolicySource[],
-  ) {
-    this.sources = [throttles];
-  }
+    /** The throttles consulted, where each decision's strategy is found; never mutated. */
+    private throttles: readonly PolicySource[],
+  ) {}
 
   /** Adds the decisions of another step of the request (the route's, after the app's). */
   record(decisions: readonly Decision[], throttles: readonly PolicySource[]): void {
     this.decisions.push(...decisions);
-    this.sources.push(throttles);
+    this.throttles = [...this.throttles, ...throttles];
     this.chosenDecision = undefined;
     this.resetDate = undefined;
   }
@@ -102,14 +99,8 @@ export class RecordedDecisions implements RateLimitDecision {
 
   get policy(): RateLimitPolicy {
     const { uid, rate } = this.chosen();
-    let strategy = "";
-    for (const throttles of this.sources) {
-      const found = throttles.find((throttle) => throttle.uid === uid);
-      if (found === undefined) continue;
-      strategy = found.strategy.name;
-      break;
-    }
-    return { uid, rate, strategy };
+    const strategy = this.throttles.find((throttle) => throttle.uid === uid)?.strategy.name;
+    return { uid, rate, strategy: strategy ?? "" };
   }
 
   /** The fields as plain data, for `JSON.stringify` and loggers. */
