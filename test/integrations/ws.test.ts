@@ -149,6 +149,21 @@ describe("ws: per-message throttling", () => {
       onMessage: (data, _isBinary, decision) =>
         ws.send(`${String(data)}:${decision.policy.uid}:${decision.remaining}`),
     });
+  // The app's own answer to a throttled message, as a reply and as a close reason.
+  routes["/message-error"] = echo(throttleFor("message-error", "1/h"), {
+    message: async (_request, decision) => ({
+      slowDown: decision.policy.uid,
+      left: decision.remaining,
+    }),
+  });
+  routes["/message-close"] = echo(throttleFor("message-close", "1/h"), {
+    onThrottled: "close",
+    message: "go away",
+  });
+  routes["/message-long"] = echo(throttleFor("message-long", "1/h"), {
+    onThrottled: "close",
+    message: "x".repeat(200),
+  });
   // The original's loop: the handler awaits hit() and answers the throttled client itself.
   const manual = throttleFor("manual", "2/h");
   routes["/manual"] = (ws, request) => {
@@ -227,6 +242,19 @@ describe("ws: per-message throttling", () => {
       assert.ok(Buffer.byteLength(close?.reason ?? "") <= 123);
     });
   }
+
+  it("answers a throttled message with the app's message, as a reply or a close reason", async () => {
+    const replied = await converse(`${server.url}/message-error`, burst(2), (r) => r.length === 2);
+    assert.deepEqual(replied.replies, ["echo:m0", '{"slowDown":"message-error","left":0}']);
+    const closed = await converse(`${server.url}/message-close`, burst(2), () => false);
+    assert.deepEqual(closed.close, { code: 1008, reason: "go away" });
+    const long = await converse(`${server.url}/message-long`, burst(2), () => false);
+    assert.match(
+      long.close?.reason ?? "",
+      /^Rate limit exceeded\. Retry in \d+ s\.$/,
+      "too long for a close frame",
+    );
+  });
 
   it("queues with the leaky bucket: admitted messages wait their turn in order, a full queue answers rate_limit at once", async () => {
     const started = performance.now();

@@ -89,9 +89,23 @@ export function throttledResponse(
   connection: unknown,
   decision: RateLimitDecision,
 ): Eventually<ThrottledResponse> {
-  const status = throttled.status;
   if (message === undefined) return defaultThrottledResponse(throttled);
-  if ("fixed" in message) return { status, ...message.fixed };
+  const status = throttled.status;
+  return whenReady(messageBody(message, connection, decision), (body) => ({ status, ...body }));
+}
+
+/**
+ * The body `message` makes for a throttled request or message: fixed, or made by its function
+ * (awaited). @internal
+ * @throws what the message function throws, or a `TypeError` for a body it made that is
+ * neither a string nor JSON-able.
+ */
+export function messageBody(
+  message: PreparedMessage,
+  connection: unknown,
+  decision: RateLimitDecision,
+): Eventually<Omit<ThrottledResponse, "status">> {
+  if ("fixed" in message) return message.fixed;
   return whenReady(message.make(connection, decision) as Eventually<unknown>, (body) => {
     const made = serialize(body);
     if (made === undefined) {
@@ -99,7 +113,7 @@ export function throttledResponse(
         `message() must make a string or a JSON-able object, got ${String(body)}.`,
       );
     }
-    return { status, ...made };
+    return made;
   });
 }
 

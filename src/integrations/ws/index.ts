@@ -73,6 +73,7 @@ const THROTTLE_MESSAGES_OPTION_NAMES: OptionNames<ThrottleMessagesOptions<unknow
   onMessage: true,
   cost: true,
   maxPending: true,
+  message: true,
 };
 
 /**

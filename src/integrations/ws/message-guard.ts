@@ -11,6 +11,12 @@ import { HeldMessages } from "../shared/held-messages.js";
 import { type RateLimitDecision, RecordedDecisions } from "../shared/rate-limit-decision.js";
 import { rateLimitMessage } from "../shared/rate-limit-message.js";
 import { SocketClosing } from "../shared/socket-closing.js";
+import {
+  messageBody,
+  prepareMessage,
+  type ThrottledMessage,
+  type ThrottledResponse,
+} from "../shared/throttled-response.js";
 
 /**
  * What happens to a throttled message:
@@ -62,6 +68,15 @@ export interface MessageGuardOptions<C, M> {
   onError?: (error: unknown) => void;
   /** Units a message costs; only with a single throttle. @default each throttle's own cost */
   cost?: (message: M) => number;
+  /**
+   * What the client of a throttled message is told instead of the `rate_limit` JSON: the reply
+   * with `"error"`, the close reason with `"close"` (when it fits the 123 bytes a reason may
+   * take; else the default reason). A string, a JSON-able object, or a function of the
+   * connection and the message's {@link RateLimitDecision} making either (what it throws goes
+   * to `onError`, and the default answer is sent). A message refused for `maxPending` gets the
+   * default answer: no throttle decided it.
+   */
+  message?: ThrottledMessage<C>;
 }
 
 const GUARD_OPTION_NAMES: OptionNames<MessageGuardOptions<unknown, unknown>> = {
@@ -74,6 +89,7 @@ const GUARD_OPTION_NAMES: OptionNames<MessageGuardOptions<unknown, unknown>> = {
   closeCode: true,
   onError: true,
   cost: true,
+  message: true,
 };
 
 /** Feeds one socket's messages through its throttles. */
@@ -137,6 +153,7 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
     throw new ConfigurationError("guardMessages: a per-message cost needs a single throttle.");
   }
   const onError = options.onError ?? ((error: unknown) => process.emitWarning(String(error)));
+  const custom = prepareMessage(options.message, "guardMessages");
   // One departure for the socket, however many messages wait on it.
   const closing = new SocketClosing();
   // A decision is built for each message only when onMessage takes one.
@@ -155,20 +172,38 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
       cost === undefined ? consume : { ...consume, cost: cost(message) },
     );
 
-  const refuse = (throttle: BaseThrottle<C>, waitMs: number): void => {
+  const refuse = (throttle: BaseThrottle<C>, waitMs: number, verdict?: Verdict<C>): void => {
     const action = typeof chooseAction === "function" ? chooseAction(throttle) : chooseAction;
     checkAction(action);
-    const message = rateLimitMessage(throttle.uid, waitMs);
-    if (action === "error") {
-      socket.send(JSON.stringify(message));
-    } else if (action === "close") {
-      stop();
-      socket.close(closeCode, closeReason(message.retryAfter));
+    if (action === "drop") return;
+    // Closing stops the guard at once: nothing after this message is delivered.
+    if (action === "close") stop();
+    const fallback = rateLimitMessage(throttle.uid, waitMs);
+    const tell = (body: Pick<ThrottledResponse, "text"> | undefined): void => {
+      if (action === "close") {
+        socket.close(closeCode, closeReason(body?.text, fallback.retryAfter));
+      } else if (!closing.gone) {
+        socket.send(body?.text ?? JSON.stringify(fallback));
+      }
+    };
+    if (custom === undefined || verdict === undefined) return tell(undefined);
+    const failed = (error: unknown): void => {
+      onError(error);
+      tell(undefined);
+    };
+    const decision = new RecordedDecisions(verdict.decisions as Decision[], throttles);
+    try {
+      const body = messageBody(custom, connection, decision);
+      if (body instanceof Promise) body.then(tell, failed);
+      else tell(body);
+    } catch (error) {
+      failed(error);
     }
   };
 
-  const answer = ({ rejection, rejectedBy }: Verdict<C>): void => {
-    refuse(rejectedBy as BaseThrottle<C>, (rejection as Decision).retryAfterMs);
+  const answer = (verdict: Verdict<C>): void => {
+    const { rejection, rejectedBy } = verdict;
+    refuse(rejectedBy as BaseThrottle<C>, (rejection as Decision).retryAfterMs, verdict);
   };
 
   const stop = (): void => {
@@ -208,7 +243,9 @@ function checkAction(action: string): void {
   }
 }
 
-function closeReason(retryAfter: number): string {
+/** The app's text when it fits a close frame, else the default reason. */
+function closeReason(text: string | undefined, retryAfter: number): string {
+  if (text !== undefined && Buffer.byteLength(text) <= MAX_REASON_BYTES) return text;
   const reason = `Rate limit exceeded. Retry in ${retryAfter} s.`;
   return Buffer.byteLength(reason) <= MAX_REASON_BYTES ? reason : "Rate limit exceeded.";
 }
