@@ -24,12 +24,19 @@ describe("Socket.IO: connections throttled at the handshake", () => {
       throw new Error("identifier exploded");
     }) as Identifier<Socket>,
   });
+  const custom = new WebSocketThrottle<Socket>({ uid: "custom", rate: "1/h", backend });
   const failures: unknown[] = [];
   let connections = 0;
   const remaining: (number | undefined)[] = [];
   const server = new IoServer((io) => {
     io.use(throttleHandshake(handshakes));
     io.of("/broken").use(throttleHandshake({ onError: (e: unknown) => failures.push(e) }, broken));
+    io.of("/custom").use(
+      throttleHandshake<Socket>(
+        { message: async (_socket, decision) => `Slow down (${decision.policy.uid})` },
+        custom,
+      ),
+    );
     io.on("connection", (socket) => {
       connections++;
       // The connection handler reads the handshake's decision on the socket.
@@ -52,6 +59,17 @@ describe("Socket.IO: connections throttled at the handshake", () => {
     assert.equal(error.data.detail, error.message);
     assert.equal(client.active, false, "a middleware's refusal is not retried by the client");
     assert.equal(connections, 2, "the connection handler never ran for it");
+  });
+
+  it("refuses with the app's message when it has one, the rest of error.data unchanged", async () => {
+    (await server.connected("/custom")).disconnect();
+    const client = server.client("/custom");
+    const [error] = (await next(client, "connect_error")) as [Error & { data: HandshakeRefusal }];
+    assert.equal(error.message, "Slow down (custom)");
+    assert.equal(error.data.detail, "Slow down (custom)");
+    assert.equal(error.data.type, "rate_limit");
+    assert.ok(error.data.retryAfterMs > 0);
+    assert.throws(() => throttleHandshake({ message: 42 } as never, custom), /message must be/);
   });
 
   it("tells the client only 'Internal server error' when an identifier throws, and the app the rest", async () => {
