@@ -186,7 +186,10 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
         socket.send(body?.text ?? JSON.stringify(fallback));
       }
     };
-    if (custom === undefined || verdict === undefined) return tell(undefined);
+    if (custom === undefined || verdict === undefined) {
+      tell(undefined);
+      return;
+    }
     const failed = (error: unknown): void => {
       onError(error);
       tell(undefined);
