@@ -39,7 +39,8 @@ describe("the app's hooks on ThrottleMiddleware", () => {
     const backend = new RedisBackend({
       connection: redis.url,
       namespace: "app-hooks",
-      timeoutMs: 500,
+      // Generous: on a loaded machine the first script load alone can take half a second.
+      timeoutMs: 5000,
       degradedMode: false,
     });
     const errors: BackendErrorEvent[] = [];
@@ -71,6 +72,7 @@ describe("the app's hooks on ThrottleMiddleware", () => {
       await backend.close().catch(() => {});
       await redis.stop();
     });
+    await backend.ready();
     assert.equal((await fetch(url)).status, 200);
     assert.equal(errors.length, 0, "no failure while Redis answers");
     await redis.kill();
