@@ -9,6 +9,7 @@ import type { Decision } from "../throttles/decision.js";
 import type { ErrorAction } from "../throttles/options.js";
 import type { PreparedRequest } from "../throttles/prepare.js";
 import type { Unlimited } from "../unlimited.js";
+import { type AppHooks, appHooksOf } from "./app-hooks.js";
 import {
   backendErrorChannel,
   backendStateChannel,
@@ -36,18 +37,24 @@ export interface ThrottleEvents {
   readonly logger: Logger | undefined;
 }
 
-/** Whether a decision by these throttles has a listener: only then is it timed and published. @internal */
+/**
+ * Whether a decision by these throttles on this connection has a listener (a channel's
+ * subscriber, a throttle's hook, or the hook of the app the connection passed through): only
+ * then is it timed and published. @internal
+ */
 export function decisionsWatched(
   throttles: readonly { readonly events: ThrottleEvents }[],
+  connection: unknown,
 ): boolean {
   if (decisionChannel.hasSubscribers || throttledChannel.hasSubscribers) return true;
   for (const throttle of throttles) if (throttle.events.watchesDecisions) return true;
-  return false;
+  return appHooksOf(connection)?.watchesDecisions === true;
 }
 
 /**
- * Publishes one throttle's decision, and its rejection when it counted, to the channels and the throttle's
- * hooks. Exempt decisions publish nothing: no identity or backend took part. @internal
+ * Publishes one throttle's decision, and its rejection when it counted, to the channels, the
+ * throttle's hooks, then the hooks of the app the connection passed through. Exempt decisions
+ * publish nothing: no identity or backend took part. @internal
  */
 export function publishDecision(
   events: ThrottleEvents,
@@ -56,6 +63,7 @@ export function publishDecision(
   mode: "consume" | "peek",
   cost: number | undefined,
   durationMs: number,
+  app: AppHooks | undefined,
 ): void {
   if (decision.source === "exempt") return;
   const known = typeof request === "object" ? request : undefined;
@@ -76,26 +84,41 @@ export function publishDecision(
     durationMs,
   };
   if (decisionChannel.hasSubscribers) decisionChannel.publish(event);
-  if (events.hooks.onDecision) callHook(events, "onDecision", events.hooks.onDecision, event);
+  const throttleOwner = `Throttle "${events.uid}"`;
+  const { onDecision, onThrottled } = events.hooks;
+  if (onDecision) callHook(events, throttleOwner, "onDecision", onDecision, event);
+  const appHooks = app?.hooks;
+  if (appHooks?.onDecision) {
+    callHook(events, app?.owner ?? "", "onDecision", appHooks.onDecision, event);
+  }
   // A peek throttles no one: only a counted request's rejection is one.
   if (event.allowed || mode === "peek") return;
   if (throttledChannel.hasSubscribers) throttledChannel.publish(event);
-  if (events.hooks.onThrottled) {
-    callHook(events, "onThrottled", events.hooks.onThrottled, event as ThrottledEvent);
+  const throttled = event as ThrottledEvent;
+  if (onThrottled) callHook(events, throttleOwner, "onThrottled", onThrottled, throttled);
+  if (appHooks?.onThrottled) {
+    callHook(events, app?.owner ?? "", "onThrottled", appHooks.onThrottled, throttled);
   }
 }
 
-/** Publishes `onError`'s decision of a backend failure. @internal */
+/**
+ * Publishes `onError`'s decision of a backend failure, to the channel, the throttle's hook and
+ * the hook of the app the connection passed through. @internal
+ */
 export function publishBackendError(
   events: ThrottleEvents,
   action: ErrorAction,
   error: BackendError,
+  connection: unknown,
 ): void {
   const hook = events.hooks.onBackendError;
-  if (!backendErrorChannel.hasSubscribers && hook === undefined) return;
+  const app = appHooksOf(connection);
+  const appHook = app?.hooks.onBackendError;
+  if (!backendErrorChannel.hasSubscribers && hook === undefined && appHook === undefined) return;
   const event: BackendErrorEvent = { uid: events.uid, action, error };
   if (backendErrorChannel.hasSubscribers) backendErrorChannel.publish(event);
-  if (hook) callHook(events, "onBackendError", hook, event);
+  if (hook) callHook(events, `Throttle "${events.uid}"`, "onBackendError", hook, event);
+  if (appHook) callHook(events, app?.owner ?? "", "onBackendError", appHook, event);
 }
 
 /** Publishes a backend's state change. @internal */
@@ -105,10 +128,12 @@ export function publishBackendState(event: BackendStateEvent): void {
 
 /**
  * Calls a hook; one that throws must not turn an admitted request into a failure, so its
- * error is reported (to the logger, else as a process warning) and the decision stands.
+ * error is reported (to the throttle's logger, else as a process warning) and the decision
+ * stands. `owner` names who set the hook: the throttle, or the app's middleware.
  */
 function callHook<E>(
   events: ThrottleEvents,
+  owner: string,
   name: string,
   hook: (event: E) => void,
   event: E,
@@ -116,7 +141,7 @@ function callHook<E>(
   try {
     hook(event);
   } catch (error) {
-    const message = `Throttle "${events.uid}": its ${name} hook threw: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `${owner}: its ${name} hook threw: ${error instanceof Error ? error.message : String(error)}`;
     if (events.logger) events.logger.error({ uid: events.uid, hook: name, error }, message);
     else process.emitWarning(message, { code: "TRAFFIK_HOOK_FAILED" });
   }

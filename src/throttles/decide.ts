@@ -7,6 +7,7 @@
 import type { ThrottleBackend } from "../backends/base.js";
 import type { DecisionMode } from "../backends/types.js";
 import { BackendError, ConfigurationError } from "../errors.js";
+import { appHooksOf } from "../events/app-hooks.js";
 import { decisionsWatched, publishDecision } from "../events/publish.js";
 import type { Step } from "../strategies/strategy.js";
 import { UNLIMITED, type Unlimited } from "../unlimited.js";
@@ -53,7 +54,7 @@ export function decide<C>(
   options: DecideOptions,
 ): Eventually<Verdict<C>> {
   // Nothing is timed or built for a decision nobody listens to.
-  if (decisionsWatched(throttles)) return decideWatched(throttles, connection, options);
+  if (decisionsWatched(throttles, connection)) return decideWatched(throttles, connection, options);
   return decideUnwatched(throttles, connection, options);
 }
 
@@ -68,9 +69,10 @@ function decideWatched<C>(
   const verdict = decideUnwatched(throttles, connection, { ...options, seen });
   return whenReady(verdict, (ready) => {
     const durationMs = performance.now() - started;
+    const app = appHooksOf(connection);
     ready.decisions.forEach((decision, index) => {
       const { events } = throttles[index] as BaseThrottle<C>;
-      publishDecision(events, decision, seen[index], options.mode, options.cost, durationMs);
+      publishDecision(events, decision, seen[index], options.mode, options.cost, durationMs, app);
     });
     return ready;
   });

@@ -46,7 +46,7 @@ export class ErrorPolicy<C> {
       typeof this.onError === "function"
         ? await this.onError(failure, { connection, throttle })
         : this.onError;
-    publishBackendError(this.events, action, failure);
+    publishBackendError(this.events, action, failure, connection);
     if (action === "raise") throw failure;
     const allowed = action !== "throttle";
     if (allowed) {

@@ -6,7 +6,13 @@ import express4 from "express4";
 import { HTTPThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import { MiddlewareThrottle, ThrottleMiddleware, throttled } from "traffik/express";
-import { appThrottledAnswer, httpSuite, type SuiteContext, serviceLimits } from "./http-suite.js";
+import {
+  appThrottledAnswer,
+  describeDecision,
+  httpSuite,
+  type SuiteContext,
+  serviceLimits,
+} from "./http-suite.js";
 
 class ServiceUnavailable extends Error {
   status = 503;
@@ -14,12 +20,13 @@ class ServiceUnavailable extends Error {
 
 function buildApp(
   create: () => express.Express,
-  { throttles: t, backend, tenants }: SuiteContext<Request>,
+  { throttles: t, options: o, backend, tenants, appHooks }: SuiteContext<Request>,
 ) {
   const app = create();
   app.use(
     ThrottleMiddleware<Request>({
       backend,
+      ...appHooks,
       middlewareThrottles: [
         MiddlewareThrottle(t.prefix, { path: "/mw/prefix/" }),
         MiddlewareThrottle(t.pattern, { path: /^\/mw\/re\/\d+$/g }),
@@ -30,9 +37,31 @@ function buildApp(
         }),
         MiddlewareThrottle(t.orderFirst, { path: "/mw/order" }),
         MiddlewareThrottle(t.orderSecond, { path: "/mw/order" }),
+        MiddlewareThrottle(t.decisionApp, { path: "/decision" }),
       ],
     }),
   );
+  app.get("/decision", throttled(t.decisionRoute), (req, res) => {
+    res.json(describeDecision(req.traffik));
+  });
+  app.get("/undecided", (req, res) => {
+    res.json(describeDecision(req.traffik));
+  });
+  app.get("/message-text", throttled(o.messageText, t.messageText), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get("/message-object", throttled(o.messageObject, t.messageObject), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get("/message-fn", throttled(o.messageFn, t.messageFn), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get("/message-throws", throttled(o.messageThrows, t.messageThrows), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get("/error-status", throttled(o.errorStatus, t.errorStatus), (_req, res) => {
+    res.json({ ok: true });
+  });
   app.all(/^\/mw\//, (_req, res) => {
     res.send("ok");
   });

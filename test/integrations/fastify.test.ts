@@ -4,12 +4,25 @@ import Fastify, { type FastifyRequest } from "fastify";
 import { HTTPThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import { MiddlewareThrottle, ThrottleMiddleware, throttled } from "traffik/fastify";
-import { appThrottledAnswer, httpSuite, type SuiteContext, serviceLimits } from "./http-suite.js";
+import {
+  appThrottledAnswer,
+  describeDecision,
+  httpSuite,
+  type SuiteContext,
+  serviceLimits,
+} from "./http-suite.js";
 
-async function buildApp({ throttles: t, backend, tenants }: SuiteContext<FastifyRequest>) {
+async function buildApp({
+  throttles: t,
+  options: o,
+  backend,
+  tenants,
+  appHooks,
+}: SuiteContext<FastifyRequest>) {
   const app = Fastify();
   await app.register(ThrottleMiddleware, {
     backend,
+    ...appHooks,
     middlewareThrottles: [
       MiddlewareThrottle(t.prefix, { path: "/mw/prefix/" }),
       MiddlewareThrottle(t.pattern, { path: /^\/mw\/re\/\d+$/g }),
@@ -20,8 +33,13 @@ async function buildApp({ throttles: t, backend, tenants }: SuiteContext<Fastify
       }),
       MiddlewareThrottle(t.orderFirst, { path: "/mw/order" }),
       MiddlewareThrottle(t.orderSecond, { path: "/mw/order" }),
+      MiddlewareThrottle(t.decisionApp, { path: "/decision" }),
     ],
   });
+  app.get("/decision", { onRequest: throttled(t.decisionRoute) }, async (request) =>
+    describeDecision(request.traffik),
+  );
+  app.get("/undecided", async (request) => describeDecision(request.traffik));
   app.all("/mw/*", async () => "ok");
   const ok = async () => ({ ok: true });
   app.get("/single", { onRequest: throttled(t.single) }, ok);
@@ -43,6 +61,11 @@ async function buildApp({ throttles: t, backend, tenants }: SuiteContext<Fastify
     return { ok: true };
   });
   app.get("/spoof", { onRequest: throttled(t.spoof) }, ok);
+  app.get("/message-text", { onRequest: throttled(o.messageText, t.messageText) }, ok);
+  app.get("/message-object", { onRequest: throttled(o.messageObject, t.messageObject) }, ok);
+  app.get("/message-fn", { onRequest: throttled(o.messageFn, t.messageFn) }, ok);
+  app.get("/message-throws", { onRequest: throttled(o.messageThrows, t.messageThrows) }, ok);
+  app.get("/error-status", { onRequest: throttled(o.errorStatus, t.errorStatus) }, ok);
   app.get(
     "/tenant",
     {

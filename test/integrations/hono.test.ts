@@ -7,13 +7,19 @@ import { HTTPException } from "hono/http-exception";
 import { HTTPThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import { MiddlewareThrottle, ThrottleMiddleware, throttled } from "traffik/hono";
-import { appThrottledAnswer, httpSuite, type SuiteContext } from "./http-suite.js";
+import {
+  appThrottledAnswer,
+  describeDecision,
+  httpSuite,
+  type SuiteContext,
+} from "./http-suite.js";
 
-function buildApp({ throttles: t, backend, tenants }: SuiteContext<Context>) {
+function buildApp({ throttles: t, options: o, backend, tenants, appHooks }: SuiteContext<Context>) {
   const app = new Hono();
   app.use(
     ThrottleMiddleware({
       backend,
+      ...appHooks,
       middlewareThrottles: [
         MiddlewareThrottle(t.prefix, { path: "/mw/prefix/" }),
         MiddlewareThrottle(t.pattern, { path: /^\/mw\/re\/\d+$/g }),
@@ -24,9 +30,14 @@ function buildApp({ throttles: t, backend, tenants }: SuiteContext<Context>) {
         }),
         MiddlewareThrottle(t.orderFirst, { path: "/mw/order" }),
         MiddlewareThrottle(t.orderSecond, { path: "/mw/order" }),
+        MiddlewareThrottle(t.decisionApp, { path: "/decision" }),
       ],
     }),
   );
+  app.get("/decision", throttled(t.decisionRoute), (c) =>
+    c.json(describeDecision(c.get("traffik"))),
+  );
+  app.get("/undecided", (c) => c.json(describeDecision(c.var.traffik)));
   app.all("/mw/*", (c) => c.text("ok"));
   const ok = (c: Context) => c.json({ ok: true });
   app.get("/single", throttled(t.single), ok);
@@ -48,6 +59,11 @@ function buildApp({ throttles: t, backend, tenants }: SuiteContext<Context>) {
     return c.json({ ok: true });
   });
   app.get("/spoof", throttled(t.spoof), ok);
+  app.get("/message-text", throttled(o.messageText, t.messageText), ok);
+  app.get("/message-object", throttled(o.messageObject, t.messageObject), ok);
+  app.get("/message-fn", throttled(o.messageFn, t.messageFn), ok);
+  app.get("/message-throws", throttled(o.messageThrows, t.messageThrows), ok);
+  app.get("/error-status", throttled(o.errorStatus, t.errorStatus), ok);
   app.get(
     "/tenant",
     (c, next) => (tenants[c.req.header("x-tenant") ?? ""] as InMemoryBackend).run(next),

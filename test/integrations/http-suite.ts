@@ -6,9 +6,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { parseDictionary, parseList } from "structured-headers";
-import { HTTPThrottle, type Identifier, type ThrottledHandler } from "traffik";
+import {
+  type DecisionEvent,
+  HTTPThrottle,
+  type Identifier,
+  type ThrottledEvent,
+  type ThrottledHandler,
+} from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import { ConnectionThrottled } from "traffik/errors";
+import type { IntegrationOptions, RateLimitDecision } from "traffik/express";
 import { SlidingWindowLogStrategy } from "traffik/strategies";
 
 /** The throttles of the suite's app; `C` is the framework's connection type. */
@@ -51,6 +58,54 @@ export function suiteThrottles<C>(nativeError: ThrottledHandler<C>) {
     watchTight: make("watch-tight", "1/m", { mode: "shadow" }),
     denied: make("denied", "5/m", { denyList: ["127.0.0.0/8", "::1"] }),
     allowed: make("allowed", "1/m", { allowList: ["127.0.0.1", "::1"] }),
+    decisionApp: make("decision-app", "5/m"),
+    decisionRoute: make("decision-route", "2/m"),
+    messageText: make("message-text", "1/m"),
+    messageObject: make("message-object", "1/m"),
+    messageFn: make("message-fn", "1/m"),
+    messageThrows: make("message-throws", "1/m"),
+    errorStatus: make("error-status", "1/m"),
+  };
+}
+
+/** The options of the suite's `message` and `statusCode` routes. */
+export function suiteOptions<C>() {
+  return {
+    messageText: { message: "slow down", statusCode: 503 },
+    messageObject: { message: { error: "limited" } },
+    messageFn: {
+      // Async, and reading the decision it is given.
+      message: async (connection: C, decision: RateLimitDecision) => ({
+        uid: decision.policy.uid,
+        remaining: decision.remaining,
+        waitKnown: decision.retryAfterMs > 0,
+        sawRequest: typeof connection === "object" && connection !== null,
+      }),
+    },
+    messageThrows: {
+      message: () => {
+        throw new Error("message exploded");
+      },
+    },
+    errorStatus: { respondWith: "error", statusCode: 503 },
+  } satisfies Record<string, IntegrationOptions<C>>;
+}
+
+/** What the suite's `/decision` and `/undecided` handlers answer: the decision they read. */
+export function describeDecision(decision: RateLimitDecision | undefined) {
+  if (decision === undefined) return { decision: null };
+  const { allowed, limit, remaining, retryAfterMs, resetAfterMs, policy } = decision;
+  return {
+    decision: {
+      allowed,
+      limit,
+      remaining,
+      retryAfterMs,
+      resetAfterMs,
+      resetAt: decision.resetAt.getTime(),
+      policy: { uid: policy.uid, rate: String(policy.rate), strategy: policy.strategy },
+      decisions: decision.decisions.map((d) => [d.uid, d.allowed, d.remaining]),
+    },
   };
 }
 
@@ -74,6 +129,11 @@ export type SuiteThrottles<C> = ReturnType<typeof suiteThrottles<C>>;
  *   `tenants[header "x-tenant"].run(...)`, and the route is throttled(tenant).
  * - `GET /watch` throttled(watch); `GET /watch-pair` throttled(watchGate, watchTight);
  *   `GET /denied` throttled(denied); `GET /allowed` throttled(allowed).
+ * - The middleware takes `...appHooks` among its options, and applies decisionApp on path
+ *   "/decision" (after the others); `GET /decision` throttled(decisionRoute) and
+ *   `GET /undecided` (no throttle) answer `describeDecision(the framework's traffik field)`.
+ * - `GET /message-text|/message-object|/message-fn|/message-throws|/error-status`
+ *   throttled(options.X, X), X the route's name in camelCase.
  */
 export interface SuiteApp {
   url: string;
@@ -82,8 +142,16 @@ export interface SuiteApp {
 
 export interface SuiteContext<C> {
   throttles: SuiteThrottles<C>;
+  options: ReturnType<typeof suiteOptions<C>>;
   backend: InMemoryBackend;
   tenants: Record<string, InMemoryBackend>;
+  /** The app's hooks, for its `ThrottleMiddleware`. */
+  appHooks: {
+    onDecision: (event: DecisionEvent) => void;
+    onThrottled: (event: ThrottledEvent) => void;
+  };
+  /** What the app's hooks saw. */
+  appEvents: { decisions: DecisionEvent[]; throttled: ThrottledEvent[] };
 }
 
 export function httpSuite<C>(
@@ -92,8 +160,15 @@ export function httpSuite<C>(
   start: (context: SuiteContext<C>) => Promise<SuiteApp>,
 ): void {
   describe(`${name}: the shared HTTP behaviour`, () => {
+    const appEvents: SuiteContext<C>["appEvents"] = { decisions: [], throttled: [] };
     const context: SuiteContext<C> = {
       throttles: suiteThrottles<C>(nativeError),
+      options: suiteOptions<C>(),
+      appHooks: {
+        onDecision: (event) => appEvents.decisions.push(event),
+        onThrottled: (event) => appEvents.throttled.push(event),
+      },
+      appEvents,
       backend: new InMemoryBackend({ namespace: "suite" }),
       tenants: {
         a: new InMemoryBackend({ namespace: "tenant-a" }),
@@ -314,6 +389,97 @@ export function httpSuite<C>(
       const second = await get("/mw/order");
       assert.equal(second.status, 429);
       assert.deepEqual(remainingOf(second), { "mw-order-first": 3, "mw-order-second": 0 });
+    });
+
+    it("hands the handler every decision on the request, the most restrictive on top", async () => {
+      const before = Date.now();
+      const first = await get("/decision");
+      assert.equal(first.status, 200);
+      const { decision } = (await first.json()) as ReturnType<typeof describeDecision>;
+      assert.ok(decision !== null);
+      const { resetAt, resetAfterMs, ...rest } = decision;
+      assert.deepEqual(rest, {
+        allowed: true,
+        limit: 2,
+        remaining: 1,
+        retryAfterMs: 0,
+        policy: { uid: "decision-route", rate: "2/1m", strategy: "sliding-window-log" },
+        decisions: [
+          ["decision-app", true, 4],
+          ["decision-route", true, 1],
+        ],
+      });
+      assert.ok(resetAfterMs > 0 && resetAfterMs <= 60_000, `resetAfterMs ${resetAfterMs}`);
+      assert.ok(resetAt >= before + resetAfterMs, "resetAt is never earlier than the reset");
+      assert.deepEqual(serviceLimits(first), {
+        "decision-app": { r: 4, t: 60 },
+        "decision-route": { r: 1, t: 60 },
+      });
+      assert.equal((await get("/decision")).status, 200);
+      assert.equal((await get("/decision")).status, 429);
+      const undecided = await get("/undecided");
+      assert.deepEqual(await undecided.json(), { decision: null });
+    });
+
+    it("calls the app's hooks for its throttles and the routes' reached through it", () => {
+      const seen = (events: DecisionEvent[]) =>
+        events
+          .filter((event) => event.uid.startsWith("decision-"))
+          .map((event) => [event.uid, event.allowed]);
+      assert.deepEqual(seen(context.appEvents.decisions), [
+        ["decision-app", true],
+        ["decision-route", true],
+        ["decision-app", true],
+        ["decision-route", true],
+        ["decision-app", true],
+        ["decision-route", false],
+      ]);
+      assert.deepEqual(seen(context.appEvents.throttled), [["decision-route", false]]);
+      const [event] = context.appEvents.throttled.filter((e) => e.uid === "decision-route");
+      assert.equal(event?.strategy, "sliding-window-log");
+      assert.equal(event?.backend, "suite");
+      assert.match(event?.identity ?? "", /^[0-9a-f]{16}$/, "hashed by default");
+    });
+
+    it("answers a throttled request with the message and statusCode given", async () => {
+      assert.equal((await get("/message-text")).status, 200);
+      const text = await get("/message-text");
+      assert.equal(text.status, 503);
+      assert.match(text.headers.get("content-type") ?? "", /^text\/plain/);
+      assert.equal(await text.text(), "slow down");
+      assert.ok(Number(text.headers.get("retry-after")) >= 1, "Retry-After is unchanged");
+      assert.equal(serviceLimits(text)["message-text"]?.r, 0, "so are the RateLimit headers");
+
+      assert.equal((await get("/message-object")).status, 200);
+      const object = await get("/message-object");
+      assert.equal(object.status, 429);
+      assert.match(object.headers.get("content-type") ?? "", /^application\/json/);
+      assert.deepEqual(await object.json(), { error: "limited" });
+
+      assert.equal((await get("/message-fn")).status, 200);
+      const made = await get("/message-fn");
+      assert.equal(made.status, 429);
+      assert.deepEqual(await made.json(), {
+        uid: "message-fn",
+        remaining: 0,
+        waitKnown: true,
+        sawRequest: true,
+      });
+    });
+
+    it("answers 500, not the route, when the message function throws", async () => {
+      assert.equal((await get("/message-throws")).status, 200);
+      const failed = await get("/message-throws");
+      assert.equal(failed.status, 500);
+      assert.doesNotMatch(await failed.text(), /"ok":true/, "the route did not run");
+    });
+
+    it("gives the error handler a ConnectionThrottled with the statusCode given", async () => {
+      assert.equal((await get("/error-status")).status, 200);
+      const response = await get("/error-status");
+      assert.equal(response.status, 503);
+      assert.equal(response.headers.get("x-handled-by"), "app");
+      assert.ok(Number(response.headers.get("retry-after")) >= 1);
     });
 
     it("resolves a dynamic backend per request (multi-tenant)", async () => {

@@ -7,13 +7,19 @@ import Koa, { type Context } from "koa";
 import Koa2 from "koa2";
 import { HTTPThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
-import { MiddlewareThrottle, ThrottleMiddleware, throttled } from "traffik/koa";
-import { appThrottledAnswer, httpSuite, type SuiteContext, serviceLimits } from "./http-suite.js";
+import { MiddlewareThrottle, ThrottleMiddleware, type TraffikState, throttled } from "traffik/koa";
+import {
+  appThrottledAnswer,
+  describeDecision,
+  httpSuite,
+  type SuiteContext,
+  serviceLimits,
+} from "./http-suite.js";
 import { pendingWaits, queueThrottles, until } from "./turn-support.js";
 
 function buildApp(
   Framework: typeof Koa,
-  { throttles: t, backend, tenants }: SuiteContext<Context>,
+  { throttles: t, options: o, backend, tenants, appHooks }: SuiteContext<Context>,
 ): Koa {
   const app = new Framework();
   // The app's error handling, as Koa apps write it: the first middleware catches.
@@ -35,6 +41,7 @@ function buildApp(
   app.use(
     ThrottleMiddleware<Context>({
       backend,
+      ...appHooks,
       middlewareThrottles: [
         MiddlewareThrottle(t.prefix, { path: "/mw/prefix/" }),
         MiddlewareThrottle(t.pattern, { path: /^\/mw\/re\/\d+$/g }),
@@ -45,10 +52,16 @@ function buildApp(
         }),
         MiddlewareThrottle(t.orderFirst, { path: "/mw/order" }),
         MiddlewareThrottle(t.orderSecond, { path: "/mw/order" }),
+        MiddlewareThrottle(t.decisionApp, { path: "/decision" }),
       ],
     }),
   );
   const router = new Router();
+  const readDecision = (ctx: Context) => {
+    ctx.body = describeDecision((ctx.state as TraffikState).traffik);
+  };
+  router.get("/decision", throttled(t.decisionRoute), readDecision);
+  router.get("/undecided", readDecision);
   router.all(/^\/mw\//, (ctx) => {
     ctx.body = "ok";
   });
@@ -74,6 +87,11 @@ function buildApp(
     ctx.body = { ok: true };
   });
   router.get("/spoof", throttled(t.spoof), ok);
+  router.get("/message-text", throttled(o.messageText, t.messageText), ok);
+  router.get("/message-object", throttled(o.messageObject, t.messageObject), ok);
+  router.get("/message-fn", throttled(o.messageFn, t.messageFn), ok);
+  router.get("/message-throws", throttled(o.messageThrows, t.messageThrows), ok);
+  router.get("/error-status", throttled(o.errorStatus, t.errorStatus), ok);
   router.get(
     "/tenant",
     (ctx, next) => (tenants[ctx.get("x-tenant")] as InMemoryBackend).run(next),

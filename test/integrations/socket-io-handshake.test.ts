@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import type { Socket } from "socket.io";
 import { type Identifier, WebSocketThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
-import { type HandshakeRefusal, throttleHandshake } from "traffik/socket.io";
+import { type DecidedSocket, type HandshakeRefusal, throttleHandshake } from "traffik/socket.io";
 import { LeakyBucketWithQueueStrategy } from "traffik/strategies";
 import { IoServer, next } from "./socket-io-support.js";
 import { pendingWaits, until } from "./turn-support.js";
@@ -29,16 +29,28 @@ describe("Socket.IO: connections throttled at the handshake", () => {
     rate: "2/h",
     denyList: ["127.0.0.0/8", "::1"],
   });
+  const custom = new WebSocketThrottle<Socket>({ uid: "custom", rate: "1/h", backend });
   const failures: unknown[] = [];
   const deniedFailures: unknown[] = [];
   let connections = 0;
+  const remaining: (number | undefined)[] = [];
   const server = new IoServer((io) => {
     io.use(throttleHandshake(handshakes));
     io.of("/broken").use(throttleHandshake({ onError: (e: unknown) => failures.push(e) }, broken));
     io.of("/denied").use(
       throttleHandshake({ onError: (e: unknown) => deniedFailures.push(e) }, denied),
     );
-    io.on("connection", () => connections++);
+    io.of("/custom").use(
+      throttleHandshake<Socket>(
+        { message: async (_socket, decision) => `Slow down (${decision.policy.uid})` },
+        custom,
+      ),
+    );
+    io.on("connection", (socket) => {
+      connections++;
+      // The connection handler reads the handshake's decision on the socket.
+      remaining.push((socket as DecidedSocket).traffik?.remaining);
+    });
   });
   before(() => server.start());
   after(() => server.stop());
@@ -46,6 +58,7 @@ describe("Socket.IO: connections throttled at the handshake", () => {
   it("refuses the third connection with connect_error, the wait in error.data, and no reconnection", async () => {
     for (let n = 0; n < 2; n++) (await server.connected()).disconnect();
     assert.equal(connections, 2);
+    assert.deepEqual(remaining, [1, 0], "each connection saw its handshake's decision");
     const client = server.client();
     const [error] = (await next(client, "connect_error")) as [Error & { data: HandshakeRefusal }];
     assert.equal(error.data.type, "rate_limit");
@@ -55,6 +68,17 @@ describe("Socket.IO: connections throttled at the handshake", () => {
     assert.equal(error.data.detail, error.message);
     assert.equal(client.active, false, "a middleware's refusal is not retried by the client");
     assert.equal(connections, 2, "the connection handler never ran for it");
+  });
+
+  it("refuses with the app's message when it has one, the rest of error.data unchanged", async () => {
+    (await server.connected("/custom")).disconnect();
+    const client = server.client("/custom");
+    const [error] = (await next(client, "connect_error")) as [Error & { data: HandshakeRefusal }];
+    assert.equal(error.message, "Slow down (custom)");
+    assert.equal(error.data.detail, "Slow down (custom)");
+    assert.equal(error.data.type, "rate_limit");
+    assert.ok(error.data.retryAfterMs > 0);
+    assert.throws(() => throttleHandshake({ message: 42 } as never, custom), /message must be/);
   });
 
   it("tells the client only 'Internal server error' when an identifier throws, and the app the rest", async () => {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { parseList } from "structured-headers";
 import { WebSocketThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
-import { ConnectionThrottled } from "traffik/errors";
+import { ConfigurationError, ConnectionThrottled } from "traffik/errors";
 import {
   FixedWindowStrategy,
   GCRAStrategy,
@@ -18,6 +18,7 @@ import {
   TokenBucketStrategy,
 } from "traffik/strategies";
 import {
+  type DecidedUpgradeRequest,
   type MessageGuard,
   type ThrottleMessagesOptions,
   throttleMessages,
@@ -146,6 +147,29 @@ describe("ws: per-message throttling", () => {
   routes["/denied"] = echo(
     new WebSocketThrottle({ uid: "denied", rate: "5/h", backend, denyList: ["127.0.0.1", "::1"] }),
   );
+  // The handler reads each message's decision.
+  const told = [throttleFor("told-short", "3/h"), throttleFor("told-long", "10/h")];
+  routes["/told"] = (ws, request) =>
+    throttleMessages(ws, request, {
+      throttles: told,
+      onMessage: (data, _isBinary, decision) =>
+        ws.send(`${String(data)}:${decision.policy.uid}:${decision.remaining}`),
+    });
+  // The app's own answer to a throttled message, as a reply and as a close reason.
+  routes["/message-error"] = echo(throttleFor("message-error", "1/h"), {
+    message: async (_request, decision) => ({
+      slowDown: decision.policy.uid,
+      left: decision.remaining,
+    }),
+  });
+  routes["/message-close"] = echo(throttleFor("message-close", "1/h"), {
+    onThrottled: "close",
+    message: "go away",
+  });
+  routes["/message-long"] = echo(throttleFor("message-long", "1/h"), {
+    onThrottled: "close",
+    message: "x".repeat(200),
+  });
   // The original's loop: the handler awaits hit() and answers the throttled client itself.
   const manual = throttleFor("manual", "2/h");
   routes["/manual"] = (ws, request) => {
@@ -184,6 +208,16 @@ describe("ws: per-message throttling", () => {
     });
   }
 
+  it("hands onMessage each message's decision, the most restrictive on top", async () => {
+    const { replies } = await converse(`${server.url}/told`, burst(4), (r) => r.length === 4);
+    assert.deepEqual(replies.slice(0, 3), [
+      "m0:told-short:2",
+      "m1:told-short:1",
+      "m2:told-short:0",
+    ]);
+    assert.equal(JSON.parse(replies[3] ?? "{}").type, "rate_limit");
+  });
+
   it("drops throttled messages silently when told to", async () => {
     const client = new WebSocket(`${server.url}/drop`);
     await once(client, "open");
@@ -214,6 +248,19 @@ describe("ws: per-message throttling", () => {
       assert.ok(Buffer.byteLength(close?.reason ?? "") <= 123);
     });
   }
+
+  it("answers a throttled message with the app's message, as a reply or a close reason", async () => {
+    const replied = await converse(`${server.url}/message-error`, burst(2), (r) => r.length === 2);
+    assert.deepEqual(replied.replies, ["echo:m0", '{"slowDown":"message-error","left":0}']);
+    const closed = await converse(`${server.url}/message-close`, burst(2), () => false);
+    assert.deepEqual(closed.close, { code: 1008, reason: "go away" });
+    const long = await converse(`${server.url}/message-long`, burst(2), () => false);
+    assert.match(
+      long.close?.reason ?? "",
+      /^Rate limit exceeded\. Retry in \d+ s\.$/,
+      "too long for a close frame",
+    );
+  });
 
   it("queues with the leaky bucket: admitted messages wait their turn in order, a full queue answers rate_limit at once", async () => {
     const started = performance.now();
@@ -325,5 +372,48 @@ describe("ws: a denied handshake", () => {
       detail: "Forbidden: requests from this address are refused.",
     });
     client.terminate();
+  });
+});
+
+describe("ws: the handshake's decision and answer", () => {
+  const backend = new InMemoryBackend({ namespace: "ws-upgrade-message" });
+  const handshakes = new WebSocketThrottle({ uid: "handshakes-m", rate: "1/h", backend });
+  const server = new EchoServer(
+    {
+      // The connection handler gets the upgrade request, and on it the handshake's decision.
+      "/": (ws, request) => {
+        const decision = (request as DecidedUpgradeRequest).traffik;
+        ws.send(JSON.stringify({ uid: decision?.policy.uid, remaining: decision?.remaining }));
+        return undefined;
+      },
+    },
+    throttleUpgrade({ statusCode: 503, message: { error: "busy" } }, handshakes),
+  );
+  before(() => server.start());
+  after(() => server.stop());
+
+  it("sets request.traffik for the connection handler, and refuses with the message and statusCode", async () => {
+    const client = new WebSocket(server.url);
+    const [data] = (await once(client, "message")) as [Buffer];
+    assert.deepEqual(JSON.parse(String(data)), { uid: "handshakes-m", remaining: 0 });
+    client.close();
+    const refused = new WebSocket(server.url);
+    const [, response] = (await once(refused, "unexpected-response")) as [unknown, IncomingMessage];
+    assert.equal(response.statusCode, 503);
+    assert.ok(Number(response.headers["retry-after"]) >= 1, "Retry-After unchanged");
+    assert.match(String(response.headers["content-type"]), /^application\/json/);
+    let body = "";
+    for await (const chunk of response) body += chunk;
+    assert.deepEqual(JSON.parse(body), { error: "busy" });
+    refused.on("error", () => {}); // "closed before the connection was established": expected
+    refused.terminate();
+  });
+
+  it("rejects a bad statusCode or message at once", () => {
+    assert.throws(() => throttleUpgrade({ statusCode: 302 }, handshakes), ConfigurationError);
+    assert.throws(
+      () => throttleUpgrade({ message: Symbol("x") as never }, handshakes),
+      ConfigurationError,
+    );
   });
 });

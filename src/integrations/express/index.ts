@@ -12,11 +12,10 @@ import {
   middlewareSettings,
   type ThrottleMiddlewareOptions,
 } from "../shared/middleware-throttle.js";
-import type { Settings } from "../shared/options.js";
+import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
 import { settingsFor, shareSettings } from "../shared/request-state.js";
 import {
   type Answer,
-  throttledBody,
   throttleInOrder,
   throttleTogether,
   whenDecided,
@@ -27,12 +26,27 @@ import { trustProxyCheck } from "./trust-proxy.js";
 
 export * from "../shared/public.js";
 
+declare global {
+  // Express's own way to type what middleware adds to its requests.
+  namespace Express {
+    interface Request {
+      /**
+       * The rate limit as it stands for this request, once a Traffik throttle has decided it
+       * (`undefined` before). Not `rateLimit`, which express-rate-limit sets.
+       */
+      traffik?: RateLimitDecision;
+    }
+  }
+}
+
 /** The slice of an Express request read here; a plain `IncomingMessage` will do. */
 export interface ExpressRequest extends IncomingMessage {
   /** Express's client address, under its `trust proxy` setting. */
   readonly ip?: string | undefined;
   /** Express's path, relative to where the middleware is mounted. */
   readonly path?: string;
+  /** The rate limit as it stands for this request, set once a throttle has decided it. */
+  traffik?: RateLimitDecision | undefined;
 }
 
 /** A Connect-style middleware, usable with `app.use`, `router.get`, and so on. */
@@ -58,14 +72,14 @@ export type ExpressMiddleware<C extends ExpressRequest = ExpressRequest> = (
 export function throttled<C extends ExpressRequest = ExpressRequest>(
   ...args: ThrottledArgs<C>
 ): ExpressMiddleware<C> {
-  const { options, throttles } = parseThrottledArgs(args);
+  const { overrides, throttles } = parseThrottledArgs(args);
   const checkTrustProxy = trustProxyCheck();
   return function traffikThrottled(req, res, next) {
     checkTrustProxy(req);
-    const settings = settingsFor(req, options);
+    const settings = settingsFor(req, overrides);
     whenDecided(
       () => throttleTogether(throttles, req, settings, new StreamDeparture(res)),
-      (verdict) => answer(verdict, settings, res, next),
+      (verdict) => answer(verdict, req, res, next),
       next,
     );
   };
@@ -102,7 +116,7 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
           settings,
           new StreamDeparture(res),
         ),
-      (verdict) => answer(verdict, settings, res, next),
+      (verdict) => answer(verdict, req, res, next),
       next,
     );
   };
@@ -110,29 +124,29 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
 
 function answer(
   verdict: Answer,
-  settings: Settings,
+  req: ExpressRequest,
   res: ServerResponse,
   next: (error?: unknown) => void,
 ): void {
   // Its client gone while it waited for its turn, the request is dropped: nothing runs for it.
   // A custom handleThrottled may have answered already.
   if (verdict.abandoned || res.headersSent) return;
+  if (verdict.decision !== undefined) req.traffik = verdict.decision;
   for (const [name, value] of verdict.headers) res.setHeader(name, value);
-  const throttled = verdict.throttled;
+  const { throttled, response } = verdict;
   if (throttled === undefined) {
     next();
     return;
   }
-  if (settings.respondWith === "error") {
+  if (response === undefined) {
     next(throttled);
     return;
   }
-  const body = JSON.stringify(throttledBody(throttled));
-  res.statusCode = throttled.status;
+  res.statusCode = response.status;
   for (const [name, value] of Object.entries(throttled.headers)) res.setHeader(name, value);
-  res.setHeader("Content-Type", "application/json; charset=utf-8");
-  res.setHeader("Content-Length", Buffer.byteLength(body));
-  res.end(body);
+  res.setHeader("Content-Type", response.contentType);
+  res.setHeader("Content-Length", Buffer.byteLength(response.text));
+  res.end(response.text);
 }
 
 function pathOf(req: ExpressRequest): string {

@@ -12,11 +12,10 @@ import {
   middlewareSettings,
   type ThrottleMiddlewareOptions,
 } from "../shared/middleware-throttle.js";
-import type { Settings } from "../shared/options.js";
+import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
 import { settingsFor, shareSettings } from "../shared/request-state.js";
 import {
   type Answer,
-  throttledBody,
   throttleInOrder,
   throttleTogether,
   whenDecided,
@@ -25,6 +24,16 @@ import { StreamDeparture } from "../shared/stream-departure.js";
 import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args.js";
 
 export * from "../shared/public.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /**
+     * The rate limit as it stands for this request, once a Traffik throttle has decided it
+     * (`undefined` before). Not `rateLimit`, which other rate limiters may set.
+     */
+    traffik?: RateLimitDecision | undefined;
+  }
+}
 
 /** A Fastify hook, for a route's `onRequest` (cheapest: before the body is read) or `preHandler`. */
 export type ThrottleHook = (
@@ -47,12 +56,12 @@ export type ThrottleHook = (
  * @throws {ConfigurationError} at once, for anything but throttles and options.
  */
 export function throttled(...args: ThrottledArgs<FastifyRequest>): ThrottleHook {
-  const { options, throttles } = parseThrottledArgs(args);
+  const { overrides, throttles } = parseThrottledArgs(args);
   return function traffikThrottled(request, reply, done) {
-    const settings = settingsFor(request, options);
+    const settings = settingsFor(request, overrides);
     whenDecided(
       () => throttleTogether(throttles, request, settings, new StreamDeparture(reply.raw)),
-      (verdict) => answer(verdict, settings, reply, done),
+      (verdict) => answer(verdict, request, reply, done),
       (error) => done(error as Error),
     );
   };
@@ -83,6 +92,8 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
       }
       const { entries, throttles, settings } = checked;
       const backend = settings.backend;
+      // Declared once, so every request has the field from the start and keeps its shape.
+      if (!fastify.hasRequestDecorator("traffik")) fastify.decorateRequest("traffik", undefined);
       fastify.addHook("onRequest", (request, reply, next) => {
         shareSettings(request, settings);
         if (entries.length === 0) {
@@ -100,7 +111,7 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
               settings,
               new StreamDeparture(reply.raw),
             ),
-          (verdict) => answer(verdict, settings, reply, next),
+          (verdict) => answer(verdict, request, reply, next),
           (error) => next(error as Error),
         );
       });
@@ -119,18 +130,22 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
 /** Answers a decided request: on to the route (`done()`), to the error handler, or a 429. */
 function answer(
   verdict: Answer,
-  settings: Settings,
+  request: FastifyRequest,
   reply: FastifyReply,
   done: (error?: Error) => void,
 ): void {
   // Its client gone while it waited for its turn, the request is dropped: neither the route
   // nor the error handler runs for it. A custom handleThrottled may have answered already.
   if (verdict.abandoned || reply.sent) return;
+  if (verdict.decision !== undefined) request.traffik = verdict.decision;
   for (const [name, value] of verdict.headers) reply.header(name, value);
-  const throttled = verdict.throttled;
+  const { throttled, response } = verdict;
   if (throttled === undefined) done();
-  else if (settings.respondWith === "error") done(throttled);
-  else reply.code(throttled.status).headers(throttled.headers).send(throttledBody(throttled));
+  else if (response === undefined) done(throttled);
+  else {
+    reply.code(response.status).headers(throttled.headers).type(response.contentType);
+    reply.send(response.text);
+  }
 }
 
 function pathOf(url: string): string {

@@ -14,19 +14,33 @@ import {
   middlewareSettings,
   type ThrottleMiddlewareOptions,
 } from "../shared/middleware-throttle.js";
-import type { Settings } from "../shared/options.js";
+import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
 import type { HeaderList } from "../shared/rate-limit-headers.js";
 import { settingsFor, shareSettings } from "../shared/request-state.js";
-import {
-  type Answer,
-  throttledBody,
-  throttleInOrder,
-  throttleTogether,
-} from "../shared/request-throttling.js";
+import { type Answer, throttleInOrder, throttleTogether } from "../shared/request-throttling.js";
 import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args.js";
 import { honoNodeRequest } from "./node-request.js";
 
 export * from "../shared/public.js";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /**
+     * The rate limit as it stands for this request, once a Traffik throttle has decided it
+     * (`undefined` before): `c.get("traffik")`. Not `rateLimit`, which hono-rate-limiter sets.
+     */
+    traffik?: RateLimitDecision | undefined;
+  }
+}
+
+/**
+ * The context variables Traffik sets, for an app that types its own: `new Hono<{ Variables:
+ * MyVariables & TraffikVariables }>()`.
+ */
+export interface TraffikVariables {
+  /** The rate limit as it stands for this request, once a throttle has decided it. */
+  traffik?: RateLimitDecision | undefined;
+}
 
 // The default identifier finds a Context's client on `@hono/node-server`, in `env.incoming`.
 readNodeRequestWith(honoNodeRequest);
@@ -53,11 +67,11 @@ export type HonoConnection = Context & IdentifiableConnection;
  * @throws {ConfigurationError} at once, for anything but throttles and options.
  */
 export function throttled(...args: ThrottledArgs<HonoConnection>): MiddlewareHandler {
-  const { options, throttles } = parseThrottledArgs(args);
+  const { overrides, throttles } = parseThrottledArgs(args);
   return async function traffikThrottled(c, next) {
-    const settings = settingsFor(c, options);
+    const settings = settingsFor(c, overrides);
     const departure = new SignalDeparture(c.req.raw);
-    return answer(await throttleTogether(throttles, c, settings, departure), settings, c, next);
+    return answer(await throttleTogether(throttles, c, settings, departure), c, next);
   };
 }
 
@@ -89,20 +103,16 @@ export function ThrottleMiddleware(
       settings,
       departure,
     );
-    return answer(verdict, settings, c, next);
+    return answer(verdict, c, next);
   };
 }
 
-async function answer(
-  verdict: Answer,
-  settings: Settings,
-  c: Context,
-  next: Next,
-): Promise<Response | undefined> {
+async function answer(verdict: Answer, c: Context, next: Next): Promise<Response | undefined> {
   // Its client gone while it waited for its turn (the request's signal aborted), the request
   // runs nothing; Hono needs a response all the same, which nobody will read.
   if (verdict.abandoned) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
-  const throttled = verdict.throttled;
+  if (verdict.decision !== undefined) c.set("traffik", verdict.decision);
+  const { throttled, response } = verdict;
   // Set before the handler, the headers travel in any response built with the Context.
   for (const [name, value] of verdict.headers) c.header(name, value);
   if (throttled === undefined) {
@@ -110,8 +120,11 @@ async function answer(
     addMissing(c.res, verdict.headers);
     return undefined;
   }
-  if (settings.respondWith === "error") throw throttled;
-  return c.json(throttledBody(throttled), throttled.status as 429, throttled.headers);
+  if (response === undefined) throw throttled;
+  return c.body(response.text, response.status as 429, {
+    ...throttled.headers,
+    "Content-Type": response.contentType,
+  });
 }
 
 /** The status of a request its client gave up (nginx's 499): it is never sent. */

@@ -13,14 +13,9 @@ import {
   middlewareSettings,
   type ThrottleMiddlewareOptions,
 } from "../shared/middleware-throttle.js";
-import type { Settings } from "../shared/options.js";
+import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
 import { settingsFor, shareSettings } from "../shared/request-state.js";
-import {
-  type Answer,
-  throttledBody,
-  throttleInOrder,
-  throttleTogether,
-} from "../shared/request-throttling.js";
+import { type Answer, throttleInOrder, throttleTogether } from "../shared/request-throttling.js";
 import { StreamDeparture } from "../shared/stream-departure.js";
 import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args.js";
 import { type KoaProxySettings, proxyCheck } from "./proxy-check.js";
@@ -54,8 +49,24 @@ export interface KoaContext {
   status: number;
   /** The response's body, set to the throttled request's JSON. */
   body: unknown;
+  /** The response's content type, set for a throttled request's body. */
+  type: string;
+  /** Where middleware passes data on: Traffik sets `traffik`, the request's rate limit. */
+  readonly state: object;
   /** Sets a response header: the rate-limit headers, and a throttled response's `Retry-After`. */
   set(field: string, value: string): void;
+}
+
+/**
+ * What Traffik adds to `ctx.state`: give it to Koa's (or `@koa/router`'s) state type, as in
+ * `new Koa<TraffikState>()`, and `ctx.state.traffik` is typed in every handler.
+ */
+export interface TraffikState {
+  /**
+   * The rate limit as it stands for this request, once a Traffik throttle has decided it
+   * (`undefined` before).
+   */
+  traffik?: RateLimitDecision | undefined;
 }
 
 /** A Koa middleware, usable with `app.use`, `router.get`, and so on. */
@@ -91,17 +102,17 @@ export type KoaThrottledError = (ConnectionThrottled | ConnectionDenied) & {
 export function throttled<C extends KoaContext = KoaContext>(
   ...args: ThrottledArgs<C>
 ): KoaMiddleware<C> {
-  const { options, throttles } = parseThrottledArgs(args);
+  const { overrides, throttles } = parseThrottledArgs(args);
   const checkProxy = proxyCheck();
   // Not async: Koa takes any promise, and a request decided at once (the in-memory backend)
   // goes on with `next()`'s own, sparing the hot path a few promises.
   return function traffikThrottled(ctx, next) {
     checkProxy(ctx.app);
-    const settings = settingsFor(ctx, options);
+    const settings = settingsFor(ctx, overrides);
     const verdict = throttleTogether(throttles, ctx, settings, new StreamDeparture(ctx.res));
     return verdict instanceof Promise
-      ? verdict.then((decided) => answer(decided, settings, ctx, next))
-      : answer(verdict, settings, ctx, next);
+      ? verdict.then((decided) => answer(decided, ctx, next))
+      : answer(verdict, ctx, next);
   };
 }
 
@@ -133,8 +144,8 @@ export function ThrottleMiddleware<C extends KoaContext = KoaContext>(
       departure,
     );
     return verdict instanceof Promise
-      ? verdict.then((decided) => answer(decided, settings, ctx, next))
-      : answer(verdict, settings, ctx, next);
+      ? verdict.then((decided) => answer(decided, ctx, next))
+      : answer(verdict, ctx, next);
   };
 }
 
@@ -142,23 +153,19 @@ export function ThrottleMiddleware<C extends KoaContext = KoaContext>(
  * Answers a decided request: on down the chain, a Koa error (a rejection, as Koa takes what a
  * middleware throws), or a 429.
  */
-function answer(
-  verdict: Answer,
-  settings: Settings,
-  ctx: KoaContext,
-  next: () => Promise<unknown>,
-): Promise<unknown> {
+function answer(verdict: Answer, ctx: KoaContext, next: () => Promise<unknown>): Promise<unknown> {
   // Its client gone while it waited for its turn, the request is dropped: nothing runs for it,
   // and Koa writes nothing to a socket that is gone. A custom handleThrottled may have answered.
   if (verdict.abandoned || ctx.headerSent) return ANSWERED;
+  if (verdict.decision !== undefined) (ctx.state as TraffikState).traffik = verdict.decision;
   for (const [name, value] of verdict.headers) ctx.set(name, value);
-  const throttled = verdict.throttled;
+  const { throttled, response } = verdict;
   if (throttled === undefined) return next();
-  if (settings.respondWith === "error") return Promise.reject(asKoaError(throttled));
-  ctx.status = throttled.status;
+  if (response === undefined) return Promise.reject(asKoaError(throttled));
+  ctx.status = response.status;
   for (const [name, value] of Object.entries(throttled.headers)) ctx.set(name, value);
-  // An object body: Koa sends it as JSON with its own Content-Type and length.
-  ctx.body = throttledBody(throttled);
+  ctx.type = response.contentType;
+  ctx.body = response.text;
   return ANSWERED;
 }
 

@@ -1,5 +1,6 @@
 import type { CanActivate, ExecutionContext } from "@nestjs/common";
 import { ConnectionDenied } from "../../errors.js";
+import { APP_HOOK_OPTION_NAMES, attachAppHooks, readAppHooks } from "../../events/app-hooks.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { type AccessCheck, accessCheck } from "../../throttles/access.js";
 import type { BaseThrottle } from "../../throttles/base.js";
@@ -7,13 +8,15 @@ import { decide } from "../../throttles/decide.js";
 import { isShadowMode } from "../../throttles/shadow.js";
 import type { Verdict } from "../../throttles/verdict.js";
 import { appSettings, checkOptions, type Settings } from "../shared/options.js";
+import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
 import type { HeaderList } from "../shared/rate-limit-headers.js";
 import { rateLimitMessage } from "../shared/rate-limit-message.js";
 import { shareSettings } from "../shared/request-state.js";
-import { throttledBody, throttleTogether } from "../shared/request-throttling.js";
+import { throttleTogether } from "../shared/request-throttling.js";
 import { closingOf } from "../shared/socket-closing.js";
 import { type ClosingStream, StreamDeparture } from "../shared/stream-departure.js";
 import { checkThrottles } from "../shared/throttled-args.js";
+import { deniedResponse, throttledResponse } from "../shared/throttled-response.js";
 import { isSkipped, throttlesOf } from "./metadata.js";
 import type { TraffikModuleOptions } from "./options.js";
 
@@ -35,19 +38,23 @@ export class TraffikGuard implements CanActivate {
   constructor(options: TraffikModuleOptions) {
     rejectUnknownOptions("TraffikModule", options, {
       headers: true,
+      statusCode: true,
+      message: true,
       backend: true,
       throttles: true,
       mode: true,
       skip: true,
       allowList: true,
       denyList: true,
+      ...APP_HOOK_OPTION_NAMES,
     });
-    checkOptions(options, "TraffikModule");
+    const overrides = checkOptions(options as TraffikModuleOptions & object, "TraffikModule");
+    const hooks = readAppHooks("TraffikModule", options);
     this.throttles = checkThrottles(options.throttles ?? [], "TraffikModule throttles");
     this.shadow = isShadowMode(options.mode, "TraffikModule");
     this.access = accessCheck(options, "TraffikModule");
     // Nest answers through its exceptions, which its filters may reshape.
-    this.settings = appSettings(options, "error");
+    this.settings = appSettings(overrides, options.backend, hooks, "error");
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -78,7 +85,7 @@ export class TraffikGuard implements CanActivate {
       if (denied === true) return true;
       if (denied !== false) {
         const { HttpException } = await import("@nestjs/common");
-        throw new HttpException(throttledBody(denied), denied.status, { cause: denied });
+        throw new HttpException(deniedResponse(denied).value, denied.status, { cause: denied });
       }
     }
     const departure = new StreamDeparture(nodeResponse(response));
@@ -90,13 +97,18 @@ export class TraffikGuard implements CanActivate {
       this.shadow,
     );
     if (verdict.abandoned) return unanswered();
+    const decision = verdict.decision as RateLimitDecision;
+    (request as { traffik?: RateLimitDecision }).traffik = decision;
     setHeaders(response, verdict.headers);
-    if (verdict.throttled === undefined) return true;
-    setHeaders(response, Object.entries(verdict.throttled.headers));
+    const throttled = verdict.throttled;
+    if (throttled === undefined) return true;
+    setHeaders(response, Object.entries(throttled.headers));
+    const body =
+      throttled instanceof ConnectionDenied
+        ? deniedResponse(throttled)
+        : await throttledResponse(throttled, this.settings.message, request, decision);
     const { HttpException } = await import("@nestjs/common");
-    throw new HttpException(throttledBody(verdict.throttled), verdict.throttled.status, {
-      cause: verdict.throttled,
-    });
+    throw new HttpException(body.value, body.status, { cause: throttled });
   }
 
   private async wsMessage(
@@ -106,6 +118,7 @@ export class TraffikGuard implements CanActivate {
     const client = context.switchToWs().getClient<object>();
     // The client lives as long as the socket: decide each message on its own, keep nothing.
     if (this.settings.backend !== undefined) this.settings.backend.attachTo(client);
+    if (this.settings.hooks !== undefined) attachAppHooks(client, this.settings.hooks);
     if (this.access !== undefined) {
       const denied = await deniedOrExempt(this.access, client);
       if (denied === true) return true;

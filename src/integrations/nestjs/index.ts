@@ -8,10 +8,15 @@
  * Throttled(perUser)
  * // On a handler that no throttle may touch:
  * SkipThrottle()
+ * // On a handler's parameter: the request's rate limit (also `request.traffik`):
+ * RateLimitDecision()
  * ```
  *
  * @module
  */
+
+export type { RateLimitPolicy } from "../shared/rate-limit-decision.js";
+export type { ThrottledMessage, ThrottledMessageBody } from "../shared/throttled-response.js";
 export { TraffikGuard } from "./guard.js";
 export { SkipThrottle, Throttled } from "./metadata.js";
 export { TraffikModule } from "./module.js";
@@ -20,3 +25,4 @@ export {
   type TraffikModuleAsyncOptions,
   type TraffikModuleOptions,
 } from "./options.js";
+export { RateLimitDecision } from "./rate-limit-decision.js";

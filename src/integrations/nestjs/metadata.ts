@@ -9,11 +9,12 @@ type Target = object;
 
 /** Nest's metadata lives in `reflect-metadata`, which every Nest app loads. */
 interface MetadataReflect {
-  defineMetadata(key: string, value: unknown, target: Target): void;
-  getMetadata(key: string, target: Target): unknown;
+  defineMetadata(key: string, value: unknown, target: Target, property?: string | symbol): void;
+  getMetadata(key: string, target: Target, property?: string | symbol): unknown;
 }
 
-function metadata(): MetadataReflect {
+/** `reflect-metadata`'s functions, or a {@link ConfigurationError} naming it. @internal */
+export function metadata(): MetadataReflect {
   const reflect = Reflect as unknown as Partial<MetadataReflect>;
   if (typeof reflect.defineMetadata !== "function" || typeof reflect.getMetadata !== "function") {
     throw new ConfigurationError(

@@ -1,4 +1,5 @@
 import type { DynamicModule } from "@nestjs/common";
+import type { ThrottleHooks } from "../../events/types.js";
 import type { AccessOptions } from "../../throttles/access.js";
 import type { ThrottleBackend } from "../../throttles/backend-access.js";
 import type { BaseThrottle } from "../../throttles/base.js";
@@ -8,11 +9,16 @@ import type { IntegrationOptions } from "../shared/options.js";
 /**
  * Options of {@link TraffikModule}. `skip`, `allowList` and `denyList` screen each request and
  * gateway message before any throttle the guard applies (the module's, and `@Throttled`'s): a
- * denied HTTP request gets 403, a denied message a `WsException` of type `"denied"`.
+ * denied HTTP request gets 403, a denied message a `WsException` of type `"denied"`. Its hooks
+ * (`onDecision`, `onThrottled`, `onBackendError`) see every decision the guard takes, and those
+ * a handler takes on the same request or socket. `message` and `statusCode` make the
+ * `HttpException` of a throttled request (`message` a function of the Express or Fastify
+ * request).
  */
 export interface TraffikModuleOptions
-  extends Pick<IntegrationOptions, "headers">,
-    AccessOptions<object> {
+  extends Pick<IntegrationOptions<object>, "headers" | "statusCode" | "message">,
+    AccessOptions<object>,
+    ThrottleHooks {
   /**
    * `"shadow"` applies every throttle the guard applies in shadow mode: counted and reported,
    * never rejecting nor delaying. @default "enforce": each throttle's own mode

@@ -5,7 +5,7 @@ import type { SocketClosing } from "./socket-closing.js";
 
 /** What a socket's guard brings to {@link admitInTurn}. @internal */
 export interface GuardParts<M, C> {
-  readonly held: HeldMessages<M>;
+  readonly held: HeldMessages<M, Verdict<C>>;
   readonly closing: SocketClosing;
   readonly maxPending: number;
   /** The verdict for a message. */
@@ -37,7 +37,7 @@ export function admitInTurn<M, C>(message: M, parts: GuardParts<M, C>): void {
     return;
   }
   if (!(decided instanceof Promise)) {
-    if (decided.rejection === undefined) held.deliverInTurn(message);
+    if (decided.rejection === undefined) held.deliverInTurn(message, decided);
     else parts.answer(message, decided);
     return;
   }
@@ -46,7 +46,7 @@ export function admitInTurn<M, C>(message: M, parts: GuardParts<M, C>): void {
     (verdict) => {
       if (closing.gone) return;
       if (verdict.rejection === undefined) {
-        held.admit(entry);
+        held.admit(entry, verdict);
         return;
       }
       held.drop(entry);

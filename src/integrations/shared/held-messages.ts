@@ -1,7 +1,8 @@
-/** One held message: being decided, or admitted and waiting for `onMessage`. */
-export interface HeldMessage<M> {
+/** One held message: being decided, or admitted (with its verdict) and waiting for `onMessage`. */
+export interface HeldMessage<M, V> {
   readonly message: M;
   admitted: boolean;
+  verdict: V | undefined;
 }
 
 /**
@@ -10,15 +11,15 @@ export interface HeldMessage<M> {
  * from its arrival until `onMessage` takes it (or it is rejected, or the socket closes), so
  * {@link size} is what the socket holds in memory; the guard bounds it. @internal
  */
-export class HeldMessages<M> {
+export class HeldMessages<M, V = unknown> {
   /** Held messages, in arrival order; a bounded few, so shifting and splicing are cheap. */
-  private readonly held: HeldMessage<M>[] = [];
+  private readonly held: HeldMessage<M, V>[] = [];
   /** Whether `onMessage` is still working on a message. */
   private busy = false;
   private idle: (() => void)[] = [];
 
   constructor(
-    private readonly onMessage: (message: M) => unknown,
+    private readonly onMessage: (message: M, verdict: V) => unknown,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -28,26 +29,27 @@ export class HeldMessages<M> {
   }
 
   /** Holds a message while it is decided; {@link admit} or {@link drop} it then. */
-  hold(message: M): HeldMessage<M> {
-    const entry = { message, admitted: false };
+  hold(message: M): HeldMessage<M, V> {
+    const entry: HeldMessage<M, V> = { message, admitted: false, verdict: undefined };
     this.held.push(entry);
     return entry;
   }
 
   /** Delivers an admitted message now if nothing is ahead of it, else holds it in line. */
-  deliverInTurn(message: M): void {
-    if (this.held.length === 0 && !this.busy) this.deliver(message);
-    else this.held.push({ message, admitted: true });
+  deliverInTurn(message: M, verdict: V): void {
+    if (this.held.length === 0 && !this.busy) this.deliver(message, verdict);
+    else this.held.push({ message, admitted: true, verdict });
   }
 
   /** A held message was admitted: it is delivered once every message before it has been. */
-  admit(entry: HeldMessage<M>): void {
+  admit(entry: HeldMessage<M, V>, verdict: V): void {
     entry.admitted = true;
+    entry.verdict = verdict;
     this.drain();
   }
 
   /** A held message will not be delivered (rejected, failed, or its wait abandoned). */
-  drop(entry: HeldMessage<M>): void {
+  drop(entry: HeldMessage<M, V>): void {
     const index = this.held.indexOf(entry);
     if (index !== -1) this.held.splice(index, 1);
     this.drain();
@@ -67,7 +69,8 @@ export class HeldMessages<M> {
 
   private drain(): void {
     while (!this.busy && this.held[0]?.admitted === true) {
-      this.deliver((this.held.shift() as HeldMessage<M>).message);
+      const { message, verdict } = this.held.shift() as HeldMessage<M, V>;
+      this.deliver(message, verdict as V);
     }
     if (this.busy || this.held.length > 0 || this.idle.length === 0) return;
     const waiting = this.idle;
@@ -75,10 +78,10 @@ export class HeldMessages<M> {
     for (const resolve of waiting) resolve();
   }
 
-  private deliver(message: M): void {
+  private deliver(message: M, verdict: V): void {
     let result: unknown;
     try {
-      result = this.onMessage(message);
+      result = this.onMessage(message, verdict);
     } catch (error) {
       this.onError(error);
       return;

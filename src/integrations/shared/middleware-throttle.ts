@@ -1,4 +1,6 @@
 import { ConfigurationError } from "../../errors.js";
+import { readAppHooks } from "../../events/app-hooks.js";
+import type { ThrottleHooks } from "../../events/types.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { type AccessOptions, accessCheck } from "../../throttles/access.js";
 import { ThrottleBackend } from "../../throttles/backend-access.js";
@@ -70,9 +72,15 @@ export function MiddlewareThrottle<C>(
 /**
  * Options of every framework's `ThrottleMiddleware`. `skip`, `allowList` and `denyList` screen
  * each request before any of `middlewareThrottles` (a denied one gets 403, an exempt one passes
- * them all); `throttled(...)` routes keep their own throttles' rules.
+ * them all); `throttled(...)` routes keep their own throttles' rules. Its hooks (`onDecision`,
+ * `onThrottled`, `onBackendError`) see every decision taken on the requests it passes: its own
+ * throttles', the routes' `throttled(...)` and those a handler calls; each throttle's own hooks
+ * run first.
  */
-export interface ThrottleMiddlewareOptions<C> extends IntegrationOptions, AccessOptions<C> {
+export interface ThrottleMiddlewareOptions<C>
+  extends IntegrationOptions<C>,
+    AccessOptions<C>,
+    ThrottleHooks {
   /** App-wide throttles, applied in this order; the first rejection answers. */
   middlewareThrottles?: readonly MiddlewareThrottle<C>[];
   /**
@@ -96,7 +104,8 @@ export function middlewareSettings<C>(options: ThrottleMiddlewareOptions<C>): {
   settings: Settings;
 } {
   rejectUnknownOptions("ThrottleMiddleware", options, THROTTLE_MIDDLEWARE_OPTION_NAMES);
-  checkOptions(options, "ThrottleMiddleware");
+  const overrides = checkOptions(options as ThrottleMiddlewareOptions<never>, "ThrottleMiddleware");
+  const hooks = readAppHooks("ThrottleMiddleware", options);
   const entries = [...(options.middlewareThrottles ?? [])];
   for (const entry of entries) {
     if (typeof entry?.matches !== "function") {
@@ -121,6 +130,6 @@ export function middlewareSettings<C>(options: ThrottleMiddlewareOptions<C>): {
   return {
     entries,
     throttles: entries.map((entry) => entry.throttle),
-    settings: Object.freeze({ ...appSettings(options), access, shadow }),
+    settings: Object.freeze({ ...appSettings(overrides, backend, hooks), access, shadow }),
   };
 }

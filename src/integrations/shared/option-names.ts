@@ -1,3 +1,4 @@
+import { APP_HOOK_OPTION_NAMES } from "../../events/app-hooks.js";
 import type { OptionNames } from "../../internal/known-keys.js";
 import type {
   MiddlewareThrottleOptions,
@@ -8,6 +9,7 @@ import { INTEGRATION_OPTION_NAMES } from "./options.js";
 /** The names of every framework's `ThrottleMiddleware` options. @internal */
 export const THROTTLE_MIDDLEWARE_OPTION_NAMES: OptionNames<ThrottleMiddlewareOptions<unknown>> = {
   ...INTEGRATION_OPTION_NAMES,
+  ...APP_HOOK_OPTION_NAMES,
   middlewareThrottles: true,
   backend: true,
   mode: true,

@@ -5,5 +5,7 @@ export {
   type ThrottleMiddlewareOptions,
 } from "./middleware-throttle.js";
 export type { IntegrationOptions } from "./options.js";
+export type { RateLimitDecision, RateLimitPolicy } from "./rate-limit-decision.js";
 export type { HeaderFormat } from "./rate-limit-headers.js";
 export type { ThrottledArgs } from "./throttled-args.js";
+export type { ThrottledMessage, ThrottledMessageBody } from "./throttled-response.js";

@@ -80,7 +80,11 @@ function seconds(ms: number): number {
   return Math.ceil(ms / 1000);
 }
 
-function mostRestrictive(decisions: readonly Decision[]): Decision {
+/**
+ * The decision a single-limit format reports: a rejection with the longest wait, else the fewest
+ * units remaining. `decisions` must not be empty. @internal
+ */
+export function mostRestrictive(decisions: readonly Decision[]): Decision {
   let chosen = decisions[0] as Decision;
   for (const d of decisions) {
     const worse = chosen.allowed

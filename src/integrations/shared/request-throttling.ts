@@ -15,8 +15,10 @@ import type { Departure } from "../../throttles/turn.js";
 import { answerRejection, type Verdict } from "../../throttles/verdict.js";
 import type { MiddlewareThrottle } from "./middleware-throttle.js";
 import type { Settings } from "./options.js";
+import type { RateLimitDecision } from "./rate-limit-decision.js";
 import { type HeaderList, rateLimitHeaders } from "./rate-limit-headers.js";
 import { recordDecisions } from "./request-state.js";
+import { deniedResponse, type ThrottledResponse, throttledResponse } from "./throttled-response.js";
 
 /** What an adapter writes for a request. @internal */
 export interface Answer {
@@ -27,6 +29,10 @@ export interface Answer {
    * `Retry-After`), or its address denied (`ConnectionDenied`, 403, no `Retry-After`).
    */
   readonly throttled: ConnectionThrottled | ConnectionDenied | undefined;
+  /** What to write for a refused request, unless it goes to the error handling. */
+  readonly response?: ThrottledResponse;
+  /** Every decision taken on the request so far, for the handler; `undefined` while none. */
+  readonly decision?: RateLimitDecision | undefined;
   /**
    * Set when the client went away while the request waited for its turn: nothing may run for
    * it, and there is nobody to answer.
@@ -56,9 +62,9 @@ export function throttleTogether<C extends object>(
   try {
     verdict = decide(throttles, connection, { mode: "consume", departure, shadow });
   } catch (error) {
-    return deniedAnswer(error);
+    return deniedAnswer(error, settings);
   }
-  return answerFor(verdict, connection, settings, departure);
+  return answerFor(verdict, throttles, connection, settings, departure);
 }
 
 /**
@@ -89,9 +95,9 @@ export function throttleInOrder<C extends object>(
               : decideInOrder(throttles, connection, applies, departure, shadow),
           );
   } catch (error) {
-    return deniedAnswer(error);
+    return deniedAnswer(error, settings);
   }
-  return answerFor(verdict, connection, settings, departure);
+  return answerFor(verdict, throttles, connection, settings, departure);
 }
 
 /**
@@ -114,68 +120,78 @@ export function whenDecided(
   else then(answer);
 }
 
-/**
- * The response body of a refused request: `{ detail, retryAfter }` when throttled, `{ detail }`
- * when denied.
- */
-export function throttledBody(error: ConnectionThrottled | ConnectionDenied): {
-  detail: string;
-  retryAfter?: number;
-} {
-  if (error instanceof ConnectionDenied) return { detail: error.detail };
-  return { detail: error.detail, retryAfter: error.retryAfter };
-}
-
 /** Nothing to write: the request passes untouched (exempt by the middleware's access lists). */
 const UNTOUCHED: Answer = Object.freeze({ headers: [], throttled: undefined });
 
-/** The answer for a denied address; anything else thrown goes on. */
-function deniedAnswer(error: unknown): Answer {
+/**
+ * The answer for a denied address (403 and `{ detail }`, or the error for the framework's
+ * error handling); anything else thrown goes on.
+ */
+function deniedAnswer(error: unknown, settings: Settings): Answer {
   if (!(error instanceof ConnectionDenied)) throw error;
-  return { headers: [], throttled: error };
+  if (settings.respondWith === "error") return { headers: [], throttled: error };
+  return { headers: [], throttled: error, response: deniedResponse(error) };
 }
 
 function answerFor<C extends object>(
   verdict: Eventually<Verdict<C> | undefined>,
+  throttles: readonly BaseThrottle<C>[],
   connection: C,
   settings: Settings,
   departure: Departure | undefined,
 ): Eventually<Answer> {
   const answer = whenReady(verdict, (ready) =>
-    ready === undefined ? UNTOUCHED : answerOf(ready, connection, settings),
+    ready === undefined ? UNTOUCHED : answerOf(ready, throttles, connection, settings),
   );
   if (!(answer instanceof Promise)) return answer;
   return answer.catch((error: unknown) => {
     if (departure?.gone && error === departure.reason) return ABANDONED;
-    return deniedAnswer(error);
+    return deniedAnswer(error, settings);
   });
 }
 
 function answerOf<C extends object>(
   verdict: Verdict<C>,
+  throttles: readonly BaseThrottle<C>[],
   connection: C,
   settings: Settings,
 ): Eventually<Answer> {
-  const decisions = recordDecisions(connection, verdict.decisions);
-  const headers = rateLimitHeaders(decisions, settings.headers);
-  const admitted: Answer = { headers, throttled: undefined };
+  const decision = recordDecisions(connection, verdict.decisions, throttles);
+  const headers = rateLimitHeaders(decision?.decisions ?? NO_DECISIONS, settings.headers);
+  const admitted: Answer = { headers, throttled: undefined, decision };
   if (verdict.rejection === undefined) return admitted;
-  return answerRejection(verdict, connection, admitted).catch((error: unknown) => {
+  return answerRejection(verdict, connection, admitted).then(undefined, (error: unknown) => {
     if (!(error instanceof ConnectionThrottled)) throw error;
-    return { headers, throttled: withRateLimitHeaders(error, headers) };
+    const throttled = withSettings(error, headers, settings.statusCode);
+    if (settings.respondWith === "error") return { headers, throttled, decision };
+    const written = throttledResponse(
+      throttled,
+      settings.message,
+      connection,
+      decision as RateLimitDecision,
+    );
+    return whenReady(written, (response) => ({ headers, throttled, response, decision }));
   });
 }
 
-/** The throttle's `ConnectionThrottled`, with the rate-limit headers the response carries. */
-function withRateLimitHeaders(
+const NO_DECISIONS: readonly never[] = [];
+
+/**
+ * The throttle's `ConnectionThrottled`, with the rate-limit headers the response carries and
+ * the app's `statusCode`.
+ */
+function withSettings(
   error: ConnectionThrottled,
   headers: HeaderList,
+  statusCode: number | undefined,
 ): ConnectionThrottled {
-  if (headers.length === 0) return error;
+  if (headers.length === 0 && (statusCode === undefined || statusCode === error.status)) {
+    return error;
+  }
   return new ConnectionThrottled({
     waitMs: error.waitMs,
     detail: error.detail,
-    status: error.status,
+    status: statusCode ?? error.status,
     headers: { ...Object.fromEntries(headers), ...error.headers },
   });
 }

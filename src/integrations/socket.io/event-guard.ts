@@ -131,7 +131,7 @@ export function throttleEvents<C extends SocketIoSocket>(
   // One departure for the socket, however many events wait on it.
   const closing = new SocketClosing();
   // `deliver` hands the event to Socket.IO, which runs its handlers a tick later, in order.
-  const held = new HeldMessages<IncomingEvent>((event) => event.deliver(), onError);
+  const held = new HeldMessages<IncomingEvent, Verdict<C>>((event) => event.deliver(), onError);
 
   const consume = { mode: "consume", departure: closing } as const;
   const decideEvent = (event: IncomingEvent): Eventually<Verdict<C>> =>

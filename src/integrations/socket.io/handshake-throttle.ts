@@ -1,20 +1,26 @@
 import { ConfigurationError, ConnectionDenied, type ConnectionThrottled } from "../../errors.js";
 import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
 import { BaseThrottle } from "../../throttles/base.js";
-import type { IntegrationOptions } from "../shared/options.js";
-import { settingsFor } from "../shared/request-state.js";
+import { DEFAULT_SETTINGS, type Settings } from "../shared/options.js";
+import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
 import { throttleTogether } from "../shared/request-throttling.js";
 import { checkThrottles } from "../shared/throttled-args.js";
 import { ConnectionDeparture } from "./connection-departure.js";
 import type { SocketIoSocket } from "./socket-slice.js";
 
 /** Options of {@link throttleHandshake}. */
-export interface ThrottleHandshakeOptions {
-  /** Receives errors from identifiers or a backend whose `onError` raises. */
+export interface ThrottleHandshakeOptions<C = SocketIoSocket> {
+  /** Receives errors from identifiers, a backend whose `onError` raises, or `message`. */
   onError?: (error: unknown) => void;
+  /**
+   * What a refused client reads as `connect_error`'s `error.message` (and `error.data.detail`):
+   * a string, or a function of the socket and its {@link RateLimitDecision} making one,
+   * possibly through a promise. @default "Too many messages. Retry in N seconds."
+   */
+  message?: string | ((socket: C, decision: RateLimitDecision) => string | Promise<string>);
 }
 
-const OPTION_NAMES: OptionNames<ThrottleHandshakeOptions> = { onError: true };
+const OPTION_NAMES: OptionNames<ThrottleHandshakeOptions> = { onError: true, message: true };
 
 /** What a client's `connect_error` carries in `data` when its handshake is throttled. */
 export interface HandshakeRefusal {
@@ -37,20 +43,33 @@ export type HandshakeThrottled = ConnectionThrottled & {
   readonly data: HandshakeRefusal;
 };
 
+/** A socket once {@link throttleHandshake} has admitted its handshake. */
+export interface DecidedSocket {
+  /**
+   * The handshake's rate limit, for the `connection` handler: set once the handshake is
+   * decided. Events are decided one by one and reach their handlers without theirs.
+   */
+  traffik?: RateLimitDecision | undefined;
+}
+
 /** A Socket.IO namespace middleware, for `io.use` or `io.of(name).use`. */
 export type HandshakeMiddleware<C extends SocketIoSocket> = (
-  socket: C,
+  socket: C & DecidedSocket,
   next: (error?: Error) => void,
 ) => void;
 
 /** Sent to a client whose handshake failed on the server's side: nothing internal leaks. */
 const INTERNAL_ERROR = "Internal server error";
 
-/** No HTTP response to carry rate-limit headers: none are computed. */
-const NO_HEADERS: IntegrationOptions = { headers: false };
-
-/** The same for every handshake: no app-wide middleware shares settings with a socket. */
-const SETTINGS = settingsFor({}, NO_HEADERS);
+/**
+ * The same for every handshake: no app-wide middleware shares settings with a socket, and no
+ * HTTP response carries rate-limit headers or a body, so none are made.
+ */
+const SETTINGS: Settings = Object.freeze({
+  ...DEFAULT_SETTINGS,
+  headers: false,
+  respondWith: "error",
+});
 
 /**
  * Throttles Socket.IO connections, all or nothing over the throttles given, as a namespace
@@ -72,12 +91,12 @@ const SETTINGS = settingsFor({}, NO_HEADERS);
  * @throws {ConfigurationError} at once, for anything but throttles and options.
  */
 export function throttleHandshake<C extends SocketIoSocket = SocketIoSocket>(
-  ...args: [ThrottleHandshakeOptions, ...BaseThrottle<C>[]] | BaseThrottle<C>[]
+  ...args: [ThrottleHandshakeOptions<C>, ...BaseThrottle<C>[]] | BaseThrottle<C>[]
 ): HandshakeMiddleware<C> {
   const first = args[0];
   const options =
     typeof first === "object" && first !== null && !(first instanceof BaseThrottle)
-      ? (first as ThrottleHandshakeOptions)
+      ? (first as ThrottleHandshakeOptions<C>)
       : undefined;
   rejectUnknownOptions("throttleHandshake()", options, OPTION_NAMES);
   const throttles = checkThrottles<C>(options ? args.slice(1) : args, "throttleHandshake()");
@@ -85,6 +104,10 @@ export function throttleHandshake<C extends SocketIoSocket = SocketIoSocket>(
     throw new ConfigurationError("throttleHandshake() needs at least one throttle.");
   }
   const onError = options?.onError ?? ((error: unknown) => process.emitWarning(String(error)));
+  const message = options?.message;
+  if (message !== undefined && typeof message !== "string" && typeof message !== "function") {
+    throw new ConfigurationError("throttleHandshake(): message must be a string or a function.");
+  }
   return function traffikHandshake(socket, next) {
     const failed = (error: unknown) => {
       onError(error);
@@ -97,25 +120,41 @@ export function throttleHandshake<C extends SocketIoSocket = SocketIoSocket>(
       failed(error);
       return;
     }
-    Promise.resolve(decided).then((verdict) => {
-      // Gone while it waited for its turn: nobody to connect or to answer.
-      if (verdict.abandoned) return;
-      if (verdict.throttled === undefined) next();
-      else if (verdict.throttled instanceof ConnectionDenied) next(denial(verdict.throttled));
-      else next(refusal(verdict.throttled));
-    }, failed);
+    Promise.resolve(decided)
+      .then((verdict) => {
+        // Gone while it waited for its turn: nobody to connect or to answer.
+        if (verdict.abandoned) return;
+        const { throttled, decision } = verdict;
+        if (decision !== undefined) socket.traffik = decision;
+        if (throttled === undefined) next();
+        else if (throttled instanceof ConnectionDenied) next(denial(throttled));
+        else if (message === undefined) next(refusal(throttled));
+        else if (typeof message === "string") next(refusal(throttled, message));
+        else {
+          return Promise.resolve(message(socket, decision as RateLimitDecision)).then((text) => {
+            if (typeof text !== "string") throw new TypeError("message() must make a string.");
+            next(refusal(throttled, text));
+          });
+        }
+        return undefined;
+      })
+      .then(undefined, failed);
   };
 }
 
-/** The throttled error as Socket.IO passes a middleware's error on: `data` for the client. */
-function refusal(error: ConnectionThrottled): HandshakeThrottled {
+/**
+ * The throttled error as Socket.IO passes a middleware's error on: `data` for the client, and
+ * the app's `message` when it has one.
+ */
+function refusal(error: ConnectionThrottled, message?: string): HandshakeThrottled {
+  const detail = message ?? error.detail;
   const data: HandshakeRefusal = {
     type: "rate_limit",
     retryAfter: error.retryAfter,
     retryAfterMs: error.waitMs,
-    detail: error.detail,
+    detail,
   };
-  return Object.assign(error, { data });
+  return Object.assign(error, { data, message: detail });
 }
 
 /** A denied address's error, with `{ type: "denied", detail }` in `data` for the client. */

@@ -18,6 +18,7 @@ import { handshakeAddress } from "./handshake-address.js";
 // The default identifier finds a Socket.IO socket's client in its handshake.
 readNodeRequestWith(handshakeAddress);
 
+export type { RateLimitDecision, RateLimitPolicy } from "../shared/rate-limit-decision.js";
 export {
   type EventGuard,
   type ThrottledEventAction,
@@ -25,6 +26,7 @@ export {
   throttleEvents,
 } from "./event-guard.js";
 export {
+  type DecidedSocket,
   type HandshakeMiddleware,
   type HandshakeRefusal,
   type HandshakeThrottled,

@@ -15,12 +15,15 @@
 import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import { ConnectionDenied } from "../../errors.js";
 import { type OptionNames, rejectUnknownOptions } from "../../internal/known-keys.js";
 import type { BaseThrottle } from "../../throttles/base.js";
 import type { IntegrationOptions } from "../shared/options.js";
+import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
 import { settingsFor } from "../shared/request-state.js";
-import { throttledBody, throttleTogether } from "../shared/request-throttling.js";
+import { throttleTogether } from "../shared/request-throttling.js";
 import { parseThrottledArgs } from "../shared/throttled-args.js";
+import { defaultThrottledResponse, deniedResponse } from "../shared/throttled-response.js";
 import {
   type GuardedSocket,
   guardMessages,
@@ -29,7 +32,9 @@ import {
 } from "./message-guard.js";
 import { UpgradeDeparture } from "./upgrade-departure.js";
 
+export type { RateLimitDecision, RateLimitPolicy } from "../shared/rate-limit-decision.js";
 export { type RateLimitMessage, rateLimitMessage } from "../shared/rate-limit-message.js";
+export type { ThrottledMessage, ThrottledMessageBody } from "../shared/throttled-response.js";
 export {
   type GuardedSocket,
   guardMessages,
@@ -52,8 +57,11 @@ export type WsData = Buffer | ArrayBuffer | Buffer[];
 /** Options of {@link throttleMessages}: those of {@link guardMessages}, with `ws`'s message shape. */
 export interface ThrottleMessagesOptions<C>
   extends Omit<MessageGuardOptions<C, WsData>, "connection" | "socket" | "onMessage" | "cost"> {
-  /** Receives the admitted messages in arrival order. */
-  onMessage: (data: WsData, isBinary: boolean) => unknown;
+  /**
+   * Receives the admitted messages in arrival order, each with its {@link RateLimitDecision}
+   * (built only for a function that declares the third parameter).
+   */
+  onMessage: (data: WsData, isBinary: boolean, decision: RateLimitDecision) => unknown;
   /** Units a message costs (for example by size). @default each throttle's own cost */
   cost?: (data: WsData, isBinary: boolean) => number;
 }
@@ -66,6 +74,7 @@ const THROTTLE_MESSAGES_OPTION_NAMES: OptionNames<ThrottleMessagesOptions<unknow
   onMessage: true,
   cost: true,
   maxPending: true,
+  message: true,
 };
 
 /**
@@ -93,7 +102,11 @@ export function throttleMessages<C>(
     ...rest,
     connection,
     socket,
-    onMessage: (message) => onMessage(message.data, message.isBinary),
+    // Declaring the decision only when onMessage does, so none is built for it otherwise.
+    onMessage:
+      onMessage.length < 3
+        ? (message) => onMessage(message.data, message.isBinary, undefined as never)
+        : (message, decision) => onMessage(message.data, message.isBinary, decision),
     cost: cost && ((message) => cost(message.data, message.isBinary)),
   });
   socket.on("message", (data, isBinary) => guard.push({ data, isBinary }));
@@ -101,16 +114,28 @@ export function throttleMessages<C>(
   return guard;
 }
 
-/** Options of {@link throttleUpgrade}. */
-export interface ThrottleUpgradeOptions extends Pick<IntegrationOptions, "headers"> {
-  /** Receives errors from identifiers or a backend whose `onError` raises. */
+/** Options of {@link throttleUpgrade}: a refused handshake's headers, status and body. */
+export interface ThrottleUpgradeOptions<C = IncomingMessage>
+  extends Pick<IntegrationOptions<C>, "headers" | "statusCode" | "message"> {
+  /** Receives errors from identifiers, a backend whose `onError` raises, or `message`. */
   onError?: (error: unknown) => void;
 }
 
 const THROTTLE_UPGRADE_OPTION_NAMES: OptionNames<ThrottleUpgradeOptions> = {
   headers: true,
+  statusCode: true,
+  message: true,
   onError: true,
 };
+
+/** An upgrade request once {@link throttleUpgrade} has decided it. */
+export interface DecidedUpgradeRequest {
+  /**
+   * The handshake's rate limit, for the `connection` handler (which gets this request): set
+   * once the handshake is decided.
+   */
+  traffik?: RateLimitDecision | undefined;
+}
 
 /**
  * Throttles WebSocket handshakes, all or nothing over the throttles given. The function it
@@ -122,9 +147,9 @@ const THROTTLE_UPGRADE_OPTION_NAMES: OptionNames<ThrottleUpgradeOptions> = {
  * @throws {ConfigurationError} at once, for anything but options and throttles, or no throttle.
  */
 export function throttleUpgrade<C extends IncomingMessage = IncomingMessage>(
-  ...args: [ThrottleUpgradeOptions, ...BaseThrottle<C>[]] | BaseThrottle<C>[]
-): (request: C, socket: Duplex) => Promise<boolean> {
-  const { options, throttles } = parseThrottledArgs<C, ThrottleUpgradeOptions>(
+  ...args: [ThrottleUpgradeOptions<C>, ...BaseThrottle<C>[]] | BaseThrottle<C>[]
+): (request: C & DecidedUpgradeRequest, socket: Duplex) => Promise<boolean> {
+  const { options, overrides, throttles } = parseThrottledArgs<C, ThrottleUpgradeOptions<C>>(
     args,
     "throttleUpgrade()",
     THROTTLE_UPGRADE_OPTION_NAMES,
@@ -132,20 +157,21 @@ export function throttleUpgrade<C extends IncomingMessage = IncomingMessage>(
   const onError = options?.onError ?? ((error: unknown) => process.emitWarning(String(error)));
   return async function decideUpgrade(request, socket) {
     try {
-      const settings = settingsFor(request, options);
+      const settings = settingsFor(request, overrides);
       const departure = new UpgradeDeparture(socket);
       const verdict = await throttleTogether(throttles, request, settings, departure);
       // A client gone while its handshake waited for its turn: nothing to upgrade or answer.
       if (verdict.abandoned) return false;
-      const throttled = verdict.throttled;
+      if (verdict.decision !== undefined) request.traffik = verdict.decision;
+      const { throttled, response } = verdict;
       if (throttled === undefined) return true;
-      const body = JSON.stringify(throttledBody(throttled));
-      refuse(
-        socket,
-        throttled.status,
-        { ...throttled.headers, "Content-Type": "application/json" },
-        body,
-      );
+      // Always written here: an upgrade has no error handling to hand the refusal to.
+      const { status, contentType, text } =
+        response ??
+        (throttled instanceof ConnectionDenied
+          ? deniedResponse(throttled)
+          : defaultThrottledResponse(throttled));
+      refuse(socket, status, { ...throttled.headers, "Content-Type": contentType }, text);
     } catch (error) {
       onError(error);
       refuse(socket, 500, {}, "");

@@ -8,8 +8,15 @@ import type { Eventually } from "../../throttles/sync-or-async.js";
 import type { Verdict } from "../../throttles/verdict.js";
 import { admitInTurn, type GuardParts } from "../shared/admit-in-turn.js";
 import { HeldMessages } from "../shared/held-messages.js";
+import { type RateLimitDecision, RecordedDecisions } from "../shared/rate-limit-decision.js";
 import { rateLimitMessage } from "../shared/rate-limit-message.js";
 import { SocketClosing } from "../shared/socket-closing.js";
+import {
+  messageBody,
+  prepareMessage,
+  type ThrottledMessage,
+  type ThrottledResponse,
+} from "../shared/throttled-response.js";
 
 /**
  * What happens to a throttled message:
@@ -37,10 +44,11 @@ export interface MessageGuardOptions<C, M> {
   /** Applied to every message, all or nothing when several. */
   throttles: BaseThrottle<C> | readonly BaseThrottle<C>[];
   /**
-   * Receives the admitted messages, in the order they arrived; when it returns a promise, the
-   * next message waits for it.
+   * Receives the admitted messages, in the order they arrived, each with its
+   * {@link RateLimitDecision} (built only for a function that declares the parameter); when it
+   * returns a promise, the next message waits for it.
    */
-  onMessage: (message: M) => unknown;
+  onMessage: (message: M, decision: RateLimitDecision) => unknown;
   /**
    * The most admitted messages held for `onMessage` at once: those waiting for their turn
    * (leaky bucket with queue), for the backend's answer, or for `onMessage` to finish with
@@ -60,6 +68,15 @@ export interface MessageGuardOptions<C, M> {
   onError?: (error: unknown) => void;
   /** Units a message costs; only with a single throttle. @default each throttle's own cost */
   cost?: (message: M) => number;
+  /**
+   * What the client of a throttled message is told instead of the `rate_limit` JSON: the reply
+   * with `"error"`, the close reason with `"close"` (when it fits the 123 bytes a reason may
+   * take; else the default reason). A string, a JSON-able object, or a function of the
+   * connection and the message's {@link RateLimitDecision} making either (what it throws goes
+   * to `onError`, and the default answer is sent). A message refused for `maxPending` gets the
+   * default answer: no throttle decided it.
+   */
+  message?: ThrottledMessage<C>;
 }
 
 const GUARD_OPTION_NAMES: OptionNames<MessageGuardOptions<unknown, unknown>> = {
@@ -72,6 +89,7 @@ const GUARD_OPTION_NAMES: OptionNames<MessageGuardOptions<unknown, unknown>> = {
   closeCode: true,
   onError: true,
   cost: true,
+  message: true,
 };
 
 /** Feeds one socket's messages through its throttles. */
@@ -85,6 +103,9 @@ export interface MessageGuard<M> {
   /** Admitted (or undecided) messages held now, not yet taken by `onMessage`; at most `maxPending`. */
   readonly pending: number;
 }
+
+/** What a handler that declares no decision parameter is passed: nothing it will read. */
+const NOT_READ = undefined as unknown as RateLimitDecision;
 
 /** Longest close reason RFC 6455 allows: 125 bytes of payload minus the 2-byte code. */
 const MAX_REASON_BYTES = 123;
@@ -132,9 +153,16 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
     throw new ConfigurationError("guardMessages: a per-message cost needs a single throttle.");
   }
   const onError = options.onError ?? ((error: unknown) => process.emitWarning(String(error)));
+  const custom = prepareMessage(options.message, "guardMessages");
   // One departure for the socket, however many messages wait on it.
   const closing = new SocketClosing();
-  const held = new HeldMessages(onMessage, onError);
+  // A decision is built for each message only when onMessage takes one.
+  const deliver =
+    onMessage.length < 2
+      ? (message: M) => onMessage(message, NOT_READ)
+      : (message: M, verdict: Verdict<C>) =>
+          onMessage(message, new RecordedDecisions(verdict.decisions as Decision[], throttles));
+  const held = new HeldMessages<M, Verdict<C>>(deliver, onError);
 
   const consume = { mode: "consume", departure: closing } as const;
   const decideMessage = (message: M): Eventually<Verdict<C>> =>
@@ -144,20 +172,41 @@ export function guardMessages<C, M>(options: MessageGuardOptions<C, M>): Message
       cost === undefined ? consume : { ...consume, cost: cost(message) },
     );
 
-  const refuse = (throttle: BaseThrottle<C>, waitMs: number): void => {
+  const refuse = (throttle: BaseThrottle<C>, waitMs: number, verdict?: Verdict<C>): void => {
     const action = typeof chooseAction === "function" ? chooseAction(throttle) : chooseAction;
     checkAction(action);
-    const message = rateLimitMessage(throttle.uid, waitMs);
-    if (action === "error") {
-      socket.send(JSON.stringify(message));
-    } else if (action === "close") {
-      stop();
-      socket.close(closeCode, closeReason(message.retryAfter));
+    if (action === "drop") return;
+    // Closing stops the guard at once: nothing after this message is delivered.
+    if (action === "close") stop();
+    const fallback = rateLimitMessage(throttle.uid, waitMs);
+    const tell = (body: Pick<ThrottledResponse, "text"> | undefined): void => {
+      if (action === "close") {
+        socket.close(closeCode, closeReason(body?.text, fallback.retryAfter));
+      } else if (!closing.gone) {
+        socket.send(body?.text ?? JSON.stringify(fallback));
+      }
+    };
+    if (custom === undefined || verdict === undefined) {
+      tell(undefined);
+      return;
+    }
+    const failed = (error: unknown): void => {
+      onError(error);
+      tell(undefined);
+    };
+    const decision = new RecordedDecisions(verdict.decisions as Decision[], throttles);
+    try {
+      const body = messageBody(custom, connection, decision);
+      if (body instanceof Promise) body.then(tell, failed);
+      else tell(body);
+    } catch (error) {
+      failed(error);
     }
   };
 
-  const answer = ({ rejection, rejectedBy }: Verdict<C>): void => {
-    refuse(rejectedBy as BaseThrottle<C>, (rejection as Decision).retryAfterMs);
+  const answer = (verdict: Verdict<C>): void => {
+    const { rejection, rejectedBy } = verdict;
+    refuse(rejectedBy as BaseThrottle<C>, (rejection as Decision).retryAfterMs, verdict);
   };
 
   const stop = (): void => {
@@ -205,7 +254,9 @@ function checkAction(action: string): void {
   }
 }
 
-function closeReason(retryAfter: number): string {
+/** The app's text when it fits a close frame, else the default reason. */
+function closeReason(text: string | undefined, retryAfter: number): string {
+  if (text !== undefined && Buffer.byteLength(text) <= MAX_REASON_BYTES) return text;
   const reason = `Rate limit exceeded. Retry in ${retryAfter} s.`;
   return Buffer.byteLength(reason) <= MAX_REASON_BYTES ? reason : "Rate limit exceeded.";
 }
