@@ -90,6 +90,13 @@ export interface ThrottleOptions<C> {
    */
   eventIdentity?: EventIdentity;
   /**
+   * Let {@link BaseThrottle.block} ban clients of this throttle for a while, as every process on
+   * the backend sees: each decision of the throttle then also reads the client's ban, under a
+   * key of its own, in the same atomic call (one more member of its group). A throttle without
+   * it pays nothing for bans. @default false
+   */
+  blocking?: boolean;
+  /**
    * Where the warning that `onError` admits requests during an outage goes, once per outage.
    * @default none: a process warning, as before
    */
@@ -114,6 +121,7 @@ export const THROTTLE_OPTION_NAMES: OptionNames<ThrottleOptions<unknown>> = {
   onBackendError: true,
   eventIdentity: true,
   logger: true,
+  blocking: true,
 };
 
 /** Options of one call. */

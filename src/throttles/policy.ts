@@ -36,6 +36,8 @@ export interface Policy<C> {
   readonly onError: ErrorAction | ErrorHandler<C>;
   readonly backend: ThrottleBackend | undefined;
   readonly events: ThrottleEvents;
+  /** Whether the throttle's decisions read the client's ban (see `ban.ts`). */
+  readonly blocking: boolean;
 }
 
 /**
@@ -73,8 +75,12 @@ export function readPolicy<C>(kind: string, options: ThrottleOptions<C>): Policy
     onError: options.onError ?? "throttle",
     backend: options.backend,
     events: readThrottleEvents(uid, strategy.name, options),
+    blocking: options.blocking ?? false,
   };
   if (typeof policy.cost === "number") checkCost(policy, policy.cost);
+  if (typeof policy.blocking !== "boolean") {
+    throw new ConfigurationError(`Throttle "${uid}": blocking must be true or false.`);
+  }
   return policy;
 }
 
