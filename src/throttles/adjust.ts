@@ -95,6 +95,17 @@ export async function unblockClient<C>(
   if (request !== UNLIMITED) await request.backend.clear(banUid(request.uid), request.identity);
 }
 
+/**
+ * Gives back what the request on `connection` took (its cost, its identity, its backend, as
+ * a decision finds them now): a refund. @internal
+ */
+export async function refundRequest<C>(throttle: BaseThrottle<C>, connection: C): Promise<void> {
+  if (throttle.strategy.adjust === undefined) throw cannotAdjust(throttle.strategy.name);
+  const request = await throttle.prepare(connection, undefined);
+  if (request === UNLIMITED || request.cost === 0) return;
+  await request.backend.adjustState(request, -request.cost);
+}
+
 function checkBlocking(throttle: BaseThrottle<never>): void {
   if (!throttle.blocking) {
     throw new ConfigurationError(

@@ -13,6 +13,7 @@ import {
   type ThrottleMiddlewareOptions,
 } from "../shared/middleware-throttle.js";
 import type { Settings } from "../shared/options.js";
+import { nodeResponseEnding } from "../shared/refunds.js";
 import { settingsFor, shareSettings } from "../shared/request-state.js";
 import {
   type Answer,
@@ -64,7 +65,14 @@ export function throttled<C extends ExpressRequest = ExpressRequest>(
     checkTrustProxy(req);
     const settings = settingsFor(req, options);
     whenDecided(
-      () => throttleTogether(throttles, req, settings, new StreamDeparture(res)),
+      () =>
+        throttleTogether(
+          throttles,
+          req,
+          settings,
+          new StreamDeparture(res),
+          settings.refund && nodeResponseEnding(res),
+        ),
       (verdict) => answer(verdict, settings, res, next),
       next,
     );
@@ -101,6 +109,7 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
           req.method ?? "GET",
           settings,
           new StreamDeparture(res),
+          settings.refund && nodeResponseEnding(res),
         ),
       (verdict) => answer(verdict, settings, res, next),
       next,

@@ -13,6 +13,7 @@ import {
   type ThrottleMiddlewareOptions,
 } from "../shared/middleware-throttle.js";
 import type { Settings } from "../shared/options.js";
+import { nodeResponseEnding } from "../shared/refunds.js";
 import { settingsFor, shareSettings } from "../shared/request-state.js";
 import {
   type Answer,
@@ -51,7 +52,14 @@ export function throttled(...args: ThrottledArgs<FastifyRequest>): ThrottleHook 
   return function traffikThrottled(request, reply, done) {
     const settings = settingsFor(request, options);
     whenDecided(
-      () => throttleTogether(throttles, request, settings, new StreamDeparture(reply.raw)),
+      () =>
+        throttleTogether(
+          throttles,
+          request,
+          settings,
+          new StreamDeparture(reply.raw),
+          settings.refund && nodeResponseEnding(reply.raw),
+        ),
       (verdict) => answer(verdict, settings, reply, done),
       (error) => done(error as Error),
     );
@@ -99,6 +107,7 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
               request.method,
               settings,
               new StreamDeparture(reply.raw),
+              settings.refund && nodeResponseEnding(reply.raw),
             ),
           (verdict) => answer(verdict, settings, reply, next),
           (error) => next(error as Error),

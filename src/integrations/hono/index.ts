@@ -25,6 +25,7 @@ import {
 } from "../shared/request-throttling.js";
 import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args.js";
 import { honoNodeRequest } from "./node-request.js";
+import { HonoResponseEnding } from "./response-ending.js";
 
 export * from "../shared/public.js";
 
@@ -57,7 +58,9 @@ export function throttled(...args: ThrottledArgs<HonoConnection>): MiddlewareHan
   return async function traffikThrottled(c, next) {
     const settings = settingsFor(c, options);
     const departure = new SignalDeparture(c.req.raw);
-    return answer(await throttleTogether(throttles, c, settings, departure), settings, c, next);
+    const ending = settings.refund && new HonoResponseEnding(c);
+    const verdict = await throttleTogether(throttles, c, settings, departure, ending);
+    return answer(verdict, settings, c, next, ending);
   };
 }
 
@@ -80,6 +83,7 @@ export function ThrottleMiddleware(
       return undefined;
     }
     const departure = new SignalDeparture(c.req.raw);
+    const ending = settings.refund && new HonoResponseEnding(c);
     const verdict = await throttleInOrder(
       entries,
       throttles,
@@ -88,8 +92,9 @@ export function ThrottleMiddleware(
       c.req.method,
       settings,
       departure,
+      ending,
     );
-    return answer(verdict, settings, c, next);
+    return answer(verdict, settings, c, next, ending);
   };
 }
 
@@ -98,6 +103,7 @@ async function answer(
   settings: Settings,
   c: Context,
   next: Next,
+  ending: HonoResponseEnding | undefined,
 ): Promise<Response | undefined> {
   // Its client gone while it waited for its turn (the request's signal aborted), the request
   // runs nothing; Hono needs a response all the same, which nobody will read.
@@ -106,10 +112,15 @@ async function answer(
   // Set before the handler, the headers travel in any response built with the Context.
   for (const [name, value] of verdict.headers) c.header(name, value);
   if (throttled === undefined) {
-    await next();
+    try {
+      await next();
+    } finally {
+      ending?.settle();
+    }
     addMissing(c.res, verdict.headers);
     return undefined;
   }
+  ending?.settle(throttled.status);
   if (settings.respondWith === "error") throw throttled;
   return c.json(throttledBody(throttled), throttled.status as 429, throttled.headers);
 }

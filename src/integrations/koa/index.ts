@@ -14,6 +14,7 @@ import {
   type ThrottleMiddlewareOptions,
 } from "../shared/middleware-throttle.js";
 import type { Settings } from "../shared/options.js";
+import { nodeResponseEnding } from "../shared/refunds.js";
 import { settingsFor, shareSettings } from "../shared/request-state.js";
 import {
   type Answer,
@@ -97,7 +98,13 @@ export function throttled<C extends KoaContext = KoaContext>(
   return function traffikThrottled(ctx, next) {
     checkProxy(ctx.app);
     const settings = settingsFor(ctx, options);
-    const verdict = throttleTogether(throttles, ctx, settings, new StreamDeparture(ctx.res));
+    const verdict = throttleTogether(
+      throttles,
+      ctx,
+      settings,
+      new StreamDeparture(ctx.res),
+      settings.refund && nodeResponseEnding(ctx.res),
+    );
     return verdict instanceof Promise
       ? verdict.then((decided) => answer(decided, settings, ctx, next))
       : answer(verdict, settings, ctx, next);
@@ -130,6 +137,7 @@ export function ThrottleMiddleware<C extends KoaContext = KoaContext>(
       ctx.method,
       settings,
       departure,
+      settings.refund && nodeResponseEnding(ctx.res),
     );
     return verdict instanceof Promise
       ? verdict.then((decided) => answer(decided, settings, ctx, next))

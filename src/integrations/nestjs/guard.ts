@@ -6,6 +6,7 @@ import type { Verdict } from "../../throttles/verdict.js";
 import { appSettings, checkOptions, type Settings } from "../shared/options.js";
 import type { HeaderList } from "../shared/rate-limit-headers.js";
 import { rateLimitMessage } from "../shared/rate-limit-message.js";
+import { type NodeResponse, nodeResponseEnding } from "../shared/refunds.js";
 import { shareSettings } from "../shared/request-state.js";
 import { throttledBody, throttleTogether } from "../shared/request-throttling.js";
 import { closingOf } from "../shared/socket-closing.js";
@@ -30,6 +31,9 @@ export class TraffikGuard implements CanActivate {
   constructor(options: TraffikModuleOptions) {
     rejectUnknownOptions("TraffikModule", options, {
       headers: true,
+      skipFailedRequests: true,
+      skipSuccessfulRequests: true,
+      requestWasSuccessful: true,
       backend: true,
       throttles: true,
     });
@@ -63,7 +67,9 @@ export class TraffikGuard implements CanActivate {
     const response = http.getResponse<object>();
     shareSettings(request, this.settings);
     const departure = new StreamDeparture(nodeResponse(response));
-    const verdict = await throttleTogether(throttles, request, this.settings, departure);
+    const ending =
+      this.settings.refund && nodeResponseEnding(nodeResponse(response) as unknown as NodeResponse);
+    const verdict = await throttleTogether(throttles, request, this.settings, departure, ending);
     if (verdict.abandoned) return unanswered();
     setHeaders(response, verdict.headers);
     if (verdict.throttled === undefined) return true;

@@ -4,7 +4,11 @@ import type { BaseThrottle } from "../../throttles/base.js";
 import type { IntegrationOptions } from "../shared/options.js";
 
 /** Options of {@link TraffikModule}. */
-export interface TraffikModuleOptions extends Pick<IntegrationOptions, "headers"> {
+export interface TraffikModuleOptions
+  extends Pick<
+    IntegrationOptions,
+    "headers" | "skipFailedRequests" | "skipSuccessfulRequests" | "requestWasSuccessful"
+  > {
   /** The app's backend, for throttles without their own; initialized with the app, closed with it. */
   backend?: ThrottleBackend;
   /** Throttles applied to every route and gateway message (unless skipped), before their own. */

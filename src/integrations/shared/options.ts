@@ -2,9 +2,10 @@ import { ConfigurationError } from "../../errors.js";
 import type { OptionNames } from "../../internal/known-keys.js";
 import type { ThrottleBackend } from "../../throttles/backend-access.js";
 import type { HeaderFormat } from "./rate-limit-headers.js";
+import { type RefundOptions, type RefundPolicy, refundPolicy } from "./refunds.js";
 
-/** How an integration answers; the same options in every framework. */
-export interface IntegrationOptions {
+/** How an integration answers, and what it gives back; the same options in every framework. */
+export interface IntegrationOptions extends RefundOptions {
   /** Rate-limit header fields on admitted and throttled responses. @default "draft-11" */
   headers?: HeaderFormat;
   /**
@@ -20,6 +21,9 @@ export interface IntegrationOptions {
 export const INTEGRATION_OPTION_NAMES: OptionNames<IntegrationOptions> = {
   headers: true,
   respondWith: true,
+  skipFailedRequests: true,
+  skipSuccessfulRequests: true,
+  requestWasSuccessful: true,
 };
 
 /** Settings in force for one request: an integration's options with their defaults. @internal */
@@ -28,6 +32,8 @@ export interface Settings {
   readonly respondWith: "json" | "error";
   /** The app's backend, for throttles without their own. */
   readonly backend: ThrottleBackend | undefined;
+  /** When requests are given back (see `refunds.ts`); `undefined` for never. */
+  readonly refund: RefundPolicy | undefined;
 }
 
 /** The defaults of every integration, in one place. @internal */
@@ -35,6 +41,7 @@ export const DEFAULT_SETTINGS: Settings = Object.freeze({
   headers: "draft-11",
   respondWith: "json",
   backend: undefined,
+  refund: undefined,
 });
 
 const HEADER_FORMATS: readonly unknown[] = ["draft-11", "draft-7", "draft-6", "legacy", false];
@@ -53,6 +60,24 @@ export function checkOptions(options: IntegrationOptions | undefined, where: str
       `${where}: respondWith must be "json" or "error", got ${JSON.stringify(respondWith)}.`,
     );
   }
+  if (options !== undefined) refundPolicy(options, where);
+}
+
+const policies = new WeakMap<IntegrationOptions, RefundPolicy | undefined>();
+
+/**
+ * The refund policy `options` set, worked out once per options object (checked already), or
+ * `inherited` when they set none. @internal
+ */
+export function refundSetting(
+  options: IntegrationOptions,
+  inherited: RefundPolicy | undefined,
+): RefundPolicy | undefined {
+  if (options.skipFailedRequests === undefined && options.skipSuccessfulRequests === undefined) {
+    return inherited;
+  }
+  if (!policies.has(options)) policies.set(options, refundPolicy(options, "Traffik"));
+  return policies.get(options);
 }
 
 /**
@@ -67,5 +92,6 @@ export function appSettings(
     headers: options.headers ?? DEFAULT_SETTINGS.headers,
     respondWith: respondWith ?? options.respondWith ?? DEFAULT_SETTINGS.respondWith,
     backend: options.backend,
+    refund: refundSetting(options, undefined),
   });
 }

@@ -1,5 +1,10 @@
 import type { Decision } from "../../throttles/decision.js";
-import { DEFAULT_SETTINGS, type IntegrationOptions, type Settings } from "./options.js";
+import {
+  DEFAULT_SETTINGS,
+  type IntegrationOptions,
+  refundSetting,
+  type Settings,
+} from "./options.js";
 
 /** What is known about one request: the app's settings, and the decisions taken so far. */
 interface RequestState {
@@ -29,6 +34,7 @@ export function settingsFor(connection: object, options: IntegrationOptions | un
     headers: options.headers ?? inherited.headers,
     respondWith: options.respondWith ?? inherited.respondWith,
     backend: inherited.backend,
+    refund: refundSetting(options, inherited.refund),
   };
 }
 

@@ -15,6 +15,7 @@ import { answerRejection, type Verdict } from "../../throttles/verdict.js";
 import type { MiddlewareThrottle } from "./middleware-throttle.js";
 import type { Settings } from "./options.js";
 import { type HeaderList, rateLimitHeaders } from "./rate-limit-headers.js";
+import { type ResponseEnding, refundWhenEnded } from "./refunds.js";
 import { recordDecisions } from "./request-state.js";
 
 /** What an adapter writes for a request. @internal */
@@ -45,9 +46,17 @@ export function throttleTogether<C extends object>(
   connection: C,
   settings: Settings,
   departure?: Departure,
+  ending?: ResponseEnding,
 ): Eventually<Answer> {
   const verdict = decide(throttles, connection, { mode: "consume", departure });
-  return answerFor(verdict, connection, settings, departure);
+  const refunds =
+    settings.refund && ending && refunder(throttles, connection, settings, ending, true);
+  return answerFor(
+    refunds ? whenReady(verdict, refunds) : verdict,
+    connection,
+    settings,
+    departure,
+  );
 }
 
 /**
@@ -63,11 +72,41 @@ export function throttleInOrder<C extends object>(
   method: string,
   settings: Settings,
   departure?: Departure,
+  ending?: ResponseEnding,
 ): Eventually<Answer> {
   const applies = (index: number) =>
     (entries[index] as MiddlewareThrottle<C>).matches(connection, path, method);
   const verdict = decideInOrder(throttles, connection, applies, departure);
-  return answerFor(verdict, connection, settings, departure);
+  const refunds =
+    settings.refund && ending && refunder(throttles, connection, settings, ending, false);
+  return answerFor(
+    refunds ? whenReady(verdict, refunds) : verdict,
+    connection,
+    settings,
+    departure,
+  );
+}
+
+/**
+ * What arranges the refunds of a verdict (see `refunds.ts`): for the throttles that counted
+ * the request, the whole group's when it was admitted all or nothing, else none; in order,
+ * each one that admitted it before any rejection.
+ */
+function refunder<C extends object>(
+  throttles: readonly BaseThrottle<C>[],
+  connection: C,
+  settings: Settings,
+  ending: ResponseEnding,
+  together: boolean,
+): (verdict: Verdict<C>) => Verdict<C> {
+  return (verdict) => {
+    // A group rejected all or nothing counted nothing, whatever its members would have said.
+    if (together && verdict.rejection !== undefined) return verdict;
+    if (settings.refund !== undefined) {
+      refundWhenEnded(settings.refund, ending, throttles, verdict.decisions, connection);
+    }
+    return verdict;
+  };
 }
 
 /**
