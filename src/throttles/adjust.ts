@@ -20,6 +20,7 @@ import type { PreparedRequest } from "./prepare.js";
  * id), rather than by a connection: `{ identity: "user:42" }`. A plain object with that one key.
  */
 export interface ClientIdentity {
+  /** The identity, as the throttle's identifier would return it for the client's requests. */
   readonly identity: string;
 }
 

@@ -6,4 +6,5 @@ export {
 } from "./middleware-throttle.js";
 export type { IntegrationOptions } from "./options.js";
 export type { HeaderFormat } from "./rate-limit-headers.js";
+export type { RefundOptions } from "./refunds.js";
 export type { ThrottledArgs } from "./throttled-args.js";
