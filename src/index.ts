@@ -27,6 +27,7 @@ export {
 } from "./identity/client-address.js";
 export { Rate, type RateInit } from "./rate.js";
 export type { AccessOptions } from "./throttles/access.js";
+export type { ClientIdentity, ClientTarget } from "./throttles/adjust.js";
 export { hitAll, tryHitAll } from "./throttles/all-or-nothing.js";
 export { BaseThrottle } from "./throttles/base.js";
 export type { Decision } from "./throttles/decision.js";

@@ -7,6 +7,7 @@ import { checkBackendOptions, type ThrottleBackendOptions } from "./backend-opti
 import { CallLimits } from "./call-limits.js";
 import { Installation } from "./installation.js";
 import { LazyInitialization } from "./lazy-initialization.js";
+import { adjustUnderLock } from "./locked-adjust.js";
 import { decideUnderLocks, restoreUnderLock } from "./locked-decisions.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "./types.js";
 import { UidRegistry } from "./uid-registry.js";
@@ -25,6 +26,7 @@ const installation = new Installation<ThrottleBackend>();
  * - {@link decide} and {@link decideAll}: a store with an atomic primitive of its own (a
  *   script, compare-and-swap, a single thread) decides without locks, in one round trip;
  * - {@link restoreState}: gives back an abandoned request's place without a lock;
+ * - {@link adjustState}: a penalty or reward without a lock;
  * - {@link clear}: forgets a client where its state is not a single key;
  * - {@link initialize} and {@link shutdown}: connect lazily, release connections on close;
  * - {@link now}: decide on another clock than this process's wall time.
@@ -130,6 +132,20 @@ export abstract class ThrottleBackend {
   ): Promise<void> {
     const key = this.stateKey(request.uid, request.identity);
     return this.withinTimeout(restoreUnderLock(this, this.lockTtlMs, key, admitted, restored));
+  }
+
+  /**
+   * Optional: takes `points` from the client of `request` (a penalty, `points > 0`) or gives
+   * them back (a reward, `points < 0`) atomically, through `Strategy.adjust` on the deciding
+   * clock, and resolves to a peek of `request.cost` on the new state. A rare operation: by
+   * default under the client's lock (read, adjust, write); an override uses the store's own
+   * atomic primitive so it excludes the decisions it makes without locks. Has the backend's
+   * deadline; a call that fails may or may not have been applied.
+   * @throws {ConfigurationError} when the strategy has no `adjust`.
+   */
+  adjustState(request: DecisionRequest, points: number): Promise<Step> {
+    const key = this.stateKey(request.uid, request.identity);
+    return this.withinTimeout(adjustUnderLock(this, this.lockTtlMs, key, request, points));
   }
 
   /** Optional: forgets one client's state in one throttle; by default deletes its key. */

@@ -90,8 +90,8 @@ export async function restoreUnderLock(
   }
 }
 
-/** Stores `state` at `key` until it expires (`state[0]`), or deletes it if it has. */
-async function storeState(
+/** Stores `state` at `key` until it expires (`state[0]`), or deletes it if it has. @internal */
+export async function storeState(
   store: LockedStore,
   key: string,
   state: StrategyState,

@@ -46,4 +46,17 @@ export class FixedWindowStrategy implements Strategy {
       delayMs: 0,
     };
   }
+
+  /**
+   * Moves the window's count by `points`, between 0 and the limit: a window forgets everything
+   * at its end, so a penalty past the limit would have nothing to carry over.
+   */
+  adjust(state: StrategyState | undefined, now: number, points: number, rate: Rate): StrategyState {
+    const { limit, windowMs } = rate;
+    const t = Math.floor(now);
+    const live = isLive(state, 2, t);
+    const count = live ? (state[1] as number) : 0;
+    const windowEnd = live ? (state[0] as number) : (floorDiv(t, windowMs) + 1) * windowMs;
+    return [windowEnd, Math.min(limit, Math.max(0, count + points))];
+  }
 }

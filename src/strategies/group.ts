@@ -32,7 +32,7 @@ export interface StagedGroup<K> {
  * Decides a group all or nothing, storing nothing itself: every member is decided in order at
  * `now`, a member on a key an earlier admitted member staged sees that staged state (a throttle
  * may appear twice), and the group's states are to be stored only if every member is admitted.
- * A rejection leaves every state as it was. The one copy of this rule: the lock path, the
+ * A rejection leaves every state as it was, and an admitted step's empty state is not stored. The one copy of this rule: the lock path, the
  * in-memory backend and Memcached's compare-and-swap rounds call it; Redis mirrors it in Lua,
  * and its parity tests hold it to this.
  */
@@ -54,7 +54,9 @@ export function stageGroup<K>(members: readonly GroupMember<K>[], now: number): 
       // Once per key, where it first appears: its last member (all are admitted) holds its state.
       if (lastAdmitted(members, steps, key, i) !== -1) continue;
       const member = lastAdmitted(members, steps, key, members.length);
-      commits.push({ key, member, state: (steps[member] as Step).state });
+      const state = (steps[member] as Step).state;
+      // An empty state is nothing to keep (a ban's member that admits, see `ban.ts`).
+      if (state.length > 0) commits.push({ key, member, state });
     }
   }
   return { steps, commits };

@@ -1,6 +1,7 @@
 import { rejectUnknownOptions } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
+import { scheduleAdjust } from "./schedule.js";
 import {
   beyondCapacity,
   isLive,
@@ -85,5 +86,13 @@ export class LeakyBucketWithQueueStrategy implements Strategy {
     const back = (admitted[1] as number) + cost * windowMs;
     const wholeMs = floorDiv(back, limit);
     return [(admitted[0] as number) - wholeMs, back - wholeMs * limit];
+  }
+
+  /**
+   * Moves the next start by `points` units (see `scheduleAdjust`): a penalty makes the client's
+   * next request wait longer, a reward lets it start sooner, never before the queue is empty.
+   */
+  adjust(state: StrategyState | undefined, now: number, points: number, rate: Rate): StrategyState {
+    return scheduleAdjust(state, now, points, this.capacity(rate), rate);
   }
 }

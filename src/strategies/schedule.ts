@@ -1,6 +1,6 @@
 import type { Rate } from "../rate.js";
 import { isLive, rejected, type Step, type StrategyState } from "./strategy.js";
-import { ceilDiv, floorDiv, unitsIn } from "./whole-numbers.js";
+import { ceilDiv, floorDiv, MAX_UNIT_MS, unitsIn } from "./whole-numbers.js";
 
 /**
  * The one algorithm behind the token bucket (with and without debt), the leaky bucket as a
@@ -45,4 +45,28 @@ export function scheduleStep(
     resetAfterMs: fullAfterMs,
     delayMs: 0,
   };
+}
+
+/**
+ * The schedule after `points` units are taken (`points > 0`) or given back (`points < 0`) at
+ * `now`, for a bucket of `room` units (its size and debt, or a queue and the unit that starts
+ * now): what is missing moves by `points * windowMs` unit-ms, never below a full bucket, and a
+ * penalty goes at most one bucket past empty, so the client waits at most twice a full refill
+ * (and every product stays exact, below 2^52).
+ */
+export function scheduleAdjust(
+  state: StrategyState | undefined,
+  now: number,
+  points: number,
+  room: number,
+  { limit, windowMs }: Rate,
+): StrategyState {
+  const t = Math.floor(now);
+  const missing = isLive(state, 2, t)
+    ? Math.max(0, ((state[0] as number) - t) * limit - (state[1] as number))
+    : 0;
+  const most = Math.min(2 * room * windowMs, MAX_UNIT_MS);
+  const after = Math.min(most, Math.max(0, missing + points * windowMs));
+  const fullAfterMs = ceilDiv(after, limit);
+  return [t + fullAfterMs, fullAfterMs * limit - after];
 }

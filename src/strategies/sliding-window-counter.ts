@@ -79,4 +79,43 @@ export class SlidingWindowCounterStrategy implements Strategy {
       delayMs: 0,
     };
   }
+
+  /**
+   * Moves the current window's count by `points`: a penalty up to the limit (both windows are
+   * forgotten within two windows, so there is nothing to carry past it), a reward from the
+   * current window first, then from the previous one's, never below 0.
+   */
+  adjust(state: StrategyState | undefined, now: number, points: number, rate: Rate): StrategyState {
+    const { limit, windowMs } = rate;
+    const t = Math.floor(now);
+    const [start, before, count] = windowsAt(state, t, windowMs);
+    let previous = before;
+    let current = count;
+    if (points >= 0) current = Math.min(limit, current + points);
+    else {
+      const fromCurrent = Math.min(current, -points);
+      current -= fromCurrent;
+      previous = Math.max(0, previous + points + fromCurrent);
+    }
+    // It expires when its last count stops weighing: the same as none once nothing is counted.
+    const expiresAt = current > 0 ? start + 2 * windowMs : previous > 0 ? start + windowMs : t;
+    return [expiresAt, start, previous, current];
+  }
+}
+
+/**
+ * `[start, previous, current]` of a state at `t`: its windows, moved on by one when the
+ * current one has ended, or fresh ones starting at `t` for no live state. As `apply` reads
+ * them (inline there, where a tuple per decision would cost).
+ */
+function windowsAt(
+  state: StrategyState | undefined,
+  t: number,
+  windowMs: number,
+): [start: number, previous: number, current: number] {
+  if (!isLive(state, 4, t)) return [t, 0, 0];
+  const start = state[1] as number;
+  // A live state is younger than two windows, so at most one window has passed.
+  if (t - start >= windowMs) return [start + windowMs, state[3] as number, 0];
+  return [start, state[2] as number, state[3] as number];
 }

@@ -31,6 +31,15 @@ export class SlidingWindowLogStrategy implements Strategy {
     return logStep(state, now, cost, rate, false);
   }
 
+  /**
+   * Takes `points` as an entry logged now, up to the limit (an entry leaves the window after
+   * `windowMs`, so there is nothing to carry past it), or gives them back from the newest
+   * entries first: a refund gives back what the latest requests took.
+   */
+  adjust(state: StrategyState | undefined, now: number, points: number, rate: Rate): StrategyState {
+    return adjustLog(state, Math.floor(now), points, rate);
+  }
+
   /** {@link apply}, appending to `state` itself: O(1) amortized instead of a copy of the log. */
   applyInPlace(state: number[] | undefined, now: number, cost: number, rate: Rate): Step {
     return logStep(state, now, cost, rate, true);
@@ -97,6 +106,46 @@ function logStep(
     resetAfterMs: expiresAt - now,
     delayMs: 0,
   };
+}
+
+function adjustLog(
+  state: StrategyState | undefined,
+  now: number,
+  points: number,
+  { limit, windowMs }: Rate,
+): StrategyState {
+  const entries: number[] = [];
+  let used = 0;
+  if (isLiveLog(state, now)) {
+    for (let i = FIRST_ENTRY; i < state.length; i += 2) {
+      const at = state[i] as number;
+      const cost = state[i + 1] as number;
+      if (at + windowMs <= now || !(cost > 0)) continue;
+      entries.push(at, cost);
+      used += cost;
+    }
+  }
+  if (points > 0) {
+    const taken = Math.min(points, limit - used);
+    const newest = entries.length > 0 ? (entries.at(-2) as number) : now - windowMs;
+    // As `apply` logs: never before the newest entry, so the log stays oldest first.
+    if (taken > 0 && entries.length > 0 && newest >= now) {
+      entries[entries.length - 1] = (entries.at(-1) as number) + taken;
+    } else if (taken > 0) entries.push(now, taken);
+    used += Math.max(0, taken);
+  } else {
+    let back = -points;
+    while (back > 0 && entries.length > 0) {
+      const cost = entries.at(-1) as number;
+      const given = Math.min(back, cost);
+      back -= given;
+      used -= given;
+      if (given === cost) entries.length -= 2;
+      else entries[entries.length - 1] = cost - given;
+    }
+  }
+  const expiresAt = entries.length > 0 ? (entries.at(-2) as number) + windowMs : now;
+  return [expiresAt, used, ...entries];
 }
 
 /** A log of even length whose header is finite and not yet expired. */

@@ -65,6 +65,15 @@ export interface Strategy {
    * is still the client's state, so no later request loses its place.
    */
   release?(admitted: StrategyState, cost: number, rate: Rate): StrategyState;
+  /**
+   * Optional: the client's state after `points` units are taken from it (a penalty, `points >
+   * 0`) or given back (a reward, `points < 0`) at `now`, outside any request. Pure, in whole
+   * numbers, and never malformed. A reward never leaves more room than the strategy's capacity;
+   * a penalty takes its points even past the limit where the state can carry it (a bucket goes
+   * into debt, so the client waits longer), bounded so the client is never shut out for good.
+   * Throttles' `penalty` and `reward` need it; backends store the result atomically.
+   */
+  adjust?(state: StrategyState | undefined, now: number, points: number, rate: Rate): StrategyState;
 }
 
 /** Whether `state` is a usable state of `length` numbers that has not expired at `now`. */

@@ -1,7 +1,7 @@
 import { rejectUnknownOptions } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
-import { scheduleStep } from "./schedule.js";
+import { scheduleAdjust, scheduleStep } from "./schedule.js";
 import { beyondCapacity, type Step, type Strategy, type StrategyState } from "./strategy.js";
 
 /** Options of {@link TokenBucketWithDebtStrategy}. */
@@ -50,5 +50,10 @@ export class TokenBucketWithDebtStrategy implements Strategy {
     if (cost <= burst + maxDebt) return scheduleStep(state, now, cost, burst, maxDebt, rate);
     const { remaining } = scheduleStep(state, now, 0, burst, maxDebt, rate);
     return beyondCapacity(state, Math.floor(now), remaining);
+  }
+
+  /** Takes or gives back `points` on the schedule (see `scheduleAdjust`): a penalty may go into debt. */
+  adjust(state: StrategyState | undefined, now: number, points: number, rate: Rate): StrategyState {
+    return scheduleAdjust(state, now, points, this.capacity(rate), rate);
   }
 }

@@ -1,7 +1,7 @@
 import { rejectUnknownOptions } from "../internal/known-keys.js";
 import type { Rate } from "../rate.js";
 import { wholeNumberOption } from "./options.js";
-import { scheduleStep } from "./schedule.js";
+import { scheduleAdjust, scheduleStep } from "./schedule.js";
 import { beyondCapacity, type Step, type Strategy, type StrategyState } from "./strategy.js";
 
 /** Options of {@link TokenBucketStrategy}. */
@@ -40,5 +40,10 @@ export class TokenBucketStrategy implements Strategy {
     if (cost <= burst) return scheduleStep(state, now, cost, burst, 0, rate);
     const { remaining } = scheduleStep(state, now, 0, burst, 0, rate);
     return beyondCapacity(state, Math.floor(now), remaining);
+  }
+
+  /** Takes or gives back `points` on the schedule (see `scheduleAdjust`): a penalty may go into debt. */
+  adjust(state: StrategyState | undefined, now: number, points: number, rate: Rate): StrategyState {
+    return scheduleAdjust(state, now, points, this.capacity(rate), rate);
   }
 }

@@ -4,6 +4,7 @@ import type { ThrottleEvents } from "../events/publish.js";
 import type { Rate } from "../rate.js";
 import type { Step, Strategy } from "../strategies/strategy.js";
 import { UNLIMITED, type Unlimited } from "../unlimited.js";
+import { adjustClient, blockClient, type ClientTarget, unblockClient } from "./adjust.js";
 import { BackendResolution } from "./backend-resolution.js";
 import { type DecideOptions, decide } from "./decide.js";
 import type { Decision } from "./decision.js";
@@ -16,7 +17,7 @@ import type {
   ThrottleOptions,
 } from "./options.js";
 import { exemptDecision, type Policy, readPolicy } from "./policy.js";
-import { type PreparedRequest, prepare } from "./prepare.js";
+import { type PreparedRequest, prepare, prepareIdentity } from "./prepare.js";
 import { shadowed } from "./shadow.js";
 import { stepDecision } from "./step-decision.js";
 import type { Eventually } from "./sync-or-async.js";
@@ -52,6 +53,8 @@ export abstract class BaseThrottle<C = unknown> {
   readonly mode: ThrottleMode;
   /** Whether {@link mode} is `"shadow"`. @internal */
   readonly shadow: boolean;
+  /** Whether {@link block} may ban its clients (each decision then reads the client's ban). */
+  readonly blocking: boolean;
   /** Turns a connection into the client's identity, or `UNLIMITED` to exempt it. */
   protected readonly identifier: Identifier<C>;
   /** Called when a client is throttled; by default it throws `ConnectionThrottled`. */
@@ -79,6 +82,7 @@ export abstract class BaseThrottle<C = unknown> {
     this.shadow = policy.shadow;
     this.mode = policy.shadow ? "shadow" : "enforce";
     this.toDecision = policy.shadow ? this.toShadowDecision : this.enforcingDecision;
+    this.blocking = policy.blocking;
     this.identifier = policy.identifier;
     this.handleThrottled = policy.handleThrottled ?? this.defaultHandleThrottled;
     this.exempt = exemptDecision(policy);
@@ -117,6 +121,42 @@ export abstract class BaseThrottle<C = unknown> {
     return (await decide(this.alone, connection, asked)).decisions[0] as Decision;
   }
 
+  /**
+   * Takes `points` units from a client at once, outside any request, atomically on every
+   * backend: rate-limiter-flexible's `penalty`. It may take the client past its limit (a
+   * bucket goes into debt, up to one bucket past empty), so it waits longer. The client is a
+   * connection, or `{ identity }` as the identifier names it. Resolves to the client's decision
+   * after the change: what a request of the throttle's cost would be told now.
+   * @throws {ConfigurationError} when the strategy has no `adjust` (a custom strategy).
+   * @throws {InvalidCost} for points that are not a whole number of at least 0.
+   */
+  penalty(client: ClientTarget<C>, points: number): Promise<Decision> {
+    return adjustClient(this, client, points, "penalty");
+  }
+
+  /**
+   * Gives `points` units back to a client, atomically, never past the strategy's capacity:
+   * rate-limiter-flexible's `reward`, and the adapters' refunds. Otherwise as {@link penalty}.
+   */
+  reward(client: ClientTarget<C>, points: number): Promise<Decision> {
+    return adjustClient(this, client, points, "reward");
+  }
+
+  /**
+   * Bans a client for `durationMs` (a longer ban already in place stays): every request is
+   * rejected meanwhile, told to wait the ban's remainder, in every process on the backend.
+   * Needs `blocking: true`. Resolves to the client's decision then.
+   * @throws {ConfigurationError} without `blocking: true`, or for a duration that is not above 0.
+   */
+  block(client: ClientTarget<C>, durationMs: number): Promise<Decision> {
+    return blockClient(this, client, durationMs);
+  }
+
+  /** Lifts a client's ban, if any (its counts stay). Needs `blocking: true`. */
+  unblock(client: ClientTarget<C>): Promise<void> {
+    return unblockClient(this, client);
+  }
+
   /** Forgets the connection's client in this throttle: its full quota is back. */
   async reset(connection: C): Promise<void> {
     const prepared = await this.prepare(connection, 0);
@@ -137,6 +177,11 @@ export abstract class BaseThrottle<C = unknown> {
   /** Identifies the connection and checks the cost: the request for a backend. @internal */
   prepare(connection: C, cost: number | undefined): Eventually<PreparedRequest | Unlimited> {
     return prepare(this.policy, this.backends, connection, cost);
+  }
+
+  /** The request for the client named `identity`, with no connection. @internal */
+  prepareIdentity(identity: string): Promise<PreparedRequest | Unlimited> {
+    return prepareIdentity(this.policy, this.backends, identity);
   }
 
   /** The decision for a backend's answer, marked `shadow` in shadow mode. @internal */

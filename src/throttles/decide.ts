@@ -11,6 +11,7 @@ import { appHooksOf } from "../events/app-hooks.js";
 import { decisionsWatched, publishDecision } from "../events/publish.js";
 import type { Step } from "../strategies/strategy.js";
 import { UNLIMITED, type Unlimited } from "../unlimited.js";
+import { withBans } from "./ban.js";
 import type { BaseThrottle } from "./base.js";
 import type { Decision } from "./decision.js";
 import { placesToGiveBack } from "./give-back.js";
@@ -83,7 +84,10 @@ function decideUnwatched<C>(
   connection: C,
   options: DecideOptions,
 ): Eventually<Verdict<C>> {
-  if (throttles.length !== 1) return decideGroup(throttles, connection, options);
+  // A throttle that reads bans decides with its ban, as a group (see `ban.ts`).
+  if (throttles.length !== 1 || (throttles[0] as BaseThrottle<C>).blocking) {
+    return decideGroup(throttles, connection, options);
+  }
   const decided = decideOne(throttles[0] as BaseThrottle<C>, connection, options);
   return whenReady(decided, (decision) => verdictOf(throttles, [decision]));
 }
@@ -196,17 +200,23 @@ function decidePreparedGroup<C>(
   if (backend === undefined) return verdictOf(throttles, decisions);
   const failed = (error: unknown) =>
     decideOnError(throttles, decisions, error, connection, options.shadow, members);
+  const requests = members.map((member) => member.request);
+  const bans = withBans(requests, (i) => (members[i] as Member<C>).throttle.blocking);
   let answer: Step[] | Promise<Step[]>;
   try {
-    answer = backend.decideAll(
-      members.map((member) => member.request),
-      options.mode,
-    );
+    answer = backend.decideAll(bans?.requests ?? requests, options.mode);
   } catch (error) {
     return failed(error);
   }
   const decided = (steps: Step[]) =>
-    groupVerdict(throttles, members, steps, decisions, backend as ThrottleBackend, options);
+    groupVerdict(
+      throttles,
+      members,
+      bans === undefined ? steps : bans.fold(steps),
+      decisions,
+      backend as ThrottleBackend,
+      options,
+    );
   return answer instanceof Promise
     ? backend.withinTimeout(answer).then(decided, failed)
     : decided(answer);

@@ -104,6 +104,13 @@ export interface ThrottleOptions<C> extends AccessOptions<C> {
    */
   eventIdentity?: EventIdentity;
   /**
+   * Let {@link BaseThrottle.block} ban clients of this throttle for a while, as every process on
+   * the backend sees: each decision of the throttle then also reads the client's ban, under a
+   * key of its own, in the same atomic call (one more member of its group). A throttle without
+   * it pays nothing for bans. @default false
+   */
+  blocking?: boolean;
+  /**
    * Where the warning that `onError` admits requests during an outage goes, once per outage.
    * @default none: a process warning, as before
    */
@@ -132,6 +139,7 @@ export const THROTTLE_OPTION_NAMES: OptionNames<ThrottleOptions<unknown>> = {
   skip: true,
   allowList: true,
   denyList: true,
+  blocking: true,
 };
 
 /** Options of one call. */

@@ -42,6 +42,8 @@ export interface Policy<C> {
   readonly shadow: boolean;
   /** Deny and allow lists and `skip`; `undefined` when none is given. */
   readonly access: AccessCheck<C> | undefined;
+  /** Whether the throttle's decisions read the client's ban (see `ban.ts`). */
+  readonly blocking: boolean;
 }
 
 /**
@@ -81,8 +83,12 @@ export function readPolicy<C>(kind: string, options: ThrottleOptions<C>): Policy
     events: readThrottleEvents(uid, strategy.name, options),
     shadow: isShadowMode(options.mode, `Throttle "${uid}"`),
     access: accessCheck(options, `Throttle "${uid}"`),
+    blocking: options.blocking ?? false,
   };
   if (typeof policy.cost === "number") checkCost(policy, policy.cost);
+  if (typeof policy.blocking !== "boolean") {
+    throw new ConfigurationError(`Throttle "${uid}": blocking must be true or false.`);
+  }
   return policy;
 }
 

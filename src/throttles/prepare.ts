@@ -57,6 +57,23 @@ function prepareDecided<C>(
   );
 }
 
+/**
+ * The request for the client named `identity` (as an identifier names it), on the backend
+ * for a call with no connection, at the throttle's cost, or 1 where the cost is a function of
+ * a connection. For calls on a client rather than a request (`penalty`, `block`). @internal
+ */
+export async function prepareIdentity<C>(
+  policy: Policy<C>,
+  backends: BackendResolution,
+  identity: string,
+): Promise<PreparedRequest | Unlimited> {
+  const backend = backends.resolve(undefined);
+  const initializing = backend.ready();
+  if (initializing !== undefined) await backend.withinTimeout(initializing);
+  const cost = typeof policy.cost === "number" ? policy.cost : 1;
+  return prepared(policy, backends.deciding(backend), identity, cost);
+}
+
 function prepared<C>(
   policy: Policy<C>,
   backend: ThrottleBackend,

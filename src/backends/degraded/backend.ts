@@ -171,6 +171,19 @@ export class DegradedModeBackend extends ThrottleBackend {
     ]);
   }
 
+  /**
+   * A penalty or reward goes to the shared backend; while it is out, to the fallback, which
+   * decides the client's requests then. It is not replayed to the shared backend later.
+   */
+  override async adjustState(request: DecisionRequest, points: number): Promise<Step> {
+    try {
+      return await this.shared.adjustState(request, points);
+    } catch (error) {
+      if (!isOutage(error)) throw error;
+      return markDegraded(await this.fallback.adjustState(request, points));
+    }
+  }
+
   /** Lets go of the fallback only: the shared backend is its owner's to close. */
   protected override async shutdown(): Promise<void> {
     await this.fallback.close();

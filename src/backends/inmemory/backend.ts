@@ -2,6 +2,7 @@ import { ConfigurationError } from "../../errors.js";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { stageGroup } from "../../strategies/group.js";
 import type { Step, StrategyState } from "../../strategies/strategy.js";
+import { adjusted } from "../adjusted.js";
 import { BACKEND_OPTION_NAMES, ThrottleBackend, type ThrottleBackendOptions } from "../base.js";
 import { sameState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest, Lock, LockOptions } from "../types.js";
@@ -166,6 +167,23 @@ export class InMemoryBackend extends ThrottleBackend {
     if (entry === undefined || !sameState(entry.state, admitted)) return;
     if ((restored[0] as number) > this.clock()) this.states.replace(entry, restored);
     else this.states.remove(entry);
+  }
+
+  /** Synchronous: nothing can come between the read and the write in one process. */
+  override async adjustState(request: DecisionRequest, points: number): Promise<Step> {
+    const table = this.states.table(request.uid);
+    const entry = table.entries.get(request.identity);
+    const now = this.clock();
+    const { state, step } = adjusted(request, entry?.state, now, points);
+    if ((state[0] as number) <= now) {
+      if (entry !== undefined) this.states.remove(entry);
+    } else {
+      // Recorded as an admission that leaves `step.remaining`: a client penalised to nothing
+      // left is ranked throttled, evicted last.
+      const kept = { ...step, allowed: true, state: [...state] };
+      this.record(table, request.identity, entry, kept, now);
+    }
+    return step;
   }
 
   async get(key: string): Promise<string | null> {

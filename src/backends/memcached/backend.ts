@@ -1,6 +1,7 @@
 import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { decodeState, encodeState, sameState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
+import { adjustByCompareAndSwap } from "./adjust.js";
 import {
   type CasStore,
   type Cell,
@@ -111,6 +112,14 @@ export class MemcachedBackend extends MemcachedStore {
     ).catch((error: unknown) => {
       if (!answered(error, "EXISTS") && !answered(error, "NOT_FOUND")) throw error;
     });
+  }
+
+  /** A penalty or reward by compare-and-swap (see `adjust.ts`), within the deadline. */
+  override async adjustState(request: DecisionRequest, points: number): Promise<Step> {
+    await this.prepared();
+    return this.withinTimeout(
+      adjustByCompareAndSwap(this.casStore, request, points, this.casRetries),
+    );
   }
 
   /**

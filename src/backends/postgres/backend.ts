@@ -1,6 +1,8 @@
+import { BackendError, TraffikError } from "../../errors.js";
 import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
+import { adjustInTransaction } from "./adjust.js";
 import { type Mirror, mirrorOf } from "./mirrors.js";
 import { failure, listened, type PostgresClient } from "./pool.js";
 import { stepFrom } from "./replies.js";
@@ -86,6 +88,28 @@ export class PostgresBackend extends PostgresStore {
     const encode = (state: StrategyState) =>
       mirrorOf(request.strategy) !== undefined ? `{${state.join(",")}}` : encodeState(state);
     await this.query(sql, [key, encode(admitted), encode(restored), expiresAt]);
+  }
+
+  /** A penalty or reward in one transaction under the key's advisory lock (see `adjust.ts`). */
+  override async adjustState(request: DecisionRequest, points: number): Promise<Step> {
+    const client = await this.turn();
+    const site = {
+      client,
+      table: this.schema.table,
+      now: this.clockArg(),
+      deadline: performance.now() + this.timeoutMs,
+      timeoutMs: this.timeoutMs,
+    };
+    const key = this.key(this.stateKey(request.uid, request.identity));
+    try {
+      return await this.command(() =>
+        settled(adjustInTransaction(site, key, request, points), this.progress),
+      );
+    } catch (error) {
+      throw error instanceof TraffikError && !(error instanceof BackendError)
+        ? error
+        : failure(error, this.where);
+    }
   }
 
   override async clear(uid: string, identity: string): Promise<void> {

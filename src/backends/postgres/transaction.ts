@@ -79,8 +79,11 @@ export async function decideInTransaction(
   }
 }
 
-/** The deciding time and each key's state: a built-in's `state`, or a custom one's `value`. */
-async function readStates(
+/**
+ * The deciding time and each key's state: a built-in's `state`, or a custom one's `value`.
+ * @internal
+ */
+export async function readStates(
   client: PostgresClient,
   site: TransactionSite,
   keys: readonly string[],
@@ -106,9 +109,9 @@ async function readStates(
 
 /**
  * Stores the admitted states, each where its own path reads it: a built-in strategy's in
- * `state`, so the decision function finds it, a custom one's encoded in `value`.
+ * `state`, so the decision function finds it, a custom one's encoded in `value`. @internal
  */
-async function writeStates(
+export async function writeStates(
   client: PostgresClient,
   table: string,
   keys: readonly string[],

@@ -1,6 +1,7 @@
 import type { Step, StrategyState } from "../../strategies/strategy.js";
 import { encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
+import { adjustByCompareAndSet, type KeyScript } from "./adjust.js";
 import { DecisionBatcher } from "./batcher.js";
 import { BlockCache } from "./block-cache.js";
 import type { RedisClient } from "./connection.js";
@@ -88,6 +89,24 @@ export class RedisBackend extends RedisStore {
     const key = this.key(stateKey(request.uid, request.identity));
     const args = [encodeState(admitted), this.clockArg(), encodeState(restored)];
     return this.withinTimeout(this.script(RESTORE_STATE, [key], args), () => undefined);
+  }
+
+  /**
+   * A penalty or reward: by compare-and-set for a strategy with a Lua mirror (see `adjust.ts`),
+   * under the client's lock for others, as their decisions are. This process then forgets the
+   * client's block: a reward may have shortened its wait.
+   */
+  override adjustState(request: DecisionRequest, points: number): Promise<Step> {
+    if (mirrorOf(request.strategy) === undefined) return super.adjustState(request, points);
+    const key = this.key(stateKey(request.uid, request.identity));
+    const run: KeyScript = (code, args) => this.script(code, [key], args);
+    return this.withinTimeout(
+      adjustByCompareAndSet(run, this.clockArg(), request, points),
+      (step) => {
+        this.blocks?.forget(key);
+        return step;
+      },
+    );
   }
 
   override decide(request: DecisionRequest, mode: DecisionMode): Step | Promise<Step> {

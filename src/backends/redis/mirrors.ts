@@ -1,3 +1,4 @@
+import { BAN_STRATEGY } from "../../strategies/ban.js";
 import {
   FixedWindowStrategy,
   GCRAStrategy,
@@ -62,6 +63,7 @@ export function mirrorOf(strategy: Strategy): Policy | undefined {
 }
 
 function lookUp(strategy: Strategy): Policy | undefined {
+  if (strategy === BAN_STRATEGY) return ["ban", "", ""];
   const prototype: unknown = Object.getPrototypeOf(strategy);
   if (typeof prototype !== "object" || prototype === null) return undefined;
   const mirror = MIRRORS.get(prototype);

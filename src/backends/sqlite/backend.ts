@@ -1,4 +1,5 @@
 import type { Step, StrategyState } from "../../strategies/strategy.js";
+import { adjusted } from "../adjusted.js";
 import { decodeState, sameState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
 import type { Row, Statements } from "./schema.js";
@@ -49,6 +50,17 @@ export class SQLiteBackend extends SQLiteStore {
     const at = this.rowKey(this.stateKey(request.uid, request.identity));
     this.transaction(true, (s, now) => {
       if (sameState(readState(s, at, now), admitted)) this.keepState(s, at, restored, now);
+    });
+  }
+
+  /** A penalty or reward in one writing transaction: read, adjust, write. */
+  override async adjustState(request: DecisionRequest, points: number): Promise<Step> {
+    await this.opened();
+    const at = this.rowKey(this.stateKey(request.uid, request.identity));
+    return this.transaction(true, (s, now) => {
+      const { state, step } = adjusted(request, readState(s, at, now), now, points);
+      this.keepState(s, at, state, now);
+      return step;
     });
   }
 

@@ -13,6 +13,7 @@ import {
   type ThrottleMiddlewareOptions,
 } from "../shared/middleware-throttle.js";
 import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
+import { nodeResponseEnding } from "../shared/refunds.js";
 import { settingsFor, shareSettings } from "../shared/request-state.js";
 import {
   type Answer,
@@ -78,7 +79,14 @@ export function throttled<C extends ExpressRequest = ExpressRequest>(
     checkTrustProxy(req);
     const settings = settingsFor(req, overrides);
     whenDecided(
-      () => throttleTogether(throttles, req, settings, new StreamDeparture(res)),
+      () =>
+        throttleTogether(
+          throttles,
+          req,
+          settings,
+          new StreamDeparture(res),
+          settings.refund && nodeResponseEnding(res),
+        ),
       (verdict) => answer(verdict, req, res, next),
       next,
     );
@@ -115,6 +123,7 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
           req.method ?? "GET",
           settings,
           new StreamDeparture(res),
+          settings.refund && nodeResponseEnding(res),
         ),
       (verdict) => answer(verdict, req, res, next),
       next,

@@ -13,6 +13,7 @@ import {
   type ThrottleMiddlewareOptions,
 } from "../shared/middleware-throttle.js";
 import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
+import { nodeResponseEnding } from "../shared/refunds.js";
 import { settingsFor, shareSettings } from "../shared/request-state.js";
 import {
   type Answer,
@@ -60,7 +61,14 @@ export function throttled(...args: ThrottledArgs<FastifyRequest>): ThrottleHook 
   return function traffikThrottled(request, reply, done) {
     const settings = settingsFor(request, overrides);
     whenDecided(
-      () => throttleTogether(throttles, request, settings, new StreamDeparture(reply.raw)),
+      () =>
+        throttleTogether(
+          throttles,
+          request,
+          settings,
+          new StreamDeparture(reply.raw),
+          settings.refund && nodeResponseEnding(reply.raw),
+        ),
       (verdict) => answer(verdict, request, reply, done),
       (error) => done(error as Error),
     );
@@ -110,6 +118,7 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
               request.method,
               settings,
               new StreamDeparture(reply.raw),
+              settings.refund && nodeResponseEnding(reply.raw),
             ),
           (verdict) => answer(verdict, request, reply, next),
           (error) => next(error as Error),

@@ -20,6 +20,7 @@ import { settingsFor, shareSettings } from "../shared/request-state.js";
 import { type Answer, throttleInOrder, throttleTogether } from "../shared/request-throttling.js";
 import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args.js";
 import { honoNodeRequest } from "./node-request.js";
+import { HonoResponseEnding } from "./response-ending.js";
 
 export * from "../shared/public.js";
 
@@ -71,7 +72,9 @@ export function throttled(...args: ThrottledArgs<HonoConnection>): MiddlewareHan
   return async function traffikThrottled(c, next) {
     const settings = settingsFor(c, overrides);
     const departure = new SignalDeparture(c.req.raw);
-    return answer(await throttleTogether(throttles, c, settings, departure), c, next);
+    const ending = settings.refund && new HonoResponseEnding(c);
+    const verdict = await throttleTogether(throttles, c, settings, departure, ending);
+    return answer(verdict, c, next, ending);
   };
 }
 
@@ -94,6 +97,7 @@ export function ThrottleMiddleware(
       return undefined;
     }
     const departure = new SignalDeparture(c.req.raw);
+    const ending = settings.refund && new HonoResponseEnding(c);
     const verdict = await throttleInOrder(
       entries,
       throttles,
@@ -102,12 +106,18 @@ export function ThrottleMiddleware(
       c.req.method,
       settings,
       departure,
+      ending,
     );
-    return answer(verdict, c, next);
+    return answer(verdict, c, next, ending);
   };
 }
 
-async function answer(verdict: Answer, c: Context, next: Next): Promise<Response | undefined> {
+async function answer(
+  verdict: Answer,
+  c: Context,
+  next: Next,
+  ending: HonoResponseEnding | undefined,
+): Promise<Response | undefined> {
   // Its client gone while it waited for its turn (the request's signal aborted), the request
   // runs nothing; Hono needs a response all the same, which nobody will read.
   if (verdict.abandoned) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
@@ -116,10 +126,15 @@ async function answer(verdict: Answer, c: Context, next: Next): Promise<Response
   // Set before the handler, the headers travel in any response built with the Context.
   for (const [name, value] of verdict.headers) c.header(name, value);
   if (throttled === undefined) {
-    await next();
+    try {
+      await next();
+    } finally {
+      ending?.settle();
+    }
     addMissing(c.res, verdict.headers);
     return undefined;
   }
+  ending?.settle(response?.status ?? throttled.status);
   if (response === undefined) throw throttled;
   return c.body(response.text, response.status as 429, {
     ...throttled.headers,

@@ -14,6 +14,7 @@ import {
   type ThrottleMiddlewareOptions,
 } from "../shared/middleware-throttle.js";
 import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
+import { nodeResponseEnding } from "../shared/refunds.js";
 import { settingsFor, shareSettings } from "../shared/request-state.js";
 import { type Answer, throttleInOrder, throttleTogether } from "../shared/request-throttling.js";
 import { StreamDeparture } from "../shared/stream-departure.js";
@@ -109,7 +110,13 @@ export function throttled<C extends KoaContext = KoaContext>(
   return function traffikThrottled(ctx, next) {
     checkProxy(ctx.app);
     const settings = settingsFor(ctx, overrides);
-    const verdict = throttleTogether(throttles, ctx, settings, new StreamDeparture(ctx.res));
+    const verdict = throttleTogether(
+      throttles,
+      ctx,
+      settings,
+      new StreamDeparture(ctx.res),
+      settings.refund && nodeResponseEnding(ctx.res),
+    );
     return verdict instanceof Promise
       ? verdict.then((decided) => answer(decided, ctx, next))
       : answer(verdict, ctx, next);
@@ -142,6 +149,7 @@ export function ThrottleMiddleware<C extends KoaContext = KoaContext>(
       ctx.method,
       settings,
       departure,
+      settings.refund && nodeResponseEnding(ctx.res),
     );
     return verdict instanceof Promise
       ? verdict.then((decided) => answer(decided, ctx, next))

@@ -11,6 +11,7 @@ import { appSettings, checkOptions, type Settings } from "../shared/options.js";
 import type { RateLimitDecision } from "../shared/rate-limit-decision.js";
 import type { HeaderList } from "../shared/rate-limit-headers.js";
 import { rateLimitMessage } from "../shared/rate-limit-message.js";
+import { type NodeResponse, nodeResponseEnding } from "../shared/refunds.js";
 import { shareSettings } from "../shared/request-state.js";
 import { throttleTogether } from "../shared/request-throttling.js";
 import { closingOf } from "../shared/socket-closing.js";
@@ -40,6 +41,9 @@ export class TraffikGuard implements CanActivate {
       headers: true,
       statusCode: true,
       message: true,
+      skipFailedRequests: true,
+      skipSuccessfulRequests: true,
+      requestWasSuccessful: true,
       backend: true,
       throttles: true,
       mode: true,
@@ -89,11 +93,14 @@ export class TraffikGuard implements CanActivate {
       }
     }
     const departure = new StreamDeparture(nodeResponse(response));
+    const ending =
+      this.settings.refund && nodeResponseEnding(nodeResponse(response) as unknown as NodeResponse);
     const verdict = await throttleTogether(
       throttles,
       request,
       this.settings,
       departure,
+      ending,
       this.shadow,
     );
     if (verdict.abandoned) return unanswered();

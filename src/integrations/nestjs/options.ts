@@ -16,7 +16,15 @@ import type { IntegrationOptions } from "../shared/options.js";
  * request).
  */
 export interface TraffikModuleOptions
-  extends Pick<IntegrationOptions<object>, "headers" | "statusCode" | "message">,
+  extends Pick<
+      IntegrationOptions<object>,
+      | "headers"
+      | "statusCode"
+      | "message"
+      | "skipFailedRequests"
+      | "skipSuccessfulRequests"
+      | "requestWasSuccessful"
+    >,
     AccessOptions<object>,
     ThrottleHooks {
   /**

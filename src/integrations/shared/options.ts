@@ -4,6 +4,7 @@ import type { OptionNames } from "../../internal/known-keys.js";
 import type { AccessCheck } from "../../throttles/access.js";
 import type { ThrottleBackend } from "../../throttles/backend-access.js";
 import type { HeaderFormat } from "./rate-limit-headers.js";
+import { type RefundOptions, type RefundPolicy, refundPolicy } from "./refunds.js";
 import {
   checkStatusCode,
   type PreparedMessage,
@@ -11,8 +12,11 @@ import {
   type ThrottledMessage,
 } from "./throttled-response.js";
 
-/** How an integration answers; the same options in every framework. `C` is its request. */
-export interface IntegrationOptions<C = unknown> {
+/**
+ * How an integration answers, and what it gives back; the same options in every framework. `C`
+ * is its request.
+ */
+export interface IntegrationOptions<C = unknown> extends RefundOptions {
   /** Rate-limit header fields on admitted and throttled responses. @default "draft-11" */
   headers?: HeaderFormat;
   /**
@@ -43,6 +47,9 @@ export const INTEGRATION_OPTION_NAMES: OptionNames<IntegrationOptions> = {
   respondWith: true,
   statusCode: true,
   message: true,
+  skipFailedRequests: true,
+  skipSuccessfulRequests: true,
+  requestWasSuccessful: true,
 };
 
 /** Settings in force for one request: an integration's options with their defaults. @internal */
@@ -61,6 +68,8 @@ export interface Settings {
   readonly shadow?: boolean | undefined;
   /** The app's hooks, for every decision taken on the request. */
   readonly hooks: AppHooks | undefined;
+  /** When requests are given back (see `refunds.ts`); `undefined` for never. */
+  readonly refund: RefundPolicy | undefined;
 }
 
 /** The defaults of every integration, in one place. @internal */
@@ -71,6 +80,7 @@ export const DEFAULT_SETTINGS: Settings = Object.freeze({
   message: undefined,
   backend: undefined,
   hooks: undefined,
+  refund: undefined,
 });
 
 const HEADER_FORMATS: readonly unknown[] = ["draft-11", "draft-7", "draft-6", "legacy", false];
@@ -81,6 +91,8 @@ export interface SettingsOverrides {
   readonly respondWith: "json" | "error" | undefined;
   readonly statusCode: number | undefined;
   readonly message: PreparedMessage | undefined;
+  /** The refund policy: `undefined` where the app's applies, `null` for none. */
+  readonly refund: RefundPolicy | null | undefined;
 }
 
 /**
@@ -114,7 +126,24 @@ export function checkOptions(
     respondWith,
     statusCode: options?.statusCode,
     message: prepareMessage(options?.message, where),
+    refund: refundOverride(options, where),
   };
+}
+
+/**
+ * The refund policy `options` set (`null` for none), or `undefined` when they set none and the
+ * app's applies.
+ */
+function refundOverride(
+  options: IntegrationOptions<never> | undefined,
+  where: string,
+): RefundPolicy | null | undefined {
+  if (options === undefined) return undefined;
+  const policy = refundPolicy(options, where);
+  if (options.skipFailedRequests === undefined && options.skipSuccessfulRequests === undefined) {
+    return undefined;
+  }
+  return policy ?? null;
 }
 
 /**
@@ -134,5 +163,6 @@ export function appSettings(
     message: overrides.message,
     backend,
     hooks,
+    refund: overrides.refund ?? undefined,
   });
 }

@@ -7,5 +7,6 @@ export {
 export type { IntegrationOptions } from "./options.js";
 export type { RateLimitDecision, RateLimitPolicy } from "./rate-limit-decision.js";
 export type { HeaderFormat } from "./rate-limit-headers.js";
+export type { RefundOptions } from "./refunds.js";
 export type { ThrottledArgs } from "./throttled-args.js";
 export type { ThrottledMessage, ThrottledMessageBody } from "./throttled-response.js";

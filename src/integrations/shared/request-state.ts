@@ -36,6 +36,7 @@ export function settingsFor(connection: object, options: SettingsOverrides | und
     message: respondWith === "error" ? undefined : (options.message ?? inherited.message),
     backend: inherited.backend,
     hooks: inherited.hooks,
+    refund: options.refund === undefined ? inherited.refund : (options.refund ?? undefined),
   };
 }
 

@@ -17,6 +17,7 @@ import type { MiddlewareThrottle } from "./middleware-throttle.js";
 import type { Settings } from "./options.js";
 import type { RateLimitDecision } from "./rate-limit-decision.js";
 import { type HeaderList, rateLimitHeaders } from "./rate-limit-headers.js";
+import { type ResponseEnding, refundWhenEnded } from "./refunds.js";
 import { recordDecisions } from "./request-state.js";
 import { deniedResponse, type ThrottledResponse, throttledResponse } from "./throttled-response.js";
 
@@ -56,6 +57,7 @@ export function throttleTogether<C extends object>(
   connection: C,
   settings: Settings,
   departure?: Departure,
+  ending?: ResponseEnding,
   shadow?: boolean,
 ): Eventually<Answer> {
   let verdict: Eventually<Verdict<C>>;
@@ -64,7 +66,15 @@ export function throttleTogether<C extends object>(
   } catch (error) {
     return deniedAnswer(error, settings);
   }
-  return answerFor(verdict, throttles, connection, settings, departure);
+  const refunds =
+    settings.refund && ending && refunder(throttles, connection, settings, ending, true);
+  return answerFor(
+    refunds ? whenReady(verdict, refunds) : verdict,
+    throttles,
+    connection,
+    settings,
+    departure,
+  );
 }
 
 /**
@@ -80,6 +90,7 @@ export function throttleInOrder<C extends object>(
   method: string,
   settings: Settings,
   departure?: Departure,
+  ending?: ResponseEnding,
 ): Eventually<Answer> {
   const applies = (index: number) =>
     (entries[index] as MiddlewareThrottle<C>).matches(connection, path, method);
@@ -97,7 +108,37 @@ export function throttleInOrder<C extends object>(
   } catch (error) {
     return deniedAnswer(error, settings);
   }
-  return answerFor(verdict, throttles, connection, settings, departure);
+  const refunds =
+    settings.refund && ending && refunder(throttles, connection, settings, ending, false);
+  return answerFor(
+    refunds ? whenReady(verdict, (ready) => ready && refunds(ready)) : verdict,
+    throttles,
+    connection,
+    settings,
+    departure,
+  );
+}
+
+/**
+ * What arranges the refunds of a verdict (see `refunds.ts`): for the throttles that counted
+ * the request, the whole group's when it was admitted all or nothing, else none; in order,
+ * each one that admitted it before any rejection.
+ */
+function refunder<C extends object>(
+  throttles: readonly BaseThrottle<C>[],
+  connection: C,
+  settings: Settings,
+  ending: ResponseEnding,
+  together: boolean,
+): (verdict: Verdict<C>) => Verdict<C> {
+  return (verdict) => {
+    // A group rejected all or nothing counted nothing, whatever its members would have said.
+    if (together && verdict.rejection !== undefined) return verdict;
+    if (settings.refund !== undefined) {
+      refundWhenEnded(settings.refund, ending, throttles, verdict.decisions, connection);
+    }
+    return verdict;
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { BAN_LUA } from "./ban.js";
 import { BASE_LUA, COMMON_LUA } from "./common.js";
 import { LATE_ERROR } from "./deadline.js";
 import { FIXED_WINDOW_LUA } from "./fixed-window.js";
@@ -16,6 +17,7 @@ const MIRRORS: Readonly<Record<string, readonly [name: string, lua: string]>> = 
   lb: ["leaky_bucket", SCHEDULE_LUA],
   lbq: ["leaky_bucket_with_queue", LEAKY_BUCKET_WITH_QUEUE_LUA],
   gcra: ["gcra", SCHEDULE_LUA],
+  ban: ["ban", BAN_LUA],
 };
 
 /** The code shared by the decision script and the decision library: `decide(keys, args)`. */
