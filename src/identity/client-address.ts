@@ -8,6 +8,7 @@ import {
   ipv6Network,
   samePrefix,
 } from "./ip.js";
+import { peerAddress } from "./peer-address.js";
 
 /** The slice of a Node `IncomingMessage` (and of the requests of frameworks built on it) read here. */
 export interface AddressableConnection {
@@ -117,7 +118,8 @@ export function clientAddress(
   };
 
   return function resolveClientAddress(connection) {
-    const peer = connection.socket?.remoteAddress;
+    const socket = connection.socket;
+    const peer = socket === undefined || socket === null ? undefined : peerAddress(socket);
     if (typeof peer !== "string" || peer === "") return undefined;
     // The common case, a plain IPv4 peer and no proxy to trust, needs no parsing.
     if (trusted.length === 0 && peer.indexOf(":") === -1) return peer;
