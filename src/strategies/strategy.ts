@@ -80,6 +80,18 @@ export function isLive(
   return (state[0] as number) > now;
 }
 
+/**
+ * A state of two numbers, written into `owned` (a state its caller gave up: see
+ * {@link Strategy.applyInPlace}) when that has two numbers, else a new array: the in-memory
+ * backend then keeps its stored array, with no new one and no copy per decision.
+ */
+export function twoNumbers(owned: number[] | undefined, first: number, second: number): number[] {
+  if (owned === undefined || owned.length !== 2) return [first, second];
+  owned[0] = first;
+  owned[1] = second;
+  return owned;
+}
+
 /** A rejection that leaves `state` as it was. */
 export function rejected(
   state: StrategyState,

@@ -80,7 +80,9 @@ function decideUnwatched<C>(
 ): Eventually<Verdict<C>> {
   if (throttles.length !== 1) return decideGroup(throttles, connection, options);
   const decided = decideOne(throttles[0] as BaseThrottle<C>, connection, options);
-  return whenReady(decided, (decision) => verdictOf(throttles, [decision]));
+  // Not whenReady: a closure per decision that the sync path does not need.
+  if (!(decided instanceof Promise)) return verdictOf(throttles, [decided]);
+  return decided.then((decision) => verdictOf(throttles, [decision]));
 }
 
 function decideOne<C>(

@@ -212,10 +212,23 @@ describe("every strategy", () => {
 describe("strategies that update in place", () => {
   const inPlace = allStrategies().filter((strategy) => strategy.applyInPlace !== undefined);
 
-  it("exist: the sliding log grows, so it offers applyInPlace", () => {
+  it("exist: the sliding log grows, and the two-number states are rewritten where they lie", () => {
     assert.deepEqual(
       inPlace.map((s) => s.name),
-      ["sliding-window-log"],
+      [
+        "fixed-window",
+        "sliding-window-log",
+        "token-bucket:limit",
+        "token-bucket:3",
+        "token-bucket-debt:limit:2",
+        "token-bucket-debt:limit:limit",
+        "leaky-bucket:limit",
+        "leaky-bucket:1",
+        "leaky-bucket-queue:3",
+        "leaky-bucket-queue:limit",
+        "gcra:limit",
+        "gcra:2",
+      ],
     );
   });
 
