@@ -27,12 +27,14 @@ export function prepare<C>(
   const initializing = backend.ready();
   const ready = initializing && backend.withinTimeout(initializing);
   const identity = policy.identifier(connection);
+  // The throttle's own constant cost was checked when it was made.
+  const checked = cost === undefined && typeof policy.cost === "number";
   const units = cost ?? (typeof policy.cost === "number" ? policy.cost : policy.cost(connection));
   if (ready === undefined && !(identity instanceof Promise) && !(units instanceof Promise)) {
-    return prepared(policy, backends.deciding(backend), identity, units);
+    return prepared(policy, backends.deciding(backend), identity, units, checked);
   }
   return Promise.all([identity, units, ready]).then(([id, n]) =>
-    prepared(policy, backends.deciding(backend), id as string | Unlimited, n),
+    prepared(policy, backends.deciding(backend), id as string | Unlimited, n, checked),
   );
 }
 
@@ -41,6 +43,7 @@ function prepared<C>(
   backend: ThrottleBackend,
   identity: string | Unlimited,
   cost: number,
+  checked: boolean,
 ): PreparedRequest | Unlimited {
   if (identity === UNLIMITED) return UNLIMITED;
   if (typeof identity !== "string") {
@@ -49,7 +52,7 @@ function prepared<C>(
     );
   }
   if (identity === "") throw new AnonymousConnection("The identifier returned an empty identity.");
-  checkCost(policy, cost);
+  if (!checked) checkCost(policy, cost);
   return {
     uid: policy.uid,
     identity: safeIdentity(identity),

@@ -8,6 +8,7 @@ import {
   GCRAStrategy,
   LeakyBucketStrategy,
   LeakyBucketWithQueueStrategy,
+  SlidingWindowCounterStrategy,
   SlidingWindowLogStrategy,
   TokenBucketStrategy,
   TokenBucketWithDebtStrategy,
@@ -62,6 +63,7 @@ describe("InMemoryBackend", () => {
       new LeakyBucketWithQueueStrategy(),
       new GCRAStrategy(),
       new SlidingWindowLogStrategy(),
+      new SlidingWindowCounterStrategy(),
     ];
     for (const instance of instances) instance.apply = closed;
     for (const strategy of [new ClosedFixedWindow(), ...instances]) {

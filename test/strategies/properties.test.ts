@@ -212,12 +212,13 @@ describe("every strategy", () => {
 describe("strategies that update in place", () => {
   const inPlace = allStrategies().filter((strategy) => strategy.applyInPlace !== undefined);
 
-  it("exist: the sliding log grows, and the two-number states are rewritten where they lie", () => {
+  it("exist: the sliding log grows, and every other state is rewritten where it lies", () => {
     assert.deepEqual(
       inPlace.map((s) => s.name),
       [
         "fixed-window",
         "sliding-window-log",
+        "sliding-window-counter",
         "token-bucket:limit",
         "token-bucket:3",
         "token-bucket-debt:limit:2",
