@@ -54,7 +54,10 @@ export interface Strategy {
   /**
    * Optional: {@link apply}, allowed to reuse `state` (which the caller owns and gives up) as the
    * returned state rather than copying it. A backend that keeps states in its own memory calls
-   * it for strategies whose state grows, such as the sliding log.
+   * it when consuming: the sliding log appends where it lies, and the others rewrite their few
+   * numbers, so a decision makes no new array and copies none. Whoever keeps the returned state
+   * beyond the decision copies it (the backend goes on writing into it). A subclass that
+   * overrides `apply` must override this too, or the built-in ones fall back to its `apply`.
    */
   applyInPlace?(state: number[] | undefined, now: number, cost: number, rate: Rate): Step;
   /**
