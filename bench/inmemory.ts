@@ -2,9 +2,12 @@
  * In-memory decisions per second and heap bytes per tracked key: Traffik beside
  * rate-limiter-flexible (RateLimiterMemory) and express-rate-limit (MemoryStore), in one run.
  *
- *   npm run bench
+ *   npm run bench           (BENCH_PER_PROCESS=0 prints the interleaved figures only)
  *
- * Each contender runs in a fresh child process (so no contender's JIT or garbage shapes
+ * First the figures as users run them (`inmemory-interleaved.ts`): real `IncomingMessage`s,
+ * the peers in the same process in interleaved slices, a process per strategy and a mixed one.
+ * Then the per-process figures, on plain request-shaped objects:
+ * each contender runs in a fresh child process (so no contender's JIT or garbage shapes
  * another's), the contenders alternate over several rounds, and the median round is reported.
  * Every contender makes awaited decisions over the same 10 000 keys, with limits high enough
  * that every decision admits. The events line sets the fixed-window throttle with no listener
@@ -29,6 +32,7 @@ import {
   TokenBucketStrategy,
   TokenBucketWithDebtStrategy,
 } from "traffik/strategies";
+import { printInterleaved } from "./inmemory-interleaved.js";
 import { median } from "./support.js";
 
 const KEYS = 10_000;
@@ -151,6 +155,9 @@ if (child !== undefined) {
   console.log(kind === "heap" ? await measureHeap(name) : await measureRate(name));
   process.exit(0);
 }
+
+printInterleaved();
+if (process.env.BENCH_PER_PROCESS === "0") process.exit(0);
 
 const self = fileURLToPath(import.meta.url);
 const run = (arg: string): number =>

@@ -8,6 +8,7 @@ import {
   ipv6Network,
   samePrefix,
 } from "./ip.js";
+import { peerAddress } from "./peer-address.js";
 
 /** The slice of a Node `IncomingMessage` (and of the requests of frameworks built on it) read here. */
 export interface AddressableConnection {
@@ -117,7 +118,8 @@ export function clientAddress(
   };
 
   return function resolveClientAddress(connection) {
-    const peer = connection.socket?.remoteAddress;
+    const socket = connection.socket;
+    const peer = socket === undefined || socket === null ? undefined : peerAddress(socket);
     if (typeof peer !== "string" || peer === "") return undefined;
     // The common case, a plain IPv4 peer and no proxy to trust, needs no parsing.
     if (trusted.length === 0 && peer.indexOf(":") === -1) return peer;
@@ -156,7 +158,7 @@ export function defaultClientAddress(connection: IdentifiableConnection): string
     const address = canonicalAddress(ip);
     return address.includes(":") ? ipv6Network(address, DEFAULT_IPV6_SUBNET) : address;
   }
-  return peerAddress(connection, socketAddress);
+  return addressThrough(connection, socketAddress);
 }
 
 /**
@@ -167,10 +169,11 @@ export function fullClientAddress(connection: IdentifiableConnection): string | 
   const ip = connection.ip;
   if (typeof ip === "string" && ip !== "")
     return ip.indexOf(":") === -1 ? ip : canonicalAddress(ip);
-  return peerAddress(connection, fullSocketAddress);
+  return addressThrough(connection, fullSocketAddress);
 }
 
-function peerAddress(
+/** The address `resolve` finds on the connection's Node request or socket, wherever it is. */
+function addressThrough(
   connection: IdentifiableConnection,
   resolve: (connection: AddressableConnection) => string | undefined,
 ): string | undefined {

@@ -6,6 +6,7 @@ import {
   type Step,
   type Strategy,
   type StrategyState,
+  twoNumbers,
 } from "./strategy.js";
 import { floorDiv } from "./whole-numbers.js";
 
@@ -27,24 +28,15 @@ export class FixedWindowStrategy implements Strategy {
   }
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
-    const { limit, windowMs } = rate;
-    const t = Math.floor(now);
-    const live = isLive(state, 2, t);
-    const count = live ? (state[1] as number) : 0;
-    if (cost > limit) return beyondCapacity(state, t, Math.max(0, limit - count));
-    const windowEnd = live ? (state[0] as number) : (floorDiv(t, windowMs) + 1) * windowMs;
-    const resetAfterMs = windowEnd - t;
-    if (count + cost > limit) {
-      return rejected(live ? state : [windowEnd, count], limit - count, resetAfterMs, resetAfterMs);
-    }
-    return {
-      state: [windowEnd, count + cost],
-      allowed: true,
-      remaining: limit - count - cost,
-      retryAfterMs: 0,
-      resetAfterMs,
-      delayMs: 0,
-    };
+    return fixedWindowStep(state, now, cost, rate, undefined);
+  }
+
+  /** {@link apply}, writing the new count into `state` itself. */
+  applyInPlace(state: number[] | undefined, now: number, cost: number, rate: Rate): Step {
+    // A subclass that decides its own way is not bypassed.
+    if (this.apply !== FixedWindowStrategy.prototype.apply)
+      return this.apply(state, now, cost, rate);
+    return fixedWindowStep(state, now, cost, rate, state);
   }
 
   /**
@@ -59,4 +51,31 @@ export class FixedWindowStrategy implements Strategy {
     const windowEnd = live ? (state[0] as number) : (floorDiv(t, windowMs) + 1) * windowMs;
     return [windowEnd, Math.min(limit, Math.max(0, count + points))];
   }
+}
+
+function fixedWindowStep(
+  state: StrategyState | undefined,
+  now: number,
+  cost: number,
+  rate: Rate,
+  owned: number[] | undefined,
+): Step {
+  const { limit, windowMs } = rate;
+  const t = Math.floor(now);
+  const live = isLive(state, 2, t);
+  const count = live ? (state[1] as number) : 0;
+  if (cost > limit) return beyondCapacity(state, t, Math.max(0, limit - count));
+  const windowEnd = live ? (state[0] as number) : (floorDiv(t, windowMs) + 1) * windowMs;
+  const resetAfterMs = windowEnd - t;
+  if (count + cost > limit) {
+    return rejected(live ? state : [windowEnd, count], limit - count, resetAfterMs, resetAfterMs);
+  }
+  return {
+    state: twoNumbers(owned, windowEnd, count + cost),
+    allowed: true,
+    remaining: limit - count - cost,
+    retryAfterMs: 0,
+    resetAfterMs,
+    delayMs: 0,
+  };
 }

@@ -9,6 +9,7 @@ import {
   type Step,
   type Strategy,
   type StrategyState,
+  twoNumbers,
 } from "./strategy.js";
 import { ceilDiv, floorDiv } from "./whole-numbers.js";
 
@@ -48,6 +49,24 @@ export class LeakyBucketWithQueueStrategy implements Strategy {
   }
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
+    return this.step(state, now, cost, rate, undefined);
+  }
+
+  /** {@link apply}, writing an admitted state into `state` itself. */
+  applyInPlace(state: number[] | undefined, now: number, cost: number, rate: Rate): Step {
+    // A subclass that decides its own way is not bypassed.
+    if (this.apply !== LeakyBucketWithQueueStrategy.prototype.apply)
+      return this.apply(state, now, cost, rate);
+    return this.step(state, now, cost, rate, state);
+  }
+
+  private step(
+    state: StrategyState | undefined,
+    now: number,
+    cost: number,
+    rate: Rate,
+    owned: number[] | undefined,
+  ): Step {
     const { limit, windowMs } = rate;
     const t = Math.floor(now);
     // Times in ticks of 1/limit ms, so an interval (windowMs / limit ms) is windowMs ticks.
@@ -65,7 +84,7 @@ export class LeakyBucketWithQueueStrategy implements Strategy {
     const backlog = wait + cost * windowMs;
     const backlogMs = ceilDiv(backlog, limit);
     return {
-      state: [t + backlogMs, backlogMs * limit - backlog],
+      state: twoNumbers(owned, t + backlogMs, backlogMs * limit - backlog),
       allowed: true,
       remaining: floorDiv(queue - backlog, windowMs) + 1,
       retryAfterMs: 0,

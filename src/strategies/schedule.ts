@@ -1,5 +1,5 @@
 import type { Rate } from "../rate.js";
-import { isLive, rejected, type Step, type StrategyState } from "./strategy.js";
+import { isLive, rejected, type Step, type StrategyState, twoNumbers } from "./strategy.js";
 import { ceilDiv, floorDiv, MAX_UNIT_MS, unitsIn } from "./whole-numbers.js";
 
 /**
@@ -11,7 +11,8 @@ import { ceilDiv, floorDiv, MAX_UNIT_MS, unitsIn } from "./whole-numbers.js";
  * again (GCRA's theoretical arrival time), as whole ms less `ticks` of 1/limit ms. What is
  * missing from a full bucket at any time `t` follows from it, `(fullAt - t) * limit`
  * unit-milliseconds (a unit is `windowMs` of them), so every quantity is a whole number, and a
- * clock that steps back sees a fuller schedule, never a refill it already had.
+ * clock that steps back sees a fuller schedule, never a refill it already had. An admitted
+ * state is written into `owned` when given (see `Strategy.applyInPlace`).
  */
 export function scheduleStep(
   state: StrategyState | undefined,
@@ -20,6 +21,7 @@ export function scheduleStep(
   size: number,
   debt: number,
   { limit, windowMs }: Rate,
+  owned?: number[],
 ): Step {
   const t = Math.floor(now);
   const missing = isLive(state, 2, t)
@@ -38,7 +40,7 @@ export function scheduleStep(
   const after = missing + needed;
   const fullAfterMs = ceilDiv(after, limit);
   return {
-    state: [t + fullAfterMs, fullAfterMs * limit - after],
+    state: twoNumbers(owned, t + fullAfterMs, fullAfterMs * limit - after),
     allowed: true,
     remaining: floorDiv(available - needed, windowMs),
     retryAfterMs: 0,

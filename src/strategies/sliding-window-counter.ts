@@ -31,6 +31,24 @@ export class SlidingWindowCounterStrategy implements Strategy {
   }
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
+    return this.step(state, now, cost, rate, undefined);
+  }
+
+  /** {@link apply}, writing an admitted state into `state` itself. */
+  applyInPlace(state: number[] | undefined, now: number, cost: number, rate: Rate): Step {
+    // A subclass that decides its own way is not bypassed.
+    if (this.apply !== SlidingWindowCounterStrategy.prototype.apply)
+      return this.apply(state, now, cost, rate);
+    return this.step(state, now, cost, rate, state);
+  }
+
+  private step(
+    state: StrategyState | undefined,
+    now: number,
+    cost: number,
+    rate: Rate,
+    owned: number[] | undefined,
+  ): Step {
     const { limit, windowMs } = rate;
     const t = Math.floor(now);
     let start = t;
@@ -71,7 +89,7 @@ export class SlidingWindowCounterStrategy implements Strategy {
     current += cost;
     const resetAt = current > 0 ? start + 2 * windowMs : previous > 0 ? start + windowMs : t;
     return {
-      state: [start + 2 * windowMs, start, previous, current],
+      state: fourNumbers(owned, start + 2 * windowMs, start, previous, current),
       allowed: true,
       remaining: floorDiv((limit - cost) * windowMs - estimate, windowMs),
       retryAfterMs: 0,
@@ -118,4 +136,20 @@ function windowsAt(
   // A live state is younger than two windows, so at most one window has passed.
   if (t - start >= windowMs) return [start + windowMs, state[3] as number, 0];
   return [start, state[2] as number, state[3] as number];
+}
+
+/** `[a, b, c, d]`, written into `owned` when it holds four numbers (see `twoNumbers`). */
+function fourNumbers(
+  owned: number[] | undefined,
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+): number[] {
+  if (owned === undefined || owned.length !== 4) return [a, b, c, d];
+  owned[0] = a;
+  owned[1] = b;
+  owned[2] = c;
+  owned[3] = d;
+  return owned;
 }

@@ -42,6 +42,9 @@ export class SlidingWindowLogStrategy implements Strategy {
 
   /** {@link apply}, appending to `state` itself: O(1) amortized instead of a copy of the log. */
   applyInPlace(state: number[] | undefined, now: number, cost: number, rate: Rate): Step {
+    // A subclass that decides its own way is not bypassed.
+    if (this.apply !== SlidingWindowLogStrategy.prototype.apply)
+      return this.apply(state, now, cost, rate);
     return logStep(state, now, cost, rate, true);
   }
 }

@@ -54,7 +54,10 @@ export interface Strategy {
   /**
    * Optional: {@link apply}, allowed to reuse `state` (which the caller owns and gives up) as the
    * returned state rather than copying it. A backend that keeps states in its own memory calls
-   * it for strategies whose state grows, such as the sliding log.
+   * it when consuming: the sliding log appends where it lies, and the others rewrite their few
+   * numbers, so a decision makes no new array and copies none. Whoever keeps the returned state
+   * beyond the decision copies it (the backend goes on writing into it). A subclass that
+   * overrides `apply` must override this too, or the built-in ones fall back to its `apply`.
    */
   applyInPlace?(state: number[] | undefined, now: number, cost: number, rate: Rate): Step;
   /**
@@ -87,6 +90,18 @@ export function isLive(
     if (!Number.isFinite(state[i])) return false;
   }
   return (state[0] as number) > now;
+}
+
+/**
+ * A state of two numbers, written into `owned` (a state its caller gave up: see
+ * {@link Strategy.applyInPlace}) when that has two numbers, else a new array: the in-memory
+ * backend then keeps its stored array, with no new one and no copy per decision.
+ */
+export function twoNumbers(owned: number[] | undefined, first: number, second: number): number[] {
+  if (owned === undefined || owned.length !== 2) return [first, second];
+  owned[0] = first;
+  owned[1] = second;
+  return owned;
 }
 
 /** A rejection that leaves `state` as it was. */

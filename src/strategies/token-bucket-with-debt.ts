@@ -45,9 +45,27 @@ export class TokenBucketWithDebtStrategy implements Strategy {
   }
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
+    return this.step(state, now, cost, rate, undefined);
+  }
+
+  /** {@link apply}, writing an admitted state into `state` itself. */
+  applyInPlace(state: number[] | undefined, now: number, cost: number, rate: Rate): Step {
+    // A subclass that decides its own way is not bypassed.
+    if (this.apply !== TokenBucketWithDebtStrategy.prototype.apply)
+      return this.apply(state, now, cost, rate);
+    return this.step(state, now, cost, rate, state);
+  }
+
+  private step(
+    state: StrategyState | undefined,
+    now: number,
+    cost: number,
+    rate: Rate,
+    owned: number[] | undefined,
+  ): Step {
     const burst = this.burstSize ?? rate.limit;
     const maxDebt = this.maxDebt ?? rate.limit;
-    if (cost <= burst + maxDebt) return scheduleStep(state, now, cost, burst, maxDebt, rate);
+    if (cost <= burst + maxDebt) return scheduleStep(state, now, cost, burst, maxDebt, rate, owned);
     const { remaining } = scheduleStep(state, now, 0, burst, maxDebt, rate);
     return beyondCapacity(state, Math.floor(now), remaining);
   }

@@ -36,8 +36,26 @@ export class TokenBucketStrategy implements Strategy {
   }
 
   apply(state: StrategyState | undefined, now: number, cost: number, rate: Rate): Step {
+    return this.step(state, now, cost, rate, undefined);
+  }
+
+  /** {@link apply}, writing an admitted state into `state` itself. */
+  applyInPlace(state: number[] | undefined, now: number, cost: number, rate: Rate): Step {
+    // A subclass that decides its own way is not bypassed.
+    if (this.apply !== TokenBucketStrategy.prototype.apply)
+      return this.apply(state, now, cost, rate);
+    return this.step(state, now, cost, rate, state);
+  }
+
+  private step(
+    state: StrategyState | undefined,
+    now: number,
+    cost: number,
+    rate: Rate,
+    owned: number[] | undefined,
+  ): Step {
     const burst = this.capacity(rate);
-    if (cost <= burst) return scheduleStep(state, now, cost, burst, 0, rate);
+    if (cost <= burst) return scheduleStep(state, now, cost, burst, 0, rate, owned);
     const { remaining } = scheduleStep(state, now, 0, burst, 0, rate);
     return beyondCapacity(state, Math.floor(now), remaining);
   }

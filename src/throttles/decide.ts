@@ -89,7 +89,9 @@ function decideUnwatched<C>(
     return decideGroup(throttles, connection, options);
   }
   const decided = decideOne(throttles[0] as BaseThrottle<C>, connection, options);
-  return whenReady(decided, (decision) => verdictOf(throttles, [decision]));
+  // Not whenReady: a closure per decision that the sync path does not need.
+  if (!(decided instanceof Promise)) return verdictOf(throttles, [decided]);
+  return decided.then((decision) => verdictOf(throttles, [decision]));
 }
 
 function decideOne<C>(

@@ -48,12 +48,14 @@ function prepareDecided<C>(
   const initializing = backend.ready();
   const ready = initializing && backend.withinTimeout(initializing);
   const identity = policy.identifier(connection);
+  // The throttle's own constant cost was checked when it was made.
+  const checked = cost === undefined && typeof policy.cost === "number";
   const units = cost ?? (typeof policy.cost === "number" ? policy.cost : policy.cost(connection));
   if (ready === undefined && !(identity instanceof Promise) && !(units instanceof Promise)) {
-    return prepared(policy, backends.deciding(backend), identity, units);
+    return prepared(policy, backends.deciding(backend), identity, units, checked);
   }
   return Promise.all([identity, units, ready]).then(([id, n]) =>
-    prepared(policy, backends.deciding(backend), id as string | Unlimited, n),
+    prepared(policy, backends.deciding(backend), id as string | Unlimited, n, checked),
   );
 }
 
@@ -71,7 +73,8 @@ export async function prepareIdentity<C>(
   const initializing = backend.ready();
   if (initializing !== undefined) await backend.withinTimeout(initializing);
   const cost = typeof policy.cost === "number" ? policy.cost : 1;
-  return prepared(policy, backends.deciding(backend), identity, cost);
+  // The throttle's cost was checked when it was made; 1 is always valid.
+  return prepared(policy, backends.deciding(backend), identity, cost, true);
 }
 
 function prepared<C>(
@@ -79,6 +82,7 @@ function prepared<C>(
   backend: ThrottleBackend,
   identity: string | Unlimited,
   cost: number,
+  checked: boolean,
 ): PreparedRequest | Unlimited {
   if (identity === UNLIMITED) return UNLIMITED;
   if (typeof identity !== "string") {
@@ -87,7 +91,7 @@ function prepared<C>(
     );
   }
   if (identity === "") throw new AnonymousConnection("The identifier returned an empty identity.");
-  checkCost(policy, cost);
+  if (!checked) checkCost(policy, cost);
   return {
     uid: policy.uid,
     identity: safeIdentity(identity),

@@ -3,7 +3,17 @@ import { describe, it } from "node:test";
 import { InMemoryBackend } from "../../src/backends/inmemory/index.js";
 import { BackendError } from "../../src/errors.js";
 import { Rate } from "../../src/index.js";
-import { FixedWindowStrategy, TokenBucketStrategy } from "../../src/strategies/index.js";
+import {
+  FixedWindowStrategy,
+  GCRAStrategy,
+  LeakyBucketStrategy,
+  LeakyBucketWithQueueStrategy,
+  SlidingWindowCounterStrategy,
+  SlidingWindowLogStrategy,
+  TokenBucketStrategy,
+  TokenBucketWithDebtStrategy,
+} from "../../src/strategies/index.js";
+import type { Step, StrategyState } from "../../src/strategies/strategy.js";
 
 function clock(start = 0) {
   let now = start;
@@ -29,6 +39,38 @@ describe("InMemoryBackend", () => {
     assert.equal(backend.decide(request("a"), "consume").allowed, false);
     assert.equal(backend.decide(request("b"), "consume").allowed, true);
     assert.equal(backend.size, 2);
+  });
+
+  it("decides a subclass, or an instance, with an apply of its own by that apply, not the base's applyInPlace", () => {
+    // Rejects everything: a backend that took the base class's in-place path would admit.
+    const closed = (_state: StrategyState | undefined, now: number): Step => ({
+      state: [now + 1000, 0],
+      allowed: false,
+      remaining: 0,
+      retryAfterMs: 1000,
+      resetAfterMs: 1000,
+      delayMs: 0,
+    });
+    class ClosedFixedWindow extends FixedWindowStrategy {
+      override apply(state: StrategyState | undefined, now: number): Step {
+        return closed(state, now);
+      }
+    }
+    const instances = [
+      new TokenBucketStrategy(),
+      new TokenBucketWithDebtStrategy(),
+      new LeakyBucketStrategy(),
+      new LeakyBucketWithQueueStrategy(),
+      new GCRAStrategy(),
+      new SlidingWindowLogStrategy(),
+      new SlidingWindowCounterStrategy(),
+    ];
+    for (const instance of instances) instance.apply = closed;
+    for (const strategy of [new ClosedFixedWindow(), ...instances]) {
+      const backend = new InMemoryBackend({ namespace: "t", clock: clock(5000).now });
+      const asked = { uid: "u", identity: "a", strategy, rate, cost: 1 };
+      assert.equal(backend.decide(asked, "consume").allowed, false, strategy.name);
+    }
   });
 
   it("peek stores nothing", () => {

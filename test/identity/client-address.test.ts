@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { once } from "node:events";
+import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigurationError } from "../../src/errors.js";
@@ -107,6 +109,36 @@ describe("clientAddress", () => {
     assert.throws(() => clientAddress({ trustedProxies: ["10.0.0.0/33"] }), ConfigurationError);
     assert.throws(() => clientAddress({ trustedProxies: ["proxy.local"] }), ConfigurationError);
     assert.throws(() => clientAddress({ ipv6Subnet: 0 }), ConfigurationError);
+  });
+});
+
+describe("the peer address of a real socket", () => {
+  it("is the socket's remoteAddress, while open, once destroyed, and while reconnecting", async () => {
+    const accepted: Socket[] = [];
+    const server = createServer((socket) => accepted.push(socket));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as { port: number };
+    const client = connect({ host: "127.0.0.1", port, localAddress: "127.0.0.2" });
+    try {
+      await once(client, "connect");
+      while (accepted.length === 0) await new Promise((done) => setImmediate(done));
+      const socket = accepted[0] as Socket;
+      const resolve = clientAddress();
+      assert.equal(resolve({ socket }), "127.0.0.2");
+      assert.equal(resolve({ socket }), socket.remoteAddress);
+      assert.equal(defaultClientAddress({ socket }), "127.0.0.2");
+      socket.destroy();
+      assert.equal(resolve({ socket }), "127.0.0.2");
+      // Node forgets the peer when a socket connects again: what the getter says then.
+      const reconnecting = Object.assign(Object.create(socket) as Socket, { _peername: null });
+      assert.equal(resolve({ socket: reconnecting }), reconnecting.remoteAddress);
+    } finally {
+      client.destroy();
+      for (const socket of accepted) socket.destroy();
+      server.close();
+      await once(server, "close");
+    }
   });
 });
 

@@ -212,10 +212,24 @@ describe("every strategy", () => {
 describe("strategies that update in place", () => {
   const inPlace = allStrategies().filter((strategy) => strategy.applyInPlace !== undefined);
 
-  it("exist: the sliding log grows, so it offers applyInPlace", () => {
+  it("exist: the sliding log grows, and every other state is rewritten where it lies", () => {
     assert.deepEqual(
       inPlace.map((s) => s.name),
-      ["sliding-window-log"],
+      [
+        "fixed-window",
+        "sliding-window-log",
+        "sliding-window-counter",
+        "token-bucket:limit",
+        "token-bucket:3",
+        "token-bucket-debt:limit:2",
+        "token-bucket-debt:limit:limit",
+        "leaky-bucket:limit",
+        "leaky-bucket:1",
+        "leaky-bucket-queue:3",
+        "leaky-bucket-queue:limit",
+        "gcra:limit",
+        "gcra:2",
+      ],
     );
   });
 
