@@ -32,35 +32,42 @@ ${COMMON_LUA}
 ${sources.join("\n")}
 local MIRRORS = { ${table} }
 
--- A request's argument as read_request reads it. Most requests of a batch share their argument
--- (a strategy, a rate, a cost): each distinct one is read once per call.
-local function read_cached(args, i, read)
+-- Requests' arguments as read, with their mirror: an app sends a handful of distinct ones (a
+-- strategy, a rate, a cost), each read once. In a library this table lives from one call to
+-- the next (a script starts afresh at each call), which spares a lone call the 1.3 us of
+-- reading its argument (INFO commandstats, Redis 7.0). Emptied at 256 arguments: bounded.
+local READ, READ_COUNT = {}, 0
+
+local function read_cached(args, i)
   local arg = args[2 + i]
-  local r = read[arg]
+  local r = READ[arg]
   if r == nil then
-    r = { read_request(args, i) }
-    read[arg] = r
+    if READ_COUNT >= 256 then READ, READ_COUNT = {}, 0 end
+    local code, cost, limit, window, first_option, second_option = read_request(args, i)
+    r = { MIRRORS[code], cost, limit, window, first_option, second_option }
+    READ[arg] = r
+    READ_COUNT = READ_COUNT + 1
   end
   return r[1], r[2], r[3], r[4], r[5], r[6]
 end
 
 -- A number of the reply: an integer reply for a whole one below 2^53, as most are, else text.
 local function reply_number(v)
-  if v > -9007199254740992 and v < 9007199254740992 and v == math.floor(v) then return v end
+  if v > -9007199254740992 and v < 9007199254740992 and v == floor(v) then return v end
   return fmt(v)
 end
 
 -- Decides requests first..last, one all-or-nothing group, into out (six values a request).
-local function decide_group(keys, args, first, last, now, consume, read, out)
+local function decide_group(keys, args, first, last, now, consume, out)
   local staged = {}
   local all = true
   for i = first, last do
     local key = keys[i]
-    local code, cost, limit, window, first_option, second_option = read_cached(args, i, read)
+    local mirror, cost, limit, window, first_option, second_option = read_cached(args, i)
     local s = staged[key]
-    if s == nil then s = decode(redis.call("GET", key)) end
+    if s == nil then s = decode(call("GET", key)) end
     local allowed, state, remaining, retry, reset, delay =
-      MIRRORS[code](s, now, cost, limit, window, first_option, second_option)
+      mirror(s, now, cost, limit, window, first_option, second_option)
     if allowed then staged[key] = state else all = false end
     local o = (i - 1) * 6
     out[o + 1] = allowed and 1 or 0
@@ -81,28 +88,29 @@ local function decide_group(keys, args, first, last, now, consume, read, out)
     for key, s in pairs(staged) do
       -- The TTL is set again even where the state's expiry did not move (SET KEEPTTL saves
       -- 0.5 us a request): a key that lost its TTL to a hand on it gets it back.
-      redis.call("SET", key, encode(s), "PX", keep_for(s[1], now))
+      call("SET", key, encode(s), "PX", keep_for(s[1], now))
     end
   end
 end
 
 local function decide(keys, args)
+  bind_globals()
   local mode = args[1]
-  local deadline = tonumber(string.sub(mode, 3))
+  local deadline = tonumber(sub(mode, 3))
   local server = nil
   if deadline ~= nil then
     server = server_ms()
     if server > deadline then return redis.error_reply(${JSON.stringify(LATE_ERROR)}) end
   end
   local now = deciding_now(args[2], server)
-  local consume = string.byte(mode) == 99 -- "c"
-  local read, out = {}, {}
+  local consume = byte(mode) == 99 -- "c"
+  local out = {}
   -- A request whose argument begins with "1" begins a group; groups are independent and
   -- decided in order, each seeing what the ones before it stored.
   local first = 1
   for i = 1, #keys do
-    if i == #keys or string.byte(args[3 + i]) == 49 then
-      decide_group(keys, args, first, i, now, consume, read, out)
+    if i == #keys or byte(args[3 + i]) == 49 then
+      decide_group(keys, args, first, i, now, consume, out)
       first = i + 1
     end
   end
