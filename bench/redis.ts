@@ -1,7 +1,8 @@
 /**
- * Redis decisions per second, 1 and 64 in flight, and Redis commands per decision: Traffik's
- * RedisBackend beside rate-limiter-flexible's RateLimiterRedis, on one redis-server started
- * here, in one run (alternating rounds, median reported).
+ * Redis decisions per second, 1 and 64 in flight, Redis commands per decision and
+ * redis-server's CPU time per decision: Traffik's RedisBackend beside rate-limiter-flexible's
+ * RateLimiterRedis, on one redis-server started here, in one run (alternating rounds, median
+ * reported). On a loaded machine the server's CPU per decision moves far less than throughput.
  *
  * Each contender is measured in a fresh process, as an app would run it: in one process, the
  * strategies' shared code became polymorphic and slowed each of them down (the peer's own
@@ -47,7 +48,19 @@ const addresses = Array.from({ length: KEYS }, (_, i) => `10.0.${(i >> 8) & 255}
 
 type Decide = (i: number) => Promise<unknown>;
 
-async function measure(decide: Decide, inFlight: number): Promise<StoreRun> {
+/** A run, with the commands and redis-server's CPU time (user + system) per decision. */
+interface RedisRun extends StoreRun {
+  serverUs: number;
+}
+
+/** redis-server's CPU seconds so far (INFO cpu): its own work, whatever the machine's load. */
+async function serverCpu(): Promise<number> {
+  const info = await admin.info("cpu");
+  const seconds = (name: string) => Number(info.match(new RegExp(`${name}:([\\d.]+)`))?.[1]);
+  return seconds("used_cpu_sys") + seconds("used_cpu_user");
+}
+
+async function measure(decide: Decide, inFlight: number): Promise<RedisRun> {
   let next = 0;
   const worker = async (count: number) => {
     for (let n = 0; n < count; n++) await decide(next++ % KEYS);
@@ -55,14 +68,21 @@ async function measure(decide: Decide, inFlight: number): Promise<StoreRun> {
   // Warm up over every key, so throttled clients are all over their limit before measuring.
   await Promise.all(Array.from({ length: inFlight }, () => worker(Math.ceil(KEYS / inFlight))));
   await admin.config("RESETSTAT");
+  const cpuBefore = await serverCpu();
   const started = process.hrtime.bigint();
   await Promise.all(Array.from({ length: inFlight }, () => worker(DECISIONS / inFlight)));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const serverUs = ((await serverCpu()) - cpuBefore) * 1e6;
   const info = await admin.info("commandstats");
   let commands = 0;
   for (const [, name, calls] of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g))
     if (name !== "config") commands += Number(calls);
-  return { rate: DECISIONS / seconds, commands: commands / DECISIONS };
+  // INFO's own two calls are left in: a few microseconds over the whole run.
+  return {
+    rate: DECISIONS / seconds,
+    commands: commands / DECISIONS,
+    serverUs: serverUs / DECISIONS,
+  };
 }
 
 function rlf(autoPipelining: boolean): { decide: Decide; close: () => void } {
@@ -137,12 +157,16 @@ pinToServerCore((await admin.info("server")).match(/process_id:(\d+)/)?.[1] ?? "
 keepLoadOffServerCore();
 
 const run = promisify(execFile);
+/** Each contender's runs at 1 and at 64 in flight, for the server's CPU and commands. */
+const detail = new Map<string, [RedisRun, RedisRun][]>();
 const isolate = async (name: string): Promise<[StoreRun, StoreRun]> => {
   const env = { ...process.env, BENCH_CHILD: name, BENCH_URL: url };
   const { stdout } = await run(process.execPath, ["--import", "tsx", import.meta.filename], {
     env,
   });
-  return JSON.parse(stdout.trim().split("\n").at(-1) as string) as [StoreRun, StoreRun];
+  const runs = JSON.parse(stdout.trim().split("\n").at(-1) as string) as [RedisRun, RedisRun];
+  detail.set(name, [...(detail.get(name) ?? []), runs]);
+  return runs;
 };
 
 const version = (await admin.info("server")).match(/redis_version:(\S+)/)?.[1];
@@ -158,5 +182,18 @@ await compareStores({
       : "rate-limiter-flexible RateLimiterRedis",
   isolate,
 });
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] as number;
+};
+console.log(
+  `\nredis-server CPU µs per decision (user + system, median)   1 in flight       64 in flight`,
+);
+for (const [name, runs] of detail) {
+  const at = (i: 0 | 1) =>
+    `${median(runs.map((r) => r[i].serverUs)).toFixed(1)} µs, ${median(runs.map((r) => r[i].commands)).toFixed(2)} cmd`;
+  console.log(`${name.padEnd(42)} ${at(0).padStart(20)} ${at(1).padStart(20)}`);
+}
 admin.disconnect();
 await server?.stop();

@@ -21,6 +21,11 @@ interface Waiting<E> {
  * none is in flight goes at once; those made while others are in flight are gathered until the
  * end of the current turn and sent together. Under concurrency Redis then runs one script for
  * many decisions; `send` keeps each entry its own group, decided exactly as if alone.
+ *
+ * Up to 64 requests a call: at 64 decisions in flight (bench:redis, fixed window), 64 rather
+ * than 16 took commands per decision from 2.16 to 2.06 and CPU per decision from 6.0–7.1 to
+ * 5.5–5.7 us on the server and from 5.9–7.7 to 5.2–5.4 us on the client (3 interleaved runs);
+ * a call of 64 holds the server for about 0.3 ms.
  */
 export class DecisionBatcher<E extends Entry> {
   private readonly queues: Record<DecisionMode, Waiting<E>[]> = { consume: [], peek: [] };
@@ -29,7 +34,7 @@ export class DecisionBatcher<E extends Entry> {
 
   constructor(
     private readonly send: Send<E>,
-    private readonly maxRequests = 16,
+    private readonly maxRequests = 64,
   ) {}
 
   /** Whether nothing is in flight or gathering: a decision now may go alone, at once. */

@@ -102,4 +102,23 @@ describe("RedisBackend decides by a Redis Function where it may", { skip: !enabl
     assert.equal((await throttle.hit(req())).remaining, 3);
     assert.deepEqual(await scriptCalls(oldAdmin), { fcall: 0, evalsha: 1, eval: 0 });
   });
+  it("keeps requests' arguments read from one call to the next, bounded, deciding each aright", async (t) => {
+    const backend = new RedisBackend({
+      connection: server.url,
+      namespace: "read",
+      blockCache: false,
+    });
+    t.after(() => backend.close());
+    // 300 distinct arguments (one rate each) pass the 256 kept: the table empties and refills.
+    const throttles = Array.from(
+      { length: 300 },
+      (_, i) => new HTTPThrottle({ uid: `r${i}`, rate: `${i + 2}/h`, backend }),
+    );
+    for (const [i, throttle] of throttles.entries()) {
+      assert.equal((await throttle.hit(req())).remaining, i + 1);
+    }
+    for (const [i, throttle] of throttles.entries()) {
+      assert.equal((await throttle.hit(req())).remaining, i, `rate ${i + 2}/h, again`);
+    }
+  });
 });

@@ -1,6 +1,9 @@
+import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { RedisBackend } from "../../../src/backends/redis/index.js";
+import { stateKey } from "../../../src/backends/redis/keys.js";
+import { Rate } from "../../../src/rate.js";
 import { allStrategies } from "../../strategies/harness.js";
 import { hasBinary, type RedisServer, startRedis } from "../../support/servers.js";
 import { assertSameDecisions } from "../shared-checks.js";
@@ -29,7 +32,28 @@ describe("Lua mirrors decide exactly as the TypeScript strategies", { skip: !ena
     await server.stop();
   });
 
+  // Written by a hand or another program: the script decides as on no state at all.
+  const MALFORMED = ["", "x", "1,", ",1", "1,,2", "nan,1", "1,nan", "inf,1", "1,-inf", "1e400,1"];
   for (const strategy of allStrategies()) {
+    it(`${strategy.name}: a malformed stored state counts as none`, async () => {
+      const admin = new Redis(server.url);
+      try {
+        const rate = new Rate({ limit: 5, milliseconds: 60_000 });
+        now = 1_000_000;
+        const expected = strategy.apply(undefined, now, 1, rate);
+        for (const [i, raw] of MALFORMED.entries()) {
+          const identity = `malformed-${i}`;
+          await admin.set(`parity:${stateKey("m", identity)}`, raw);
+          const request = { uid: "m", identity, strategy, rate, cost: 1 };
+          const step = await backend.decide(request, "consume");
+          assert.equal(step.allowed, expected.allowed, JSON.stringify(raw));
+          assert.equal(step.remaining, expected.remaining, JSON.stringify(raw));
+          assert.equal(step.resetAfterMs, expected.resetAfterMs, JSON.stringify(raw));
+        }
+      } finally {
+        admin.disconnect();
+      }
+    });
     for (const via of ["alone", "group", "batch"] as const) {
       it(`${strategy.name}: same decisions over random traces, ${via}`, () =>
         assertSameDecisions(

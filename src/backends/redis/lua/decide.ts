@@ -34,77 +34,100 @@ ${COMMON_LUA}
 ${sources.join("\n")}
 local MIRRORS = { ${table} }
 
--- A request's argument as read_request reads it. Most requests of a batch share their argument
--- (a strategy, a rate, a cost): each distinct one is read once per call.
-local function read_cached(args, i, read)
+-- Requests' arguments as read, with their mirror: an app sends a handful of distinct ones (a
+-- strategy, a rate, a cost), each read once. In a library this table lives from one call to
+-- the next (a script starts afresh at each call), which spares a lone call the 1.3 us of
+-- reading its argument (INFO commandstats, Redis 7.0). Emptied at 256 arguments: bounded.
+local READ, READ_COUNT = {}, 0
+
+local function read_cached(args, i)
   local arg = args[2 + i]
-  local r = read[arg]
+  local r = READ[arg]
   if r == nil then
-    r = { read_request(args, i) }
-    read[arg] = r
+    if READ_COUNT >= 256 then READ, READ_COUNT = {}, 0 end
+    local code, cost, limit, window, first_option, second_option = read_request(args, i)
+    r = { MIRRORS[code], cost, limit, window, first_option, second_option }
+    READ[arg] = r
+    READ_COUNT = READ_COUNT + 1
   end
   return r[1], r[2], r[3], r[4], r[5], r[6]
 end
 
 -- A number of the reply: an integer reply for a whole one below 2^53, as most are, else text.
 local function reply_number(v)
-  if v > -9007199254740992 and v < 9007199254740992 and v == math.floor(v) then return v end
+  if v > -9007199254740992 and v < 9007199254740992 and v == floor(v) then return v end
   return fmt(v)
 end
 
--- Decides requests first..last, one all-or-nothing group, into out (six values a request).
-local function decide_group(keys, args, first, last, now, consume, read, out)
+-- Decides request i on state s into out (six values a request): whether it was admitted, and
+-- the state it leaves. in_group: it belongs to a group of several.
+local function decide_request(keys, args, i, s, now, in_group, out)
+  local mirror, cost, limit, window, first_option, second_option = read_cached(args, i)
+  local allowed, state, remaining, retry, reset, delay =
+    mirror(s, now, cost, limit, window, first_option, second_option)
+  local o = (i - 1) * 6
+  out[o + 1] = allowed and 1 or 0
+  out[o + 2] = reply_number(remaining)
+  out[o + 3] = reply_number(retry)
+  out[o + 4] = reply_number(reset)
+  out[o + 5] = reply_number(delay)
+  -- The state a request left, for giving its place back should it be abandoned: only one
+  -- that waits, or is part of a group that may wait, can be.
+  if allowed and state ~= nil and (delay > 0 or in_group) then
+    out[o + 6] = encode(state)
+  else
+    out[o + 6] = 0
+  end
+  return allowed, state
+end
+
+local function store(key, s, now)
+  -- The TTL is set again even where the state's expiry did not move (SET KEEPTTL saves
+  -- 0.5 us a request): a key that lost its TTL to a hand on it gets it back.
+  call("SET", key, encode(s), "PX", keep_for(s[1], now))
+end
+
+-- Decides requests first..last, one all-or-nothing group, into out.
+local function decide_group(keys, args, first, last, now, consume, out)
+  if first == last then
+    -- A group of one, as most are: nothing to stage (0.3 us a request less).
+    local key = keys[first]
+    local allowed, state = decide_request(keys, args, first, decode(call("GET", key)), now, false, out)
+    if consume and allowed and state ~= nil then store(key, state, now) end
+    return
+  end
   local staged = {}
   local all = true
   for i = first, last do
     local key = keys[i]
-    local code, cost, limit, window, first_option, second_option = read_cached(args, i, read)
     local s = staged[key]
-    if s == nil then s = decode(redis.call("GET", key)) end
-    local allowed, state, remaining, retry, reset, delay =
-      MIRRORS[code](s, now, cost, limit, window, first_option, second_option)
+    if s == nil then s = decode(call("GET", key)) end
+    local allowed, state = decide_request(keys, args, i, s, now, true, out)
     if allowed then staged[key] = state else all = false end
-    local o = (i - 1) * 6
-    out[o + 1] = allowed and 1 or 0
-    out[o + 2] = reply_number(remaining)
-    out[o + 3] = reply_number(retry)
-    out[o + 4] = reply_number(reset)
-    out[o + 5] = reply_number(delay)
-    -- The state a request left, for giving its place back should it be abandoned: only one
-    -- that waits, or is part of a group that may wait, can be.
-    if allowed and state ~= nil and (delay > 0 or last > first) then
-      out[o + 6] = encode(state)
-    else
-      out[o + 6] = 0
-    end
   end
-
   if consume and all then
-    for key, s in pairs(staged) do
-      -- The TTL is set again even where the state's expiry did not move (SET KEEPTTL saves
-      -- 0.5 us a request): a key that lost its TTL to a hand on it gets it back.
-      redis.call("SET", key, encode(s), "PX", keep_for(s[1], now))
-    end
+    for key, s in pairs(staged) do store(key, s, now) end
   end
 end
 
 local function decide(keys, args)
+  bind_globals()
   local mode = args[1]
-  local deadline = tonumber(string.sub(mode, 3))
+  local deadline = tonumber(sub(mode, 3))
   local server = nil
   if deadline ~= nil then
     server = server_ms()
     if server > deadline then return redis.error_reply(${JSON.stringify(LATE_ERROR)}) end
   end
   local now = deciding_now(args[2], server)
-  local consume = string.byte(mode) == 99 -- "c"
-  local read, out = {}, {}
+  local consume = byte(mode) == 99 -- "c"
+  local out = {}
   -- A request whose argument begins with "1" begins a group; groups are independent and
   -- decided in order, each seeing what the ones before it stored.
   local first = 1
   for i = 1, #keys do
-    if i == #keys or string.byte(args[3 + i]) == 49 then
-      decide_group(keys, args, first, i, now, consume, read, out)
+    if i == #keys or byte(args[3 + i]) == 49 then
+      decide_group(keys, args, first, i, now, consume, out)
       first = i + 1
     end
   end

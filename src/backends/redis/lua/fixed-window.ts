@@ -8,7 +8,7 @@ local function fixed_window(s, now, cost, limit, window)
   local live = is_live(s, 2, now)
   local count = 0
   if live then count = s[2] end
-  if cost > limit then return beyond_capacity(s, now, math.max(0, limit - count)) end
+  if cost > limit then return beyond_capacity(s, now, max(0, limit - count)) end
   local window_end
   if live then window_end = s[1] else window_end = (floor_div(now, window) + 1) * window end
   local reset = window_end - now

@@ -4,8 +4,8 @@ local function leaky_bucket_with_queue(s, now, cost, limit, window, queue_size)
   local queued = queue_size or limit
   local queue = queued * window
   local wait = 0
-  if is_live(s, 2, now) then wait = math.max(0, (s[1] - now) * limit - s[2]) end
-  local free = math.max(0, floor_div(queue - wait, window) + 1)
+  if is_live(s, 2, now) then wait = max(0, (s[1] - now) * limit - s[2]) end
+  local free = max(0, floor_div(queue - wait, window) + 1)
   if cost > queued + 1 then return beyond_capacity(s, now, free) end
   local overflow = wait + (cost - 1) * window - queue
   if overflow > 0 then

@@ -8,7 +8,8 @@ import { BASE_LUA, COMMON_LUA } from "./common.js";
  */
 export const RESTORE_STATE_LUA = `${BASE_LUA}
 ${COMMON_LUA}
-local stored = decode(redis.call("GET", KEYS[1]))
+bind_globals()
+local stored = decode(call("GET", KEYS[1]))
 local admitted = decode(ARGV[1])
 if stored == nil or admitted == nil or #stored ~= #admitted then return 0 end
 for i = 1, #admitted do
@@ -17,9 +18,9 @@ end
 local restored = decode(ARGV[3])
 local now = deciding_now(ARGV[2])
 if restored ~= nil and restored[1] > now then
-  redis.call("SET", KEYS[1], encode(restored), "PX", keep_for(restored[1], now))
+  call("SET", KEYS[1], encode(restored), "PX", keep_for(restored[1], now))
 else
-  redis.call("DEL", KEYS[1])
+  call("DEL", KEYS[1])
 end
 return 1
 `;

@@ -6,7 +6,7 @@
 export const SCHEDULE_LUA = `
 local function schedule_step(s, now, cost, size, debt, limit, window)
   local missing = 0
-  if is_live(s, 2, now) then missing = math.max(0, (s[1] - now) * limit - s[2]) end
+  if is_live(s, 2, now) then missing = max(0, (s[1] - now) * limit - s[2]) end
   local available = (size + debt) * window - missing
   local needed = cost * window
   if needed > available then

@@ -10,7 +10,7 @@ local function sliding_window_counter(s, now, cost, limit, window)
       current = 0
     end
   end
-  local elapsed = math.max(0, now - start)
+  local elapsed = max(0, now - start)
   local estimate = previous * (window - elapsed) + current * window
   if cost > limit then return beyond_capacity(s, now, units_in(limit * window - estimate, window)) end
   if estimate > (limit - cost) * window then

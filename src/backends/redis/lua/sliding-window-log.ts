@@ -15,7 +15,7 @@ local function sliding_window_log(s, now, cost, limit, window)
   end
   local newest = now - window
   if first <= length then newest = s[length - 1] end
-  if cost > limit then return beyond_capacity(s, now, math.max(0, limit - used)) end
+  if cost > limit then return beyond_capacity(s, now, max(0, limit - used)) end
   if used + cost > limit then
     local must_free = used + cost - limit
     local freed = 0
