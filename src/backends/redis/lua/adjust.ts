@@ -6,7 +6,8 @@ import { BASE_LUA, COMMON_LUA } from "./common.js";
  */
 export const READ_STATE_LUA = `${BASE_LUA}
 ${COMMON_LUA}
-return { redis.call("GET", KEYS[1]) or "", fmt(deciding_now(ARGV[1])) }
+bind_globals()
+return { call("GET", KEYS[1]) or "", fmt(deciding_now(ARGV[1])) }
 `;
 
 /**
