@@ -192,4 +192,9 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
     values: ["SkipThrottle", "TRAFFIK_OPTIONS", "Throttled", "TraffikGuard", "TraffikModule"],
     types: ["TraffikModuleAsyncOptions", "TraffikModuleOptions"],
   },
+  // Loads without @opentelemetry/api installed: it is an optional peer, loaded when called.
+  "traffik/otel": {
+    values: ["instrumentTraffik"],
+    types: ["InstrumentTraffikOptions"],
+  },
 };
