@@ -14,13 +14,12 @@ import type {
   ThrottledEvent,
 } from "../events/types.js";
 
-/**
- * `"shadow"` for a decision of a throttle that only watches (its event says `enforced: false`),
- * else `"enforce"`.
- */
-function throttleMode(event: DecisionEvent): "enforce" | "shadow" {
-  return (event as { readonly enforced?: unknown }).enforced === false ? "shadow" : "enforce";
+/** Whether a decision is a shadow throttle's, one that only watches: its event says `enforced: false`. @internal */
+export function isShadow(event: DecisionEvent): boolean {
+  return (event as { readonly enforced?: unknown }).enforced === false;
 }
+
+const throttleMode = (event: DecisionEvent) => (isShadow(event) ? "shadow" : "enforce");
 
 /** The attributes of `traffik.decisions`. @internal */
 export function decisionAttributes(event: DecisionEvent): Attributes {

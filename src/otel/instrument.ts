@@ -11,11 +11,11 @@ import type {
 import { rejectUnknownOptions } from "../internal/known-keys.js";
 import {
   backendErrorAttributes,
-  decisionAttributes,
   durationAttributes,
   stateAttributes,
   throttledSpanEventAttributes,
 } from "./attributes.js";
+import { DecisionTally } from "./decision-tally.js";
 import { createInstruments } from "./instruments.js";
 import { loadOpenTelemetry, type OpenTelemetry } from "./load-api.js";
 import { OutageCount } from "./outage-count.js";
@@ -45,8 +45,8 @@ const OPTION_NAMES = { meterProvider: true, meter: true, spanEvents: true } as c
  * `traffik.backend.state_changes`, `traffik.backend.active_outages`), and each throttled
  * request as a `traffik.throttled` event on the active span, by subscribing to the `traffik:`
  * diagnostics channels. Needs `@opentelemetry/api` (an optional peer) and, to export anything,
- * an OpenTelemetry SDK set up by the app. Call it once per meter: each call records every
- * decision once more.
+ * an OpenTelemetry SDK set up by the app. Call it once per meter: a second call on the same
+ * meter would record the same decisions twice.
  *
  * @returns a function that stops recording (unsubscribes); decisions then cost what they did
  * before, when nothing else listens.
@@ -62,6 +62,9 @@ export async function instrumentTraffik(
   const meter = meterOf(api, options);
   const instruments = createInstruments(meter, api.ValueType);
   const outages = new OutageCount(instruments.activeOutages);
+  const tally = new DecisionTally();
+  // Kept after stopping: the counts then stand still, as a synchronous counter's would.
+  instruments.decisions.addCallback(tally.observe);
   const guard = guarded();
 
   const listeners: [string, (message: unknown) => void][] = [
@@ -69,7 +72,7 @@ export async function instrumentTraffik(
       CHANNELS.decision,
       guard((message) => {
         const event = message as DecisionEvent;
-        instruments.decisions.add(1, decisionAttributes(event));
+        tally.count(event);
         instruments.decisionDuration.record(event.durationMs / 1000, durationAttributes(event));
       }),
     ],
@@ -123,7 +126,12 @@ function checkOptions(options: InstrumentTraffikOptions): void {
       "instrumentTraffik: meterProvider must be an OpenTelemetry MeterProvider (with getMeter).",
     );
   }
-  const methods = ["createCounter", "createHistogram", "createUpDownCounter"] as const;
+  const methods = [
+    "createCounter",
+    "createHistogram",
+    "createObservableCounter",
+    "createUpDownCounter",
+  ] as const;
   if (meter !== undefined && methods.some((name) => typeof meter?.[name] !== "function")) {
     throw new ConfigurationError(
       `instrumentTraffik: meter must be an OpenTelemetry Meter (with ${methods.join(", ")}).`,

@@ -1,4 +1,11 @@
-import type { Counter, Histogram, Meter, UpDownCounter, ValueType } from "@opentelemetry/api";
+import type {
+  Counter,
+  Histogram,
+  Meter,
+  ObservableCounter,
+  UpDownCounter,
+  ValueType,
+} from "@opentelemetry/api";
 
 /**
  * Bucket bounds of `traffik.decision.duration`, in seconds: from 10 µs (an in-process decision
@@ -13,7 +20,8 @@ const DURATION_BUCKETS_SECONDS = [
 
 /** Traffik's instruments: the metrics table of the README, in code. @internal */
 export interface TraffikInstruments {
-  readonly decisions: Counter;
+  /** Observed: see `decision-tally.ts`. */
+  readonly decisions: ObservableCounter;
   readonly decisionDuration: Histogram;
   readonly backendErrors: Counter;
   readonly backendStateChanges: Counter;
@@ -24,7 +32,7 @@ export interface TraffikInstruments {
 export function createInstruments(meter: Meter, valueType: typeof ValueType): TraffikInstruments {
   const whole = { valueType: valueType.INT };
   return {
-    decisions: meter.createCounter("traffik.decisions", {
+    decisions: meter.createObservableCounter("traffik.decisions", {
       description: "Decisions of Traffik's throttles, by throttle, outcome and source.",
       unit: "{decision}",
       ...whole,

@@ -290,6 +290,7 @@ describe("traffik/otel metrics (in-memory backend, real SDK)", () => {
       createCounter: failing,
       createHistogram: failing,
       createUpDownCounter: failing,
+      createObservableCounter: () => ({ addCallback() {} }),
     } as unknown as import("@opentelemetry/api").Meter;
     const stop = await instrumentTraffik({ meter });
     t.after(stop);
