@@ -18,6 +18,7 @@ import {
   HTTPThrottle,
   tryHitAll,
 } from "../../src/index.js";
+import { MAX_SERIES } from "../../src/otel/decision-tally.js";
 import { instrumentTraffik } from "../../src/otel/index.js";
 import { TokenBucketStrategy } from "../../src/strategies/index.js";
 import { record } from "../events/support.js";
@@ -210,6 +211,33 @@ describe("traffik/otel metrics (in-memory backend, real SDK)", () => {
         count("cluster", "closed"),
       ],
       [2, 2, 1],
+    );
+  });
+
+  it("keeps at most 1 999 series of decisions, then counts the rest in one overflow series", async (t) => {
+    const sdk = testMeterProvider();
+    const stop = await instrumentTraffik({ meterProvider: sdk.meterProvider });
+    t.after(stop);
+    const own = new InMemoryBackend({ namespace: "otel-many" });
+    t.after(() => own.close());
+    for (let i = 0; i <= MAX_SERIES + 1; i++) {
+      const throttle = new HTTPThrottle<string>({
+        uid: `per-request-${i}`,
+        rate: "5/h",
+        backend: own,
+        identifier: (id) => id,
+      });
+      await throttle.tryHit("ivan");
+      if (i === 0) await throttle.tryHit("ivan");
+    }
+    const { points } = await sdk.sum("traffik.decisions");
+    assert.equal(points.length, MAX_SERIES + 1);
+    assert.equal(valueWhere(points, { "traffik.throttle.uid": "per-request-0" }), 2);
+    assert.equal(valueWhere(points, { "otel.metric.overflow": true }), 2);
+    assert.equal(
+      points.reduce((sum, point) => sum + point.value, 0),
+      MAX_SERIES + 3,
+      "every decision counted",
     );
   });
 
