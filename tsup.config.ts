@@ -20,6 +20,7 @@ export default defineConfig({
     "nestjs/index": "src/integrations/nestjs/index.ts",
     "koa/index": "src/integrations/koa/index.ts",
     "socket.io/index": "src/integrations/socket.io/index.ts",
+    "otel/index": "src/otel/index.ts",
     // The `traffik` command (package.json "bin"), not a subpath.
     cli: "src/simulate/cli.ts",
   },

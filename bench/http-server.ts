@@ -1,25 +1,31 @@
 /**
  * One hello-world server for bench/http.ts: `tsx bench/http-server.ts <framework> <variant>`,
  * framework express | fastify | hono, variant bare | noop (an empty app-wide middleware, the floor
- * for any limiter) | traffik-fixed | traffik-token | peer.
+ * for any limiter) | traffik-fixed | traffik-token | peer | traffik-channel (fixed window, with a
+ * `traffik:decision` subscriber) | traffik-otel (fixed window, with traffik/otel metrics into the
+ * OpenTelemetry SDK).
  * Prints its port, then serves until killed. Limits are far above the load: this measures what
  * admitting a request costs.
  */
+import { subscribe } from "node:diagnostics_channel";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import rateLimitFastify from "@fastify/rate-limit";
 import { getRequestListener } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import express from "express";
 import { rateLimit as expressRateLimit } from "express-rate-limit";
 import Fastify from "fastify";
 import { Hono } from "hono";
 import { rateLimiter as honoRateLimiter } from "hono-rate-limiter";
-import { HTTPThrottle } from "traffik";
+import { CHANNELS, HTTPThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import * as traffikExpress from "traffik/express";
 import * as traffikFastify from "traffik/fastify";
 import * as traffikHono from "traffik/hono";
+import { instrumentTraffik } from "traffik/otel";
 import { FixedWindowStrategy, TokenBucketStrategy } from "traffik/strategies";
 
 const [framework, variant] = process.argv.slice(2);
@@ -31,7 +37,13 @@ const throttle = new HTTPThrottle({
   rate: `${LIMIT}/m`,
   strategy: variant === "traffik-token" ? new TokenBucketStrategy() : new FixedWindowStrategy(),
 });
-const useTraffik = variant === "traffik-fixed" || variant === "traffik-token";
+const useTraffik = variant?.startsWith("traffik-") === true;
+if (variant === "traffik-channel") subscribe(CHANNELS.decision, () => {});
+if (variant === "traffik-otel") {
+  // Recorded into the SDK, held for a Prometheus scrape (none comes: this measures recording).
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  await instrumentTraffik({ meterProvider: new MeterProvider({ readers: [exporter] }) });
+}
 const hello = { hello: "world" };
 
 /** Listens on a free loopback port and returns it. */

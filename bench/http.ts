@@ -2,7 +2,9 @@
  * Hello-world requests per second on Express, Fastify, Hono and Koa: bare, with an empty middleware
  * (what any app-wide limiter costs at least), with Traffik app-wide
  * (in-memory, fixed window and token bucket), and with the framework's usual limiter
- * (express-rate-limit, @fastify/rate-limit, hono-rate-limiter; Koa has no peer line), in one run. Each server runs in
+ * (express-rate-limit, @fastify/rate-limit, hono-rate-limiter; Koa has no peer line), in one run;
+ * on Express, Fastify and Hono also Traffik's fixed window with a `traffik:decision` subscriber
+ * and with traffik/otel metrics, beside the one with no listener. Each server runs in
  * its own process; autocannon loads them in turn from this one over loopback, in many short
  * slices, and the median slice is reported.
  *
@@ -18,7 +20,17 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? "express,fastify,hono,koa").split(",");
-const VARIANTS = ["bare", "noop", "traffik-fixed", "traffik-token", "peer"] as const;
+const VARIANTS = [
+  "bare",
+  "noop",
+  "traffik-fixed",
+  "traffik-token",
+  "peer",
+  "traffik-channel",
+  "traffik-otel",
+] as const;
+/** Variants the Koa server (bench/koa-server.ts) has not got. */
+const NOT_ON_KOA = new Set(["peer", "traffik-channel", "traffik-otel"]);
 const PEERS: Record<string, string> = {
   express: "express-rate-limit",
   fastify: "@fastify/rate-limit",
@@ -44,7 +56,9 @@ for (const framework of FRAMEWORKS) {
   // All four servers run at once and are loaded in turn, in short slices, so a slow minute on a
   // noisy machine falls on every variant alike.
   const peerName = PEERS[framework];
-  const variants = VARIANTS.filter((v) => v !== "peer" || peerName !== undefined);
+  const variants = VARIANTS.filter((v) =>
+    framework === "koa" ? !NOT_ON_KOA.has(v) : v !== "peer" || peerName !== undefined,
+  );
   const servers = new Map<string, { child: ChildProcess; port: number }>();
   for (const variant of variants)
     servers.set(
@@ -90,6 +104,17 @@ for (const framework of FRAMEWORKS) {
     const versusPeer = peerName ? `   ${(rate / peer).toFixed(2)}x ${peerName}` : "";
     console.log(
       `  ${label.padEnd(36)} ${format(rate)}   ${us(variant)}   ${(rate / bare).toFixed(2)}x bare${versusPeer}`,
+    );
+  }
+  const fixed = median(rates["traffik-fixed"] ?? []);
+  for (const [variant, label] of [
+    ["traffik-channel", "  with a traffik:decision subscriber"],
+    ["traffik-otel", "  with traffik/otel metrics"],
+  ] as const) {
+    if (rates[variant] === undefined) continue;
+    const rate = median(rates[variant]);
+    console.log(
+      `  ${label.padEnd(36)} ${format(rate)}   ${us(variant)}   ${(rate / fixed).toFixed(2)}x no listener`,
     );
   }
   if (peerName === undefined) continue;

@@ -11,16 +11,20 @@
  * another's), the contenders alternate over several rounds, and the median round is reported.
  * Every contender makes awaited decisions over the same 10 000 keys, with limits high enough
  * that every decision admits. The events line sets the fixed-window throttle with no listener
- * (what every user pays) beside one with a `traffik:decision` subscriber and one with an
- * `onDecision` hook.
+ * (what every user pays) beside one with a `traffik:decision` subscriber, one with an
+ * `onDecision` hook, and one recorded by traffik/otel into the OpenTelemetry SDK (a Prometheus
+ * exporter, not scraped).
  */
 import { execFileSync } from "node:child_process";
 import { subscribe } from "node:diagnostics_channel";
 import { fileURLToPath } from "node:url";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { MemoryStore } from "express-rate-limit";
 import { RateLimiterMemory } from "rate-limiter-flexible";
 import { CHANNELS, HTTPThrottle, Rate } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
+import { instrumentTraffik } from "traffik/otel";
 import {
   FixedWindowStrategy,
   GCRAStrategy,
@@ -60,8 +64,24 @@ const listen = () => {
   eventsSeen++;
 };
 
+/** Decisions the otel contender's SDK counted: checked, as `eventsSeen`. */
+let decisionsRecorded: (() => Promise<number>) | undefined;
+
+/** Traffik's metrics into the OpenTelemetry SDK, held for a Prometheus scrape that never comes. */
+async function instrumentWithSdk(): Promise<void> {
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  await instrumentTraffik({ meterProvider: new MeterProvider({ readers: [exporter] }) });
+  decisionsRecorded = async () => {
+    const { resourceMetrics } = await exporter.collect();
+    const metric = resourceMetrics.scopeMetrics
+      .flatMap((scope) => scope.metrics)
+      .find((m) => m.descriptor.name === "traffik.decisions");
+    return (metric?.dataPoints ?? []).reduce((sum, point) => sum + (point.value as number), 0);
+  };
+}
+
 /** A contender: a function deciding for key number i, built fresh in its child process. */
-function contender(name: string): (i: number) => Promise<unknown> {
+async function contender(name: string): Promise<(i: number) => Promise<unknown>> {
   const addresses = Array.from({ length: KEYS }, (_, i) => `10.0.${(i >> 8) & 255}.${i & 255}`);
   if (name === "rlf") {
     const limiter = new RateLimiterMemory({ points: LIMIT, duration: 60 });
@@ -91,6 +111,7 @@ function contender(name: string): (i: number) => Promise<unknown> {
   }
   const throttling = name.startsWith("traffik-throttling:");
   if (name === "traffik-events:channel") subscribe(CHANNELS.decision, listen);
+  if (name === "traffik-events:otel") await instrumentWithSdk();
   const hooked = name === "traffik-events:hook";
   const make = name.startsWith("traffik-events:")
     ? strategies["fixed-window"]
@@ -112,13 +133,14 @@ function contender(name: string): (i: number) => Promise<unknown> {
 
 /** Child: decisions per second of one contender, after a warm-up. */
 async function measureRate(name: string): Promise<number> {
-  const decide = contender(name);
+  const decide = await contender(name);
   for (let i = 0; i < 300_000; i++) await decide(i % KEYS);
   const started = process.hrtime.bigint();
   for (let i = 0; i < DECISIONS; i++) await decide(i % KEYS);
   const rate = DECISIONS / (Number(process.hrtime.bigint() - started) / 1e9);
-  if (name.startsWith("traffik-events:") && eventsSeen < DECISIONS) {
-    throw new Error(`${name}: the listener saw ${eventsSeen} events for ${DECISIONS} decisions.`);
+  const seen = decisionsRecorded ? await decisionsRecorded() : eventsSeen;
+  if (name.startsWith("traffik-events:") && seen < DECISIONS) {
+    throw new Error(`${name}: the listener saw ${seen} events for ${DECISIONS} decisions.`);
   }
   return rate;
 }
@@ -177,6 +199,7 @@ const names = [
   ...Object.keys(strategies).map((s) => `traffik:${s}`),
   "traffik-events:channel",
   "traffik-events:hook",
+  "traffik-events:otel",
   "rlf-throttling",
   ...throttled.map((s) => `traffik-throttling:${s}`),
 ];
@@ -204,11 +227,11 @@ for (const name of Object.keys(strategies)) {
   );
 }
 const idle = median(rates.get("traffik:fixed-window") as number[]);
-const events = ["channel", "hook"].map((kind) =>
+const events = ["channel", "hook", "otel"].map((kind) =>
   median(rates.get(`traffik-events:${kind}`) as number[]),
-) as [number, number];
+) as [number, number, number];
 console.log(
-  `  Decision events, fixed window: no listener ${format(idle)}; a traffik:decision subscriber ${format(events[0])} (${(events[0] / idle).toFixed(2)}x); an onDecision hook ${format(events[1])} (${(events[1] / idle).toFixed(2)}x)`,
+  `  Decision events, fixed window: no listener ${format(idle)}; a traffik:decision subscriber ${format(events[0])} (${(events[0] / idle).toFixed(2)}x); an onDecision hook ${format(events[1])} (${(events[1] / idle).toFixed(2)}x); with traffik/otel metrics ${format(events[2])} (${(events[2] / idle).toFixed(2)}x)`,
 );
 const rlfThrottling = median(rates.get("rlf-throttling") as number[]);
 console.log(

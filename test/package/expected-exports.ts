@@ -240,4 +240,9 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
       "TraffikModuleOptions",
     ],
   },
+  // Loads without @opentelemetry/api installed: it is an optional peer, loaded when called.
+  "traffik/otel": {
+    values: ["instrumentTraffik"],
+    types: ["InstrumentTraffikOptions"],
+  },
 };
