@@ -11,8 +11,10 @@ import {
 
 /**
  * The PL/pgSQL function deciding one request (the common case), named `name`, over `table`:
- * what the group function (`decide.ts`) does for a group of one, with scalar arguments and a
- * text reply, so that neither side encodes or parses arrays, and without staging.
+ * what the group function (`decide.ts`) does for a group of one, with scalar arguments (the
+ * mirrors read them as they are, named as in `REQUEST_VARIABLES`: six assignments fewer, each
+ * a step of the interpreter) and a text reply, so that neither side encodes or
+ * parses arrays, and without staging.
  *
  * Returns "allowed,remaining,retry after,reset after,delay", followed by ",state" for an
  * admitted request that waits (giving its place back compares it); after a sweep, then "|"
@@ -20,8 +22,8 @@ import {
  */
 export function decideOneFunction(table: string, name: string): string {
   return `CREATE OR REPLACE FUNCTION ${name}(
-  p_key text, p_code text, p_cost bigint, p_limit bigint, p_window bigint,
-  p_first bigint, p_second bigint, p_consume boolean, p_now bigint, p_deadline bigint,
+  k text, p_code text, cost bigint, lim bigint, win bigint, opt1 bigint, opt2 bigint,
+  p_consume boolean, p_now bigint, p_deadline bigint,
   p_sweep_from text, p_sweep_to text, p_sweep_rows integer
 ) RETURNS text LANGUAGE plpgsql VOLATILE AS $traffik$
 DECLARE
@@ -31,12 +33,11 @@ DECLARE
 BEGIN
   ${READ_COMMITTED_ONLY}
   IF p_consume THEN
-    PERFORM pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(p_key));
+    PERFORM pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(k));
   END IF;
   t := ${SERVER_NOW};
   ${REFUSE_LATE}
   t := coalesce(p_now, t);
-  k := p_key; cost := p_cost; lim := p_limit; win := p_window; opt1 := p_first; opt2 := p_second;
   SELECT state INTO s FROM ${table} WHERE key = k;
   ${decideWithMirror("p_code")}
   IF p_consume AND allowed THEN

@@ -5,6 +5,7 @@ import {
   MIRROR_VARIABLES,
   READ_COMMITTED_ONLY,
   REFUSE_LATE,
+  REQUEST_VARIABLES,
   SERVER_NOW,
   sweep,
 } from "./strategies.js";
@@ -40,6 +41,7 @@ export function decideFunction(table: string, name: string): string {
 ) RETURNS text[] LANGUAGE plpgsql VOLATILE AS $traffik$
 DECLARE
   n integer := cardinality(p_keys);
+  ${REQUEST_VARIABLES}
   ${MIRROR_VARIABLES}
   pos integer; h integer;
   staged_keys text[] := '{}'; staged_states text[] := '{}';

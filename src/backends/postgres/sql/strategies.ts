@@ -18,9 +18,16 @@ export const LOCK_CLASS = 0x54524146;
 /** The server's clock in whole ms, as a SQL expression. */
 export const SERVER_NOW = "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 
-/** The variables the mirrors read (`t`, `s`, the request) and set (the step), declared. */
-export const MIRROR_VARIABLES = `t bigint; s bigint[]; k text;
-  cost bigint; lim bigint; win bigint; opt1 bigint; opt2 bigint;
+/**
+ * The request as the mirrors read it, declared: the table key, the cost, the rate's limit and
+ * window, and the strategy's two options (NULL for a default). The lone function takes them
+ * as its parameters, with these names.
+ */
+export const REQUEST_VARIABLES =
+  "k text; cost bigint; lim bigint; win bigint; opt1 bigint; opt2 bigint;";
+
+/** The variables the mirrors read (`t`, `s`) and set (the step, and steps of their own), declared. */
+export const MIRROR_VARIABLES = `t bigint; s bigint[];
   allowed boolean; nxt bigint[]; remaining bigint; retry bigint; reset_ bigint; delay bigint;
   live boolean; count_ bigint; window_end bigint;
   size_ bigint; debt bigint; missing bigint; available bigint; after_ bigint; full_ bigint;
