@@ -51,8 +51,10 @@ const postmaster = await (async () => {
   const client = new pg.Client({ connectionString: server.url });
   await client.connect();
   const pid = (await client.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number;
+  // Read while the connection, and so its process, is still there.
+  const parent = Number(fields(pid)[1]);
   await client.end();
-  return Number(fields(pid)[1]);
+  return parent;
 })();
 
 /** `/proc/<pid>/stat`'s fields after the command: state, ppid, ... (index 0 is the state). */
