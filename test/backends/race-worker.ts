@@ -1,44 +1,66 @@
 /**
- * One process of the over-admission test: fires `concurrency` decisions at once for every
- * strategy against one shared key per strategy, and prints how many each admitted.
- * Usage: race-worker.ts <redis|memcached|custom> <redis URL or memcached host:port> <concurrency>
- * (`custom`: a store with only the required methods, on a Redis URL.)
+ * One process of the four-process exactness check (`assertNoOverAdmission` in
+ * shared-checks.ts): opens a backend of `kind` on `address`, prints "ready", waits for "go"
+ * on stdin (so that the four race from the same moment), then fires `rounds` decisions at
+ * once for every strategy, each on one key shared by every process, and prints how many each
+ * admitted.
+ * Usage: race-worker.ts <kind> <address> <rounds>, where kind and address are one of
+ *   redis     a Redis URL
+ *   memcached a memcached host:port
+ *   custom    a Redis URL (a store with only the five required methods, over GET/SET/DEL)
+ *   postgres  a postgres:// URL
+ *   sqlite    a database file
  */
+import { once } from "node:events";
 import { Redis } from "ioredis";
 import type { ThrottleBackend } from "../../src/backends/base.js";
 import { MemcachedBackend } from "../../src/backends/memcached/index.js";
+import { PostgresBackend } from "../../src/backends/postgres/index.js";
 import { RedisBackend } from "../../src/backends/redis/index.js";
+import { SQLiteBackend } from "../../src/backends/sqlite/index.js";
 import { Rate } from "../../src/rate.js";
 import { allStrategies } from "../strategies/harness.js";
 import { RedisPrimitivesBackend } from "./custom/redis-primitives-backend.js";
 
-const [kind, address = "", concurrency = "60"] = process.argv.slice(2);
-const client = kind === "custom" ? new Redis(address) : undefined;
-const backend: ThrottleBackend =
-  kind === "redis"
-    ? new RedisBackend({ connection: address, namespace: "race" })
-    : client !== undefined
-      ? // Locks are taken one after another on a key 240 decisions want: no deadline is due
-        // meanwhile. Persistent, so that the first process to finish clears nothing.
-        new RedisPrimitivesBackend(client, {
-          namespace: "race",
-          persistent: true,
-          timeoutMs: 60_000,
-          lockTtlMs: 60_000,
-        })
-      : new MemcachedBackend({ servers: [address], namespace: "race" });
+/** A backend to race on, and what else to close after it. */
+type Opened = [backend: ThrottleBackend, close?: () => Promise<unknown>];
+
+/** The backends the check runs on, by kind: each opened as its own tests open it. */
+const backends: Record<string, (address: string) => Opened> = {
+  redis: (url) => [new RedisBackend({ connection: url, namespace: "race" })],
+  memcached: (address) => [new MemcachedBackend({ servers: [address], namespace: "race" })],
+  custom: (url) => {
+    const client = new Redis(url);
+    // Locks are taken one after another on a key 240 decisions want: no deadline is due
+    // meanwhile. Persistent, so that the first process to finish clears nothing.
+    const options = { namespace: "race", persistent: true, timeoutMs: 60_000, lockTtlMs: 60_000 };
+    return [new RedisPrimitivesBackend(client, options), () => client.quit()];
+  },
+  postgres: (url) => [new PostgresBackend({ connection: url, namespace: "race", poolSize: 8 })],
+  // A deadline no stall of a loaded machine reaches: this check counts, it does not time.
+  sqlite: (path) => [new SQLiteBackend({ path, namespace: "race", timeoutMs: 60_000 })],
+};
+
+const [kind = "", address = "", rounds = "60"] = process.argv.slice(2);
+const open = backends[kind];
+if (open === undefined) throw new Error(`race-worker: unknown backend kind ${kind}`);
+const [backend, closeAlso] = open(address);
 await backend.initialize();
+process.stdout.write("ready\n");
+process.stdin.setEncoding("utf8");
+await once(process.stdin, "data");
 const rate = Rate.parse("20/h");
 const admitted: Record<string, number> = {};
 await Promise.all(
   allStrategies().map(async (strategy, index) => {
     const request = { uid: `s${index}`, identity: "shared", strategy, rate, cost: 1 };
     const steps = await Promise.all(
-      Array.from({ length: Number(concurrency) }, () => backend.decide(request, "consume")),
+      Array.from({ length: Number(rounds) }, () => backend.decide(request, "consume")),
     );
     admitted[`s${index}`] = steps.filter((step) => step.allowed).length;
   }),
 );
-console.log(JSON.stringify(admitted));
+process.stdout.write(`${JSON.stringify(admitted)}\n`);
+process.stdin.destroy();
 await backend.close();
-await client?.quit();
+await closeAlso?.();

@@ -1,8 +1,9 @@
 /** Checks every shared-store backend must pass, run by each backend's tests on a real server. */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { once } from "node:events";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { createInterface } from "node:readline";
 import fc from "fast-check";
 import type { ThrottleBackend } from "../../src/backends/base.js";
 import type { DecisionMode, DecisionRequest } from "../../src/backends/types.js";
@@ -10,38 +11,60 @@ import { Rate } from "../../src/rate.js";
 import type { Step, Strategy, StrategyState } from "../../src/strategies/strategy.js";
 import { allStrategies, clockArb, rateArb, traceArb } from "../strategies/harness.js";
 
-const run = promisify(execFile);
+/** The next line `child` prints, or an error with what it wrote to stderr if it exits first. */
+function lineReader(child: ChildProcessWithoutNullStreams): () => Promise<string> {
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return async () => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`race worker exited: ${stderr}`);
+    return line.value;
+  };
+}
+
+/** The backends `race-worker.ts` opens, and what `address` is for each. */
+export type RaceKind = "redis" | "memcached" | "custom" | "postgres" | "sqlite";
 
 /**
- * Four OS processes fire 60 decisions each, at once, at one key per strategy; together they
- * must admit exactly the strategy's capacity.
+ * Four OS processes (`race-worker.ts`), started together, fire `rounds` decisions each at
+ * once at one key per strategy; together they must admit exactly the strategy's capacity.
+ * `address` is the server's (a URL, or memcached's host:port) or SQLite's file.
  */
 export async function assertNoOverAdmission(
-  kind: "redis" | "memcached" | "custom",
+  kind: RaceKind,
   address: string,
+  rounds = 60,
 ): Promise<void> {
   const worker = join(import.meta.dirname, "race-worker.ts");
-  const outputs = await Promise.all(
-    [0, 1, 2, 3].map(() =>
-      run(process.execPath, ["--import", "tsx", worker, kind, address, "60"], {
-        encoding: "utf8",
-      }),
-    ),
+  const children = [0, 1, 2, 3].map(() =>
+    spawn(process.execPath, ["--import", "tsx", worker, kind, address, String(rounds)]),
   );
-  const totals: Record<string, number> = {};
-  for (const { stdout } of outputs) {
-    for (const [uid, count] of Object.entries(JSON.parse(stdout) as Record<string, number>)) {
-      totals[uid] = (totals[uid] ?? 0) + count;
+  try {
+    const readers = children.map(lineReader);
+    for (const read of readers) assert.equal(await read(), "ready");
+    for (const child of children) child.stdin.write("go\n");
+    const counts = await Promise.all(readers.map(async (read) => JSON.parse(await read())));
+    const totals: Record<string, number> = {};
+    for (const count of counts as Record<string, number>[]) {
+      for (const [uid, n] of Object.entries(count)) totals[uid] = (totals[uid] ?? 0) + n;
     }
-  }
-  const rate = Rate.parse("20/h");
-  allStrategies().forEach((strategy, index) => {
-    assert.equal(
-      totals[`s${index}`],
-      strategy.capacity(rate),
-      `${strategy.name}: 240 requests, capacity ${strategy.capacity(rate)}`,
+    const rate = Rate.parse("20/h");
+    allStrategies().forEach((strategy, index) => {
+      assert.equal(
+        totals[`s${index}`],
+        strategy.capacity(rate),
+        `${strategy.name}: ${4 * rounds} requests, capacity ${strategy.capacity(rate)}`,
+      );
+    });
+    await Promise.all(
+      children.map((child) => (child.exitCode === null ? once(child, "exit") : undefined)),
     );
-  });
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill();
+  }
 }
 
 let runs = 0;

@@ -5,6 +5,7 @@ import type { DecisionMode, DecisionRequest } from "../types.js";
 import { adjustInTransaction } from "./adjust.js";
 import { type Mirror, mirrorOf } from "./mirrors.js";
 import { failure, listened, type PostgresClient } from "./pool.js";
+import { decideGroupQuery, decideOneQuery } from "./queries.js";
 import { stepFrom } from "./replies.js";
 import { PostgresStore } from "./store.js";
 import { decideInTransaction } from "./transaction.js";
@@ -52,18 +53,20 @@ export class PostgresBackend extends PostgresStore {
     recover: (error: unknown) => R | Promise<R>,
   ): R | Promise<R> {
     const mirror = mirrorOf(request.strategy);
-    const steps =
-      mirror === undefined
-        ? this.decideApplying([request], mode)
-        : this.call([request], [mirror], mode);
-    return steps.then((decided) => map(decided[0] as Step), recover);
+    if (mirror === undefined) {
+      return this.recreatingSchema(() => this.decideApplying([request], mode)).then(
+        (steps) => map(steps[0] as Step),
+        recover,
+      );
+    }
+    return this.recreatingSchema(() => this.callOne(request, mirror, mode)).then(map, recover);
   }
 
   override decideAll(requests: readonly DecisionRequest[], mode: DecisionMode): Promise<Step[]> {
     const mirrors = requests.map((request) => mirrorOf(request.strategy));
     return mirrors.every((mirror) => mirror !== undefined)
-      ? this.call(requests, mirrors as Mirror[], mode)
-      : this.decideApplying(requests, mode);
+      ? this.recreatingSchema(() => this.call(requests, mirrors as Mirror[], mode))
+      : this.recreatingSchema(() => this.decideApplying(requests, mode));
   }
 
   /**
@@ -116,7 +119,34 @@ export class PostgresBackend extends PostgresStore {
     await this.delete(this.stateKey(uid, identity));
   }
 
-  /** The decision function, called once for `requests` (a group). */
+  /** The lone request's function, called for `request`. */
+  private async callOne(
+    request: DecisionRequest,
+    mirror: Mirror,
+    mode: DecisionMode,
+  ): Promise<Step> {
+    const client = await this.turn();
+    // Taken once the connection is ours: the server never writes for a call given up on.
+    const deadline = this.serverClock.deadline(this.timeoutMs);
+    const sweepRows = this.sweepDue();
+    const site = this.callSite(deadline, sweepRows, this.sweepCursor);
+    const key = this.key(this.stateKey(request.uid, request.identity));
+    const query = decideOneQuery(site, key, request, mirror, mode === "consume");
+    try {
+      const result = await this.command(() => released(client, client.query(query), this.progress));
+      const reply = (result.rows[0] as { r: string }).r;
+      if (sweepRows === 0) return stepFrom(reply);
+      // "answer|last key swept": the answer holds no "|", the key may.
+      const bar = reply.indexOf("|");
+      this.swept(reply.slice(bar + 1));
+      return stepFrom(reply.slice(0, bar));
+    } catch (error) {
+      if (sweepRows > 0) this.swept(undefined);
+      throw failure(error, this.where);
+    }
+  }
+
+  /** The group function, called once for `requests`. */
   private async call(
     requests: readonly DecisionRequest[],
     mirrors: readonly Mirror[],
@@ -126,23 +156,9 @@ export class PostgresBackend extends PostgresStore {
     // Taken once the connection is ours: the server never writes for a call given up on.
     const deadline = this.serverClock.deadline(this.timeoutMs);
     const keys = requests.map((r) => this.key(this.stateKey(r.uid, r.identity)));
-    const columns = [
-      mirrors.map(([code]) => code),
-      requests.map((r) => r.cost),
-      requests.map((r) => r.rate.limit),
-      requests.map((r) => r.rate.windowMs),
-      mirrors.map(([, first]) => first),
-      mirrors.map(([, , second]) => second),
-    ];
     const sweepRows = this.sweepDue();
-    const query = this.decideQuery(
-      keys,
-      columns,
-      mode === "consume",
-      deadline,
-      this.sweepCursor,
-      sweepRows,
-    );
+    const site = this.callSite(deadline, sweepRows, this.sweepCursor);
+    const query = decideGroupQuery(site, keys, requests, mirrors, mode === "consume");
     try {
       const result = await this.command(() => released(client, client.query(query), this.progress));
       const answers = (result.rows[0] as { r: string[] }).r;

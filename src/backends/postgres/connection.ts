@@ -15,9 +15,18 @@ import {
   positiveInteger,
   sweepOption,
 } from "./options.js";
-import { failure, isPool, listened, openPool, type PostgresPool, SETUP_FLOOR_MS } from "./pool.js";
+import {
+  failure,
+  isPool,
+  isSchemaGone,
+  listened,
+  openPool,
+  type PostgresPool,
+  SETUP_FLOOR_MS,
+} from "./pool.js";
+import { type CallSite, decideGroupQuery, decideOneQuery } from "./queries.js";
 import { type Schema, schemaFor } from "./schema.js";
-import { LOCK_CLASS, SERVER_NOW } from "./sql/decide.js";
+import { LOCK_CLASS, SERVER_NOW } from "./sql/strategies.js";
 
 /**
  * The connection of {@link PostgresBackend}: options, the pool (made, checked, ended), the
@@ -43,6 +52,8 @@ export abstract class PostgresConnection extends ThrottleBackend {
   protected pool: PostgresPool | undefined;
   private readonly connection: string | PostgresPool;
   private readonly poolSize: number;
+  /** The schema being created again, shared by every call that found it gone meanwhile. */
+  private recreating: Promise<void> | undefined;
 
   /**
    * @throws {ConfigurationError} for a missing connection, an unknown or malformed option.
@@ -110,7 +121,10 @@ export abstract class PostgresConnection extends ThrottleBackend {
     const setup = async () => {
       await this.createSchema(pool);
       await this.serverClock.sync();
-      await pool.query(this.decideQuery([], [], false, null, null, 0));
+      // Both functions, on nothing: the role may run them, in this isolation level.
+      const site = this.callSite(null, 0);
+      await pool.query(decideGroupQuery(site, [], [], [], false));
+      await pool.query(decideOneQuery(site, this.range[0], PROBE, MIRROR_PROBE, false));
     };
     let timer: NodeJS.Timeout | undefined;
     const limitMs = Math.max(this.timeoutMs, SETUP_FLOOR_MS);
@@ -147,18 +161,20 @@ export abstract class PostgresConnection extends ThrottleBackend {
           `PostgreSQL at ${this.where} stores text as ${encoding.server_encoding}, which cannot hold every client identity; use a UTF8 database.`,
         );
       }
-      const [table, decide] = this.schema.create as [string, string];
+      const [table, decide, decideOne] = this.schema.create as [string, string, string];
       const missing = await client.query({
-        text: "SELECT to_regclass($1) IS NULL AS t, to_regproc($2) IS NULL AS f",
-        values: [this.schema.table, this.schema.decide],
+        text: "SELECT to_regclass($1) IS NULL AS t, to_regproc($2) IS NULL AS g, to_regproc($3) IS NULL AS o",
+        values: [this.schema.table, this.schema.decide, this.schema.decideOne],
       });
-      const { t, f } = missing.rows[0] as { t: boolean; f: boolean };
-      if (!t && !f) return;
+      const { t, g, o } = missing.rows[0] as { t: boolean; g: boolean; o: boolean };
+      if (!t && !g && !o) return;
       await client.query("BEGIN");
       // Concurrent DDL on one name fails ("tuple concurrently updated"): one process at a time.
       await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, 0)`);
+      // Idempotent statements, run again under the lock: another process may have run them.
       if (t) await client.query(table);
-      if (f) await client.query(decide);
+      if (g) await client.query(decide);
+      if (o) await client.query(decideOne);
       await client.query("COMMIT");
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {});
@@ -193,46 +209,57 @@ export abstract class PostgresConnection extends ThrottleBackend {
     return this.clock === undefined ? null : Math.floor(this.clock());
   }
 
-  /** The decision function's call for these arrays (see `sql/decide.ts`). @internal */
-  protected decideQuery(
-    keys: readonly string[],
-    columns: readonly (readonly unknown[])[],
-    consume: boolean,
+  /** What a call of a decision function carries besides its requests. @internal */
+  protected callSite(
     deadline: number | null,
-    sweepFrom: string | null,
     sweepRows: number,
-  ): { name: string; text: string; values: unknown[] } {
-    const [codes = [], costs = [], limits = [], windows = [], first = [], second = []] = columns;
+    sweepFrom: string | null = null,
+  ): CallSite {
     return {
-      name: this.schema.decide.slice(-28, -1),
-      text: `SELECT ${this.schema.decide}($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean, $9::bigint, $10::bigint, $11::text, $12::text, $13::integer) AS r`,
-      values: [
-        keys,
-        codes,
-        costs,
-        limits,
-        windows,
-        first,
-        second,
-        consume,
-        this.clockArg(),
-        deadline,
-        sweepFrom ?? this.range[0],
-        this.range[1],
-        sweepRows,
-      ],
+      schema: this.schema,
+      now: this.clockArg(),
+      deadline,
+      range: this.range,
+      sweepFrom,
+      sweepRows,
     };
+  }
+
+  /**
+   * `attempt()`, and once more after creating the table and the functions again if it failed
+   * because one of them is gone (dropped, or the schema recreated, while the backend ran): a
+   * failed statement wrote nothing, so the retry is the only decision. Calls failing together
+   * share one creation, bounded by the deadline. @internal
+   */
+  protected async recreatingSchema<T>(attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isSchemaGone(error)) throw error;
+      const pool = await this.connected();
+      this.recreating ??= this.withinTimeout(this.createSchema(pool)).finally(() => {
+        this.recreating = undefined;
+      });
+      try {
+        await this.recreating;
+      } catch (recreation) {
+        throw failure(recreation, this.where);
+      }
+      return attempt();
+    }
   }
 
   /** One query, within the deadline and the bound on pending commands: its rows. @internal */
   protected query(text: string, values: unknown[]): Promise<unknown[]> {
-    return this.connected().then((pool) =>
-      this.command(
-        () => pool.query({ text, values }),
-        (result) => result.rows,
-        (error) => {
-          throw failure(error, this.where);
-        },
+    return this.recreatingSchema(() =>
+      this.connected().then((pool) =>
+        this.command(
+          () => pool.query({ text, values }),
+          (result) => result.rows,
+          (error) => {
+            throw failure(error, this.where);
+          },
+        ),
       ),
     );
   }
@@ -256,3 +283,7 @@ export abstract class PostgresConnection extends ThrottleBackend {
     return rowKey(this.namespace, relative);
   }
 }
+
+/** An empty request, for proving on `initialize()` that the role may run the lone function. */
+const PROBE = { cost: 0, rate: { limit: 1, windowMs: 1000 } };
+const MIRROR_PROBE = ["fw", null, null] as const;

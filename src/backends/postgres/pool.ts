@@ -1,5 +1,5 @@
 import { BackendConfigurationError, BackendConnectionError, BackendError } from "../../errors.js";
-import { ISOLATION_SQLSTATE, LATE_SQLSTATE } from "./sql/decide.js";
+import { ISOLATION_SQLSTATE, LATE_SQLSTATE } from "./sql/strategies.js";
 
 /**
  * The least time a new connection gets to open, and `initialize()` to set up, in ms: forty
@@ -125,6 +125,16 @@ export function isRefusal(error: unknown): boolean {
       state === "42501" ||
       state === ISOLATION_SQLSTATE)
   );
+}
+
+/**
+ * Whether a call failed because the table or a decision function is gone (`undefined_table`,
+ * `undefined_function`): dropped, or the schema recreated, while the backend ran. `error` may
+ * be the server's, or a `BackendError` wrapping it.
+ */
+export function isSchemaGone(error: unknown): boolean {
+  const state = sqlState(error) ?? sqlState((error as { cause?: unknown } | null)?.cause);
+  return state === "42P01" || state === "42883";
 }
 
 /** Wraps a transport or server failure as a `BackendError` naming the server. */

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { decideFunction } from "./sql/decide.js";
+import { decideOneFunction } from "./sql/decide-one.js";
 
 /**
- * Where the backend keeps its states: `schema.table` and the decision function beside it.
+ * Where the backend keeps its states: `schema.table` and the decision functions beside it.
  *
  * The table, one row per client and throttle (and per lock or value of the store primitives):
  *
@@ -25,9 +26,11 @@ import { decideFunction } from "./sql/decide.js";
 export interface Schema {
   /** The quoted, qualified table name. */
   readonly table: string;
-  /** The quoted, qualified name of the decision function. */
+  /** The quoted, qualified name of the decision function for groups. */
   readonly decide: string;
-  /** The statements that create both, idempotent. */
+  /** The quoted, qualified name of the decision function for a lone request. */
+  readonly decideOne: string;
+  /** The statements that create the table and both functions, idempotent. */
   readonly create: readonly string[];
 }
 
@@ -35,17 +38,20 @@ export interface Schema {
 const quote = (name: string): string => `"${name}"`;
 
 /**
- * The schema objects for `schema.table`. The function's name carries a hash of its source, so
- * processes running different versions of Traffik each call their own, side by side.
+ * The schema objects for `schema.table`. The functions' names carry a hash of their source,
+ * so processes running different versions of Traffik each call their own, side by side.
  */
 export function schemaFor(schema: string, table: string, logged: boolean): Schema {
   const qualified = `${quote(schema)}.${quote(table)}`;
-  const source = decideFunction(qualified, "$NAME");
-  const version = createHash("sha256").update(source).digest("hex").slice(0, 10);
+  const group = decideFunction(qualified, "$NAME");
+  const one = decideOneFunction(qualified, "$NAME");
+  const version = createHash("sha256").update(group).update(one).digest("hex").slice(0, 10);
   const decide = `${quote(schema)}.${quote(`${table}_decide_${version}`)}`;
+  const decideOne = `${quote(schema)}.${quote(`${table}_lone_${version}`)}`;
   return {
     table: qualified,
     decide,
+    decideOne,
     create: [
       `CREATE ${logged ? "" : "UNLOGGED "}TABLE IF NOT EXISTS ${qualified} (
   key text COLLATE "C" PRIMARY KEY,
@@ -53,7 +59,8 @@ export function schemaFor(schema: string, table: string, logged: boolean): Schem
   value text,
   expires_at bigint
 ) WITH (fillfactor = 70)`,
-      source.replace("$NAME", decide),
+      group.replace("$NAME", decide),
+      one.replace("$NAME", decideOne),
     ],
   };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { pollForLock } from "../poll-lock.js";
 import type { Lock, LockOptions } from "../types.js";
 import { PostgresConnection } from "./connection.js";
-import { SERVER_NOW } from "./sql/decide.js";
+import { SERVER_NOW } from "./sql/strategies.js";
 
 /** The deciding clock in SQL: parameter `$n` (a test clock's time), or the server's. */
 const nowParam = (n: number): string => `coalesce($${n}::bigint, ${SERVER_NOW})`;

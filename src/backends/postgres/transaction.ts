@@ -4,7 +4,7 @@ import { decodeState, encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
 import { mirrorOf } from "./mirrors.js";
 import type { PostgresClient } from "./pool.js";
-import { LOCK_CLASS, SERVER_NOW } from "./sql/decide.js";
+import { LOCK_CLASS, SERVER_NOW } from "./sql/strategies.js";
 
 /** What deciding in a transaction needs from the backend. */
 export interface TransactionSite {

@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
 import pg from "pg";
 import { PostgresBackend } from "../../../src/backends/postgres/index.js";
 import { Rate } from "../../../src/rate.js";
@@ -15,14 +12,13 @@ import {
 import type { Step, StrategyState } from "../../../src/strategies/strategy.js";
 import { tryHitAll } from "../../../src/throttles/all-or-nothing.js";
 import { HTTPThrottle } from "../../../src/throttles/http.js";
-import { allStrategies } from "../../strategies/harness.js";
 import {
   type PostgresServer,
   postgresBinaries,
   startPostgres,
 } from "../../support/postgres-server.js";
+import { assertNoOverAdmission } from "../shared-checks.js";
 
-const run = promisify(execFile);
 const bin = postgresBinaries();
 
 /** A token bucket whose `apply` is its own: no mirror decides it, `apply` does. */
@@ -52,24 +48,8 @@ describe("PostgresBackend against a real PostgreSQL", { skip: !bin }, () => {
     await server?.stop();
   });
 
-  it("admits exactly the capacity across four OS processes, for every strategy", async () => {
-    const worker = join(import.meta.dirname, "race-worker.ts");
-    const outputs = await Promise.all(
-      [0, 1, 2, 3].map(() =>
-        run(process.execPath, ["--import", "tsx", worker, server.url, "60"], { encoding: "utf8" }),
-      ),
-    );
-    const totals: Record<string, number> = {};
-    for (const { stdout } of outputs) {
-      for (const [uid, count] of Object.entries(JSON.parse(stdout) as Record<string, number>)) {
-        totals[uid] = (totals[uid] ?? 0) + count;
-      }
-    }
-    const rate = Rate.parse("20/h");
-    allStrategies().forEach((strategy, index) => {
-      assert.equal(totals[`s${index}`], strategy.capacity(rate), `${strategy.name}: 240 requests`);
-    });
-  });
+  it("admits exactly the capacity across four OS processes, for every strategy", () =>
+    assertNoOverAdmission("postgres", server.url));
 
   it("applies a group all or nothing: a rejection leaves every state as it was", async () => {
     const short = new HTTPThrottle({

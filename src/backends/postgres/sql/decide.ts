@@ -1,22 +1,14 @@
-import { FIXED_WINDOW_SQL } from "./fixed-window.js";
-import { LEAKY_BUCKET_WITH_QUEUE_SQL } from "./leaky-bucket-with-queue.js";
-import { SCHEDULE_SQL } from "./schedule.js";
-import { SLIDING_WINDOW_COUNTER_SQL } from "./sliding-window-counter.js";
-import { SLIDING_WINDOW_LOG_SQL } from "./sliding-window-log.js";
-
-/** The SQLSTATE a decision raises when it ran after its deadline; it wrote nothing. */
-export const LATE_SQLSTATE = "TK001";
-/** The SQLSTATE a decision raises in a transaction that is not READ COMMITTED. */
-export const ISOLATION_SQLSTATE = "TK002";
-
-/**
- * The first key of the two-key advisory locks decisions take ("TRAF"); the second is the
- * hash of the state's key. Two-key locks never conflict with an app's one-key locks.
- */
-export const LOCK_CLASS = 0x54524146;
-
-/** The server's clock in whole ms, as a SQL expression. */
-export const SERVER_NOW = "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+import {
+  ANSWER,
+  decideWithMirror,
+  LOCK_CLASS,
+  MIRROR_VARIABLES,
+  READ_COMMITTED_ONLY,
+  REFUSE_LATE,
+  REQUEST_VARIABLES,
+  SERVER_NOW,
+  sweep,
+} from "./strategies.js";
 
 /**
  * The PL/pgSQL decision function over `table` (a quoted, qualified name), named `name`. One
@@ -49,23 +41,15 @@ export function decideFunction(table: string, name: string): string {
 ) RETURNS text[] LANGUAGE plpgsql VOLATILE AS $traffik$
 DECLARE
   n integer := cardinality(p_keys);
-  t bigint; s bigint[]; k text; pos integer; h integer;
-  cost bigint; lim bigint; win bigint; opt1 bigint; opt2 bigint;
-  allowed boolean; nxt bigint[]; remaining bigint; retry bigint; reset_ bigint; delay bigint;
-  live boolean; count_ bigint; window_end bigint;
-  size_ bigint; debt bigint; missing bigint; available bigint; after_ bigint; full_ bigint;
-  queue bigint; wait bigint; free bigint; overflow bigint; backlog bigint;
-  start_ bigint; prev bigint; cur bigint; elapsed bigint; estimate bigint;
-  len integer; first_ integer; used bigint; newest bigint; freed bigint;
+  ${REQUEST_VARIABLES}
+  ${MIRROR_VARIABLES}
+  pos integer; h integer;
   staged_keys text[] := '{}'; staged_states text[] := '{}';
   all_admitted boolean := true;
   answers text[] := '{}';
   swept text;
 BEGIN
-  IF current_setting('transaction_isolation') <> 'read committed' THEN
-    RAISE EXCEPTION 'Traffik decides in READ COMMITTED transactions only, not %',
-      current_setting('transaction_isolation') USING ERRCODE = '${ISOLATION_SQLSTATE}';
-  END IF;
+  ${READ_COMMITTED_ONLY}
   IF p_consume AND n = 1 THEN
     -- The common case, a lone request, without the query that orders a group's locks.
     PERFORM pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(p_keys[1]));
@@ -75,12 +59,7 @@ BEGIN
     END LOOP;
   END IF;
   t := ${SERVER_NOW};
-  IF p_consume THEN
-    IF p_deadline IS NOT NULL AND t > p_deadline THEN
-      RAISE EXCEPTION 'the deadline had passed when the server ran this call; nothing was written'
-        USING ERRCODE = '${LATE_SQLSTATE}';
-    END IF;
-  END IF;
+  ${REFUSE_LATE}
   t := coalesce(p_now, t);
   FOR j IN 1..coalesce(n, 0) LOOP
     k := p_keys[j]; cost := p_costs[j]; lim := p_limits[j]; win := p_windows[j];
@@ -91,22 +70,7 @@ BEGIN
     ELSE
       SELECT state INTO s FROM ${table} WHERE key = k;
     END IF;
-    CASE p_codes[j]
-      WHEN 'fw' THEN ${FIXED_WINDOW_SQL}
-      WHEN 'swl' THEN ${SLIDING_WINDOW_LOG_SQL}
-      WHEN 'swc' THEN ${SLIDING_WINDOW_COUNTER_SQL}
-      WHEN 'lbq' THEN ${LEAKY_BUCKET_WITH_QUEUE_SQL}
-      ELSE
-        -- The token bucket (tb), with debt (tbd), the metering leaky bucket (lb) and GCRA
-        -- (gcra) are one schedule; their options say its size and debt.
-        size_ := coalesce(opt1, lim);
-        debt := CASE p_codes[j] WHEN 'tbd' THEN coalesce(opt2, lim) WHEN 'tb' THEN 0
-          WHEN 'lb' THEN 0 WHEN 'gcra' THEN 0 END;
-        IF debt IS NULL THEN
-          RAISE EXCEPTION 'unknown strategy code %', p_codes[j];
-        END IF;
-        ${SCHEDULE_SQL}
-    END CASE;
+    ${decideWithMirror("p_codes[j]")}
     IF allowed AND n = 1 THEN
       -- A lone request stores \`nxt\` itself, below; nothing to stage.
       NULL;
@@ -120,8 +84,7 @@ BEGIN
     ELSE
       all_admitted := false;
     END IF;
-    answers := answers || (concat_ws(',', allowed::integer, remaining,
-      coalesce(retry::text, 'inf'), reset_, delay)
+    answers := answers || (${ANSWER}
       || CASE WHEN allowed AND (delay > 0 OR n > 1) THEN ',' || array_to_string(nxt, ',') ELSE '' END);
   END LOOP;
   IF p_consume AND all_admitted AND n = 1 THEN
@@ -135,21 +98,8 @@ BEGIN
     ON CONFLICT (key) DO UPDATE
       SET state = EXCLUDED.state, value = NULL, expires_at = EXCLUDED.expires_at;
   END IF;
+  ${sweep(table)}
   IF p_sweep_rows > 0 THEN
-    WITH scanned AS (
-      SELECT key, expires_at FROM ${table}
-      WHERE key > p_sweep_from AND key < p_sweep_to ORDER BY key LIMIT p_sweep_rows
-    ), doomed AS (
-      -- Rows another call holds are skipped, never waited for: two sweeps in processes that
-      -- each hold a lock the other wants would deadlock. The expiry is checked again on the
-      -- row as it is now: a decision may have renewed it meanwhile.
-      SELECT d.key FROM ${table} AS d JOIN scanned ON d.key = scanned.key
-      WHERE scanned.expires_at <= t AND d.expires_at <= t
-      FOR UPDATE OF d SKIP LOCKED
-    ), gone AS (
-      DELETE FROM ${table} AS d USING doomed WHERE d.key = doomed.key AND d.expires_at <= t
-    )
-    SELECT CASE WHEN count(*) < p_sweep_rows THEN '' ELSE max(key) END INTO swept FROM scanned;
     answers := answers || swept;
   END IF;
   RETURN answers;
