@@ -2,21 +2,22 @@
  * One process of the over-admission test: fires `concurrency` decisions at once for every
  * strategy against one shared key per strategy, and prints how many each admitted.
  * Usage: race-worker.ts <redis|memcached|custom> <redis URL or memcached host:port> <concurrency>
+ * [Redis client library, as test/support/redis-clients.ts names it; ioredis by default]
  * (`custom`: a store with only the required methods, on a Redis URL.)
  */
 import { Redis } from "ioredis";
 import type { ThrottleBackend } from "../../src/backends/base.js";
 import { MemcachedBackend } from "../../src/backends/memcached/index.js";
-import { RedisBackend } from "../../src/backends/redis/index.js";
 import { Rate } from "../../src/rate.js";
 import { allStrategies } from "../strategies/harness.js";
+import { backendOn, clientKind } from "../support/redis-clients.js";
 import { RedisPrimitivesBackend } from "./custom/redis-primitives-backend.js";
 
-const [kind, address = "", concurrency = "60"] = process.argv.slice(2);
+const [kind, address = "", concurrency = "60", redisClient = "ioredis"] = process.argv.slice(2);
 const client = kind === "custom" ? new Redis(address) : undefined;
 const backend: ThrottleBackend =
   kind === "redis"
-    ? new RedisBackend({ connection: address, namespace: "race" })
+    ? backendOn(clientKind(redisClient), address, { namespace: "race" })
     : client !== undefined
       ? // Locks are taken one after another on a key 240 decisions want: no deadline is due
         // meanwhile. Persistent, so that the first process to finish clears nothing.

@@ -14,16 +14,18 @@ const run = promisify(execFile);
 
 /**
  * Four OS processes fire 60 decisions each, at once, at one key per strategy; together they
- * must admit exactly the strategy's capacity.
+ * must admit exactly the strategy's capacity. `redisClient`: the Redis backend's client library
+ * (see test/support/redis-clients.ts).
  */
 export async function assertNoOverAdmission(
   kind: "redis" | "memcached" | "custom",
   address: string,
+  redisClient = "ioredis",
 ): Promise<void> {
   const worker = join(import.meta.dirname, "race-worker.ts");
   const outputs = await Promise.all(
     [0, 1, 2, 3].map(() =>
-      run(process.execPath, ["--import", "tsx", worker, kind, address, "60"], {
+      run(process.execPath, ["--import", "tsx", worker, kind, address, "60", redisClient], {
         encoding: "utf8",
       }),
     ),

@@ -1,0 +1,130 @@
+import type { ClientLink, NodeRedisClient, NodeSender, ScriptCommand } from "./client-link.js";
+import { readyEvent } from "./ready-wait.js";
+import { keySlot } from "./slots.js";
+
+/** A node-redis client or cluster as this file uses it; the majors differ only where noted. */
+interface NodeRedisShape extends Omit<NodeRedisClient, "sendCommand"> {
+  /** A client's is `(args)`; a cluster's `(firstKey, isReadonly, args)`. */
+  sendCommand(...args: unknown[]): Promise<unknown>;
+  /** 5.x and later; 4.x has `quit` only. */
+  close?(): Promise<unknown>;
+  quit?(): Promise<unknown>;
+  /** 5.x and later; 4.x has `disconnect` only. */
+  destroy?(): void;
+  disconnect?(): Promise<unknown>;
+  readonly options?: { url?: string; socket?: { host?: string; port?: number; path?: string } };
+}
+
+interface ClusterShape extends NodeRedisShape {
+  readonly masters: readonly { host: string; port: number }[];
+  readonly slots: readonly ({ master?: { host: string; port: number } } | undefined)[];
+  nodeClient(node: unknown): NodeRedisShape | Promise<NodeRedisShape>;
+  readonly _options?: { rootNodes?: readonly { url?: string }[] };
+}
+
+/** Whether a node-redis connection is a cluster (`createCluster`): it knows its masters. */
+export const isNodeRedisCluster = (client: object): boolean =>
+  typeof (client as { nodeClient?: unknown }).nodeClient === "function" && "masters" in client;
+
+/**
+ * The {@link ClientLink} of a node-redis client or cluster (`redis` 4.x and later): every
+ * command by `sendCommand`, which a cluster routes by the key it is given. A cluster has no
+ * ready event of its own: 5.x and later tell each node's (`node-ready`), 4.x none.
+ */
+export class NodeRedisLink implements ClientLink {
+  readonly library = "node-redis";
+  readonly isCluster: boolean;
+  private readonly shape: NodeRedisShape;
+
+  constructor(readonly client: NodeRedisClient) {
+    this.shape = client as NodeRedisShape;
+    this.isCluster = isNodeRedisCluster(client);
+  }
+
+  get address(): string {
+    if (this.isCluster) {
+      const cluster = this.shape as ClusterShape;
+      const roots = cluster._options?.rootNodes?.map((node) => hostPort(node.url));
+      const known = cluster.masters.map((node) => `${node.host}:${node.port}`);
+      return (roots?.length ? roots : known).join(",") || "the node-redis cluster given";
+    }
+    const options = this.shape.options;
+    if (options?.socket?.path !== undefined) return options.socket.path;
+    if (options?.url !== undefined) return hostPort(options.url);
+    return `${options?.socket?.host ?? "localhost"}:${options?.socket?.port ?? 6379}`;
+  }
+
+  send(args: readonly string[], key: string): Promise<unknown> {
+    // Never marked read-only: a cluster would be free to ask a replica, which may lag.
+    return this.isCluster ? this.shape.sendCommand(key, false, args) : this.shape.sendCommand(args);
+  }
+
+  script(
+    command: ScriptCommand,
+    code: string,
+    keys: readonly string[],
+    args: readonly string[],
+  ): Promise<unknown> {
+    const all = [command, code, String(keys.length), ...keys, ...args];
+    return this.isCluster
+      ? this.shape.sendCommand(keys[0], false, all)
+      : this.shape.sendCommand(all);
+  }
+
+  async masters(): Promise<readonly NodeSender[]> {
+    if (!this.isCluster) return [(args) => this.shape.sendCommand(args)];
+    const cluster = this.shape as ClusterShape;
+    const clients = await Promise.all(cluster.masters.map((node) => cluster.nodeClient(node)));
+    return clients.map((node) => (args) => node.sendCommand(args));
+  }
+
+  /**
+   * Connects a client not open; waits for one open but not ready (reconnecting) until it is, or
+   * until it ends. An open cluster is ready: its `connect()` resolves after discovery.
+   */
+  untilReady(timeoutMs: number): Promise<void> {
+    const client = this.shape;
+    if (!client.isOpen) return client.connect().then(() => undefined);
+    if (this.isCluster || client.isReady) return Promise.resolve();
+    return readyEvent(client, timeoutMs, () => "reconnecting");
+  }
+
+  onReady(listener: () => void): () => void {
+    const event = this.isCluster ? "node-ready" : "ready";
+    this.shape.on(event, listener);
+    return () => this.shape.off(event, listener);
+  }
+
+  onError(listener: (error: unknown) => void): () => void {
+    this.shape.on("error", listener);
+    return () => this.shape.off("error", listener);
+  }
+
+  quit(): Promise<unknown> {
+    const client = this.shape;
+    return typeof client.close === "function"
+      ? client.close()
+      : (client.quit?.() as Promise<unknown>);
+  }
+
+  destroy(): void {
+    const client = this.shape;
+    if (typeof client.destroy === "function") client.destroy();
+    else client.disconnect?.().catch(() => undefined);
+  }
+
+  masterOf(key: string): string {
+    if (!this.isCluster) return "";
+    const master = (this.shape as ClusterShape).slots[keySlot(key)]?.master;
+    return master === undefined ? "" : `${master.host}:${master.port}`;
+  }
+}
+
+const hostPort = (url: string | undefined): string => {
+  try {
+    const parsed = new URL(url ?? "");
+    return `${parsed.hostname || "localhost"}:${parsed.port || "6379"}`;
+  } catch {
+    return url ?? "localhost:6379";
+  }
+};
