@@ -29,8 +29,10 @@ export abstract class RedisLink extends ThrottleBackend {
   private readonly connection: RedisBackendOptions["connection"];
   /** The test clock, if any; decisions are on the server's clock without one. @internal */
   protected readonly clock: (() => number) | undefined;
-  /** The link to the client, given or made; made at `initialize()` from a URL or function. @internal */
+  /** The link to the client, once connected. @internal */
   protected link: ClientLink | undefined;
+  /** The link to a client given as such: checked at construction, used from `initialize()`. */
+  private readonly given: ClientLink | undefined;
   private ownsClient = false;
   /** The server's address, for messages. @internal */
   protected where: string;
@@ -56,12 +58,13 @@ export abstract class RedisLink extends ThrottleBackend {
       throw new ConfigurationError(
         "RedisBackend needs a `connection`: a URL, an ioredis or node-redis client, or a function returning one.",
       );
-    } else if (typeof connection !== "function") this.link = linkFor(connection);
+    }
+    this.given = typeof connection === "object" ? linkFor(connection) : undefined;
     this.connection = connection;
     this.where =
       typeof connection === "string"
         ? urlAddress(connection)
-        : (this.link?.address ?? "the server given");
+        : (this.given?.address ?? "the server given");
     this.clock = options.clock;
   }
 
@@ -77,17 +80,23 @@ export abstract class RedisLink extends ThrottleBackend {
    * `ioredis` is missing (for a URL) or the client is neither an ioredis nor a node-redis one.
    */
   override async initialize(): Promise<void> {
-    this.link ??= await this.makeLink();
+    this.link ??= this.given ?? (await this.makeLink());
     const link = this.link;
     this.where = link.address;
     // A refused password is only told on the client's "error" event; ioredis's connect() then
-    // says "Connection is closed.", node-redis's may go on retrying.
+    // says "Connection is closed.", node-redis's goes on retrying: the refusal ends the wait.
     let told: unknown;
+    let refuse: (error: unknown) => void = () => {};
+    const refused = new Promise<never>((_, reject) => {
+      refuse = reject;
+    });
+    refused.catch(() => {});
     const stopListening = link.onError((error: unknown) => {
       told = error;
+      if (isRefusal(error)) refuse(error);
     });
     try {
-      await this.withinTimeout(link.untilReady(this.timeoutMs));
+      await this.withinTimeout(Promise.race([link.untilReady(this.timeoutMs), refused]));
       await this.withinTimeout(this.serverClock.sync());
       // Never fails: where Functions are missing or refused, decisions go by EVALSHA.
       await this.withinTimeout(this.functions.load(link));
@@ -135,7 +144,7 @@ export abstract class RedisLink extends ThrottleBackend {
 
   /** Whether the client is a cluster; a connection given as a function is not known before use. @internal */
   protected isCluster(): boolean {
-    return this.link?.isCluster ?? false;
+    return (this.link ?? this.given)?.isCluster ?? false;
   }
 
   /** The key of a relative key, in this namespace. @internal */
@@ -244,7 +253,7 @@ export abstract class RedisLink extends ThrottleBackend {
   private async makeLink(): Promise<ClientLink> {
     const connection = this.connection;
     if (typeof connection === "function") return linkFor(await connection());
-    if (typeof connection !== "string") return linkFor(connection);
+    if (typeof connection !== "string") return this.given as ClientLink;
     const link = linkFor(await clientForUrl(connection, this.timeoutMs));
     this.ownsClient = true;
     return link;

@@ -35,6 +35,8 @@ export class NodeRedisLink implements ClientLink {
   readonly library = "node-redis";
   readonly isCluster: boolean;
   private readonly shape: NodeRedisShape;
+  /** Whether a read to learn the slots' owners is on its way (see `onCluster`). */
+  private probing = false;
 
   constructor(readonly client: NodeRedisClient) {
     this.shape = client as NodeRedisShape;
@@ -56,7 +58,7 @@ export class NodeRedisLink implements ClientLink {
 
   send(args: readonly string[], key: string): Promise<unknown> {
     // Never marked read-only: a cluster would be free to ask a replica, which may lag.
-    return this.isCluster ? this.shape.sendCommand(key, false, args) : this.shape.sendCommand(args);
+    return this.isCluster ? this.onCluster(key, args) : this.shape.sendCommand(args);
   }
 
   script(
@@ -66,9 +68,28 @@ export class NodeRedisLink implements ClientLink {
     args: readonly string[],
   ): Promise<unknown> {
     const all = [command, code, String(keys.length), ...keys, ...args];
-    return this.isCluster
-      ? this.shape.sendCommand(keys[0], false, all)
-      : this.shape.sendCommand(all);
+    return this.isCluster ? this.onCluster(keys[0], all) : this.shape.sendCommand(all);
+  }
+
+  /**
+   * A command to the master of `key`'s slot. When that master is lost, node-redis before 6
+   * goes on sending to it: it learns a new map of the slots only from a MOVED reply. So a
+   * loss sends, at most one at a time, a read of `key` to any node, whose MOVED makes the
+   * client learn who serves the slot now (a failover), and the next calls go there.
+   */
+  private onCluster(key: string | undefined, args: readonly string[]): Promise<unknown> {
+    return this.shape.sendCommand(key, false, args).catch((error: unknown) => {
+      if (key !== undefined && isLoss(error) && !this.probing) {
+        this.probing = true;
+        this.shape
+          .sendCommand(undefined, true, ["EXISTS", key])
+          .catch(() => undefined)
+          .finally(() => {
+            this.probing = false;
+          });
+      }
+      throw error;
+    });
   }
 
   async masters(): Promise<readonly NodeSender[]> {
@@ -119,6 +140,15 @@ export class NodeRedisLink implements ClientLink {
     return master === undefined ? "" : `${master.host}:${master.port}`;
   }
 }
+
+/**
+ * Whether a cluster call failed for want of its node (offline, closed, refused, reset) or of
+ * the cluster (CLUSTERDOWN), rather than by the server's answer (`ERR ...`, `NOSCRIPT ...`).
+ */
+const isLoss = (error: unknown): boolean => {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.startsWith("CLUSTERDOWN") || !/^[A-Z][A-Z_]+\b/.test(message);
+};
 
 const hostPort = (url: string | undefined): string => {
   try {
