@@ -13,6 +13,7 @@ import { checkUrl, clientForUrl, errorText, isRefusal, urlAddress } from "./conn
 import { DecisionFunctions, decisionLibrary } from "./library.js";
 import { LATE_REPLY } from "./lua/deadline.js";
 import { REDIS_OPTION_NAMES, type RedisBackendOptions } from "./options.js";
+import { watchErrors } from "./ready-wait.js";
 import type { Script } from "./script.js";
 
 /** Reads the server's clock; also proves the server lets this client run scripts. */
@@ -59,7 +60,10 @@ export abstract class RedisLink extends ThrottleBackend {
         "RedisBackend needs a `connection`: a URL, an ioredis or node-redis client, or a function returning one.",
       );
     }
-    this.given = typeof connection === "object" ? linkFor(connection) : undefined;
+    this.given =
+      typeof connection === "string" || typeof connection === "function"
+        ? undefined
+        : linkFor(connection);
     this.connection = connection;
     this.where =
       typeof connection === "string"
@@ -83,24 +87,14 @@ export abstract class RedisLink extends ThrottleBackend {
     this.link ??= this.given ?? (await this.makeLink());
     const link = this.link;
     this.where = link.address;
-    // A refused password is only told on the client's "error" event; ioredis's connect() then
-    // says "Connection is closed.", node-redis's goes on retrying: the refusal ends the wait.
-    let told: unknown;
-    let refuse: (error: unknown) => void = () => {};
-    const refused = new Promise<never>((_, reject) => {
-      refuse = reject;
-    });
-    refused.catch(() => {});
-    const stopListening = link.onError((error: unknown) => {
-      told = error;
-      if (isRefusal(error)) refuse(error);
-    });
+    const errors = watchErrors(link);
     try {
-      await this.withinTimeout(Promise.race([link.untilReady(this.timeoutMs), refused]));
+      await this.withinTimeout(Promise.race([link.untilReady(this.timeoutMs), errors.refused]));
       await this.withinTimeout(this.serverClock.sync());
       // Never fails: where Functions are missing or refused, decisions go by EVALSHA.
       await this.withinTimeout(this.functions.load(link));
     } catch (error) {
+      const told = errors.told();
       const reason = isRefusal(told) ? told : error;
       if (isRefusal(reason)) {
         if (this.ownsClient) {
@@ -117,7 +111,7 @@ export abstract class RedisLink extends ThrottleBackend {
         { cause: error },
       );
     } finally {
-      stopListening();
+      errors.stop();
     }
   }
 

@@ -75,7 +75,7 @@ for (const kind of clientKinds)
           strategy,
         });
         await backend.ready(); // connected before the clock of the first decision starts
-      for (let i = 0; i < 3; i++) assert.equal((await throttle.tryHit(conn())).allowed, true);
+        for (let i = 0; i < 3; i++) assert.equal((await throttle.tryHit(conn())).allowed, true);
         const counted = (await throttle.peek(conn())).remaining;
 
         await server.freeze();
