@@ -6,12 +6,17 @@ import type { Cluster, Redis } from "ioredis";
  * so that neither client library is needed to compile against Traffik.
  */
 export interface NodeRedisClient {
+  /** Whether `connect()` was called and the client not closed since. */
   readonly isOpen: boolean;
-  /** A client's; a cluster's from 6.x only. */
+  /** Whether it can take commands now: a client's; a cluster's from 6.x only. */
   readonly isReady?: boolean;
+  /** Connects; the backend calls it at `initialize()` for a client not open. */
   connect(): Promise<unknown>;
+  /** Sends one command: `(args)` on a client, `(firstKey, isReadonly, args)` on a cluster. */
   sendCommand(...args: never[]): Promise<unknown>;
+  /** Listens to `ready`, `error`, `end` (a cluster: `node-ready`, `error`). */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Stops listening. */
   off(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
