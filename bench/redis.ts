@@ -159,7 +159,7 @@ const contenders: Record<string, StoreContender> = {
   "Traffik token bucket": () => traffik(new TokenBucketStrategy()),
   "Traffik GCRA": () => traffik(new GCRAStrategy()),
   "Traffik sliding window log": () => traffik(new SlidingWindowLogStrategy()),
-  "node-redis: rate-limiter-flexible RateLimiterRedis": rlfNodeRedis,
+  "node-redis: RateLimiterRedis": rlfNodeRedis,
   "node-redis: Traffik fixed window": () => traffikNodeRedis(new FixedWindowStrategy()),
   "node-redis: Traffik GCRA": () => traffikNodeRedis(new GCRAStrategy()),
   "throttled clients: rate-limiter-flexible": rlfThrottled,
@@ -205,7 +205,7 @@ await compareStores({
     name.startsWith("throttled")
       ? "throttled clients: rate-limiter-flexible"
       : name.startsWith("node-redis")
-        ? "node-redis: rate-limiter-flexible RateLimiterRedis"
+        ? "node-redis: RateLimiterRedis"
         : "rate-limiter-flexible RateLimiterRedis",
   isolate,
 });
