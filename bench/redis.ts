@@ -3,6 +3,9 @@
  * redis-server's CPU time per decision: Traffik's RedisBackend beside rate-limiter-flexible's
  * RateLimiterRedis, on one redis-server started here, in one run (alternating rounds, median
  * reported). On a loaded machine the server's CPU per decision moves far less than throughput.
+ * The node-redis rows run both over a client of the `redis` package (Traffik detects it;
+ * rate-limiter-flexible is told so with `useRedisPackage`), each compared with
+ * rate-limiter-flexible over the same client library.
  *
  * Each contender is measured in a fresh process, as an app would run it: in one process, the
  * strategies' shared code became polymorphic and slowed each of them down (the peer's own
@@ -14,6 +17,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { RateLimiterRedis } from "rate-limiter-flexible";
+import { createClient } from "redis";
 import { HTTPThrottle } from "traffik";
 import { RedisBackend } from "traffik/backends/redis";
 import {
@@ -99,12 +103,55 @@ function rlf(autoPipelining: boolean): { decide: Decide; close: () => void } {
   };
 }
 
+/** A node-redis client of the server, not yet connected; no offline queue, as the README advises. */
+function nodeRedis() {
+  const client = createClient({ url, disableOfflineQueue: true });
+  client.on("error", () => {});
+  return client;
+}
+
+/** rate-limiter-flexible over node-redis: the same limiter, told which client it has. */
+function rlfNodeRedis(): { decide: Decide; close: () => Promise<void> } {
+  const client = nodeRedis();
+  let connected = false;
+  const ready = client.connect().then(() => {
+    connected = true;
+  });
+  const limiter = new RateLimiterRedis({
+    storeClient: client,
+    useRedisPackage: true,
+    points: LIMIT,
+    duration: 60,
+    keyPrefix: "rlf",
+  });
+  const consume = (i: number) => limiter.consume(addresses[i] as string);
+  return {
+    // Connected before the warm-up is over: the measured calls go straight to the limiter.
+    decide: (i) => (connected ? consume(i) : ready.then(() => consume(i))),
+    close: () => client.close(),
+  };
+}
+
+/** Traffik over node-redis: the backend is given a client of the `redis` package, and connects it. */
+function traffikNodeRedis(strategy: Strategy): { decide: Decide; close: () => Promise<void> } {
+  const client = nodeRedis();
+  const { decide, close } = traffik(strategy, false, true, client);
+  return {
+    decide,
+    close: async () => {
+      await close();
+      await client.close();
+    },
+  };
+}
+
 function traffik(
   strategy: Strategy,
   throttled = false,
   blockCache = true,
+  connection: string | ReturnType<typeof nodeRedis> = url,
 ): { decide: Decide; close: () => Promise<void> } {
-  const backend = new RedisBackend({ connection: url, namespace: "bench", blockCache });
+  const backend = new RedisBackend({ connection, namespace: "bench", blockCache });
   const uid = strategy.name.replace(/[^\w.-]/g, "-");
   const rate = throttled ? "1/h" : `${LIMIT}/m`;
   const throttle = new HTTPThrottle({ uid, rate, strategy, backend });
@@ -133,6 +180,9 @@ const contenders: Record<string, StoreContender> = {
   "Traffik token bucket": () => traffik(new TokenBucketStrategy()),
   "Traffik GCRA": () => traffik(new GCRAStrategy()),
   "Traffik sliding window log": () => traffik(new SlidingWindowLogStrategy()),
+  "node-redis: RateLimiterRedis": rlfNodeRedis,
+  "node-redis: Traffik fixed window": () => traffikNodeRedis(new FixedWindowStrategy()),
+  "node-redis: Traffik GCRA": () => traffikNodeRedis(new GCRAStrategy()),
   "throttled clients: rate-limiter-flexible": rlfThrottled,
   "throttled clients: Traffik, block cache": () => traffik(new FixedWindowStrategy(), true),
   "throttled clients: Traffik, no block cache": () =>
@@ -179,7 +229,9 @@ await compareStores({
   baseFor: (name) =>
     name.startsWith("throttled")
       ? "throttled clients: rate-limiter-flexible"
-      : "rate-limiter-flexible RateLimiterRedis",
+      : name.startsWith("node-redis")
+        ? "node-redis: RateLimiterRedis"
+        : "rate-limiter-flexible RateLimiterRedis",
   isolate,
 });
 

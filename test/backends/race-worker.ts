@@ -4,7 +4,8 @@
  * on stdin (so that the four race from the same moment), then fires `rounds` decisions at
  * once for every strategy, each on one key shared by every process, and prints how many each
  * admitted.
- * Usage: race-worker.ts <kind> <address> <rounds>, where kind and address are one of
+ * Usage: race-worker.ts <kind> <address> <rounds> [Redis client library, as
+ * test/support/redis-clients.ts names it; ioredis by default], where kind and address are one of
  *   redis     a Redis URL
  *   memcached a memcached host:port
  *   custom    a Redis URL (a store with only the five required methods, over GET/SET/DEL)
@@ -16,18 +17,20 @@ import { Redis } from "ioredis";
 import type { ThrottleBackend } from "../../src/backends/base.js";
 import { MemcachedBackend } from "../../src/backends/memcached/index.js";
 import { PostgresBackend } from "../../src/backends/postgres/index.js";
-import { RedisBackend } from "../../src/backends/redis/index.js";
 import { SQLiteBackend } from "../../src/backends/sqlite/index.js";
 import { Rate } from "../../src/rate.js";
 import { allStrategies } from "../strategies/harness.js";
+import { backendOn, clientKind } from "../support/redis-clients.js";
 import { RedisPrimitivesBackend } from "./custom/redis-primitives-backend.js";
+
+const [kind = "", address = "", rounds = "60", redisClient = "ioredis"] = process.argv.slice(2);
 
 /** A backend to race on, and what else to close after it. */
 type Opened = [backend: ThrottleBackend, close?: () => Promise<unknown>];
 
 /** The backends the check runs on, by kind: each opened as its own tests open it. */
 const backends: Record<string, (address: string) => Opened> = {
-  redis: (url) => [new RedisBackend({ connection: url, namespace: "race" })],
+  redis: (url) => [backendOn(clientKind(redisClient), url, { namespace: "race" })],
   memcached: (address) => [new MemcachedBackend({ servers: [address], namespace: "race" })],
   custom: (url) => {
     const client = new Redis(url);
@@ -41,7 +44,6 @@ const backends: Record<string, (address: string) => Opened> = {
   sqlite: (path) => [new SQLiteBackend({ path, namespace: "race", timeoutMs: 60_000 })],
 };
 
-const [kind = "", address = "", rounds = "60"] = process.argv.slice(2);
 const open = backends[kind];
 if (open === undefined) throw new Error(`race-worker: unknown backend kind ${kind}`);
 const [backend, closeAlso] = open(address);

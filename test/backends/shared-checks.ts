@@ -32,15 +32,25 @@ export type RaceKind = "redis" | "memcached" | "custom" | "postgres" | "sqlite";
  * Four OS processes (`race-worker.ts`), started together, fire `rounds` decisions each at
  * once at one key per strategy; together they must admit exactly the strategy's capacity.
  * `address` is the server's (a URL, or memcached's host:port) or SQLite's file.
+ * `redisClient`: the Redis backend's client library (see test/support/redis-clients.ts).
  */
 export async function assertNoOverAdmission(
   kind: RaceKind,
   address: string,
+  redisClient = "ioredis",
   rounds = 60,
 ): Promise<void> {
   const worker = join(import.meta.dirname, "race-worker.ts");
   const children = [0, 1, 2, 3].map(() =>
-    spawn(process.execPath, ["--import", "tsx", worker, kind, address, String(rounds)]),
+    spawn(process.execPath, [
+      "--import",
+      "tsx",
+      worker,
+      kind,
+      address,
+      String(rounds),
+      redisClient,
+    ]),
   );
   try {
     const readers = children.map(lineReader);

@@ -100,7 +100,7 @@ export const expectedExports: Record<string, { values: string[]; types: string[]
   "traffik/backends/inmemory": { values: ["InMemoryBackend"], types: ["InMemoryBackendOptions"] },
   "traffik/backends/redis": {
     values: ["RedisBackend"],
-    types: ["DegradedModeOptions", "RedisBackendOptions", "RedisClient"],
+    types: ["DegradedModeOptions", "NodeRedisClient", "RedisBackendOptions", "RedisClient"],
   },
   "traffik/backends/memcached": {
     values: ["MemcachedBackend"],

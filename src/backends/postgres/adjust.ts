@@ -2,7 +2,7 @@ import { BackendError } from "../../errors.js";
 import type { Step } from "../../strategies/strategy.js";
 import { adjusted } from "../adjusted.js";
 import type { DecisionRequest } from "../types.js";
-import { LOCK_CLASS } from "./sql/decide.js";
+import { LOCK_CLASS } from "./sql/strategies.js";
 import { readStates, type TransactionSite, writeStates } from "./transaction.js";
 
 /**

@@ -4,7 +4,7 @@ import type { DecisionMode, DecisionRequest } from "../types.js";
 import { adjustByCompareAndSet, type KeyScript } from "./adjust.js";
 import { DecisionBatcher } from "./batcher.js";
 import { BlockCache } from "./block-cache.js";
-import type { RedisClient } from "./connection.js";
+import type { ClientLink } from "./client-link.js";
 import { type DecideEntry, decisionCall } from "./decision-call.js";
 import { stateKey } from "./keys.js";
 import { RESTORE_STATE_LUA } from "./lua/restore.js";
@@ -14,7 +14,7 @@ import { blockedStep, type DecisionReply, stepFrom, toSteps } from "./replies.js
 import { script } from "./script.js";
 import { RedisStore } from "./store.js";
 
-export type { RedisClient } from "./connection.js";
+export type { NodeRedisClient, RedisClient } from "./client-link.js";
 export type { RedisBackendOptions } from "./options.js";
 
 const RESTORE_STATE = script(RESTORE_STATE_LUA);
@@ -35,12 +35,13 @@ const RESTORE_STATE = script(RESTORE_STATE_LUA);
  */
 export class RedisBackend extends RedisStore {
   private readonly blocks: BlockCache | undefined;
-  private watched: RedisClient | undefined;
+  private watched: ClientLink | undefined;
+  private stopWatching: (() => void) | undefined;
   private readonly forgetBlocks = (): void => this.blocks?.clear();
 
   /**
    * @throws {ConfigurationError} for a malformed connection URL or an unknown option.
-   * @throws {BackendConfigurationError} for a client that is not an ioredis one.
+   * @throws {BackendConfigurationError} for a client that is neither an ioredis nor a node-redis one.
    */
   constructor(options: RedisBackendOptions) {
     super(options);
@@ -54,16 +55,17 @@ export class RedisBackend extends RedisStore {
    */
   override async initialize(): Promise<void> {
     await super.initialize();
-    const client = this.client;
-    if (this.blocks !== undefined && client !== undefined && client !== this.watched) {
-      this.watched?.off("ready", this.forgetBlocks);
-      this.watched = client;
-      client.on("ready", this.forgetBlocks);
+    const link = this.link;
+    if (this.blocks !== undefined && link !== undefined && link !== this.watched) {
+      this.stopWatching?.();
+      this.watched = link;
+      this.stopWatching = link.onReady(this.forgetBlocks);
     }
   }
 
   protected override async shutdown(): Promise<void> {
-    this.watched?.off("ready", this.forgetBlocks);
+    this.stopWatching?.();
+    this.stopWatching = undefined;
     this.watched = undefined;
     this.blocks?.clear();
     await super.shutdown();
@@ -145,12 +147,12 @@ export class RedisBackend extends RedisStore {
       args: [requestArg(policy, request)],
       deadline,
     };
-    const client = this.client;
-    if (client !== undefined && this.ready() === undefined) {
+    const link = this.link;
+    if (link !== undefined && this.ready() === undefined) {
       // A cluster script may only touch one slot, so there each entry goes alone.
-      if (client.isCluster) return this.sendAlone(client, entry, request, mode, map, recover);
+      if (link.isCluster) return this.sendAlone(link, entry, request, mode, map, recover);
       if (this.batcher.idle()) {
-        return this.sendAlone(client, entry, request, mode, map, recover, this.batcher);
+        return this.sendAlone(link, entry, request, mode, map, recover, this.batcher);
       }
     }
     return this.withinTimeout(
@@ -193,7 +195,7 @@ export class RedisBackend extends RedisStore {
    * `batcher` counts the call as in flight, so decisions made meanwhile gather into a batch.
    */
   private sendAlone<R>(
-    client: RedisClient,
+    link: ClientLink,
     entry: DecideEntry,
     request: DecisionRequest,
     mode: DecisionMode,
@@ -210,10 +212,10 @@ export class RedisBackend extends RedisStore {
     };
     const onError = (error: unknown): R | Promise<R> => {
       batcher?.answered();
-      if (!this.lacksCode(error, client)) return recover(this.failure(error));
+      if (!this.lacksCode(error, link)) return recover(this.failure(error));
       batcher?.sent();
       return this.command<unknown, R>(
-        () => client.eval(script.source, 1, key, ...args),
+        () => link.script("EVAL", script.source, [key], args),
         onReply,
         (failure) => {
           batcher?.answered();
@@ -223,7 +225,7 @@ export class RedisBackend extends RedisStore {
     };
     batcher?.sent();
     return this.command<unknown, R>(
-      () => this.firstTry(client, script, [key], args, true),
+      () => this.firstTry(link, script, [key], args, true),
       onReply,
       onError,
     );
@@ -236,8 +238,8 @@ export class RedisBackend extends RedisStore {
   /** Decides one entry (a request or a group): batched with its neighbours on a single node. */
   private runDecide(entry: DecideEntry, mode: DecisionMode): Promise<readonly Step[]> {
     // Whether the client is a cluster decides how to send: know it first.
-    if (this.client === undefined) return this.connected().then(() => this.runDecide(entry, mode));
-    if (this.client.isCluster) return this.send(mode, [entry]);
+    if (this.link === undefined) return this.connected().then(() => this.runDecide(entry, mode));
+    if (this.link.isCluster) return this.send(mode, [entry]);
     return this.batcher.submit(mode, entry);
   }
 

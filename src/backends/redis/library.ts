@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Cluster, Redis } from "ioredis";
-import type { RedisClient } from "./connection.js";
+import type { ClientLink } from "./client-link.js";
 import { ALL_CODES, decideLua } from "./lua/decide.js";
 import { isNoScript } from "./script.js";
 
@@ -68,30 +67,32 @@ export class DecisionFunctions {
    * Loads the library on every master, unless refused for good or loading already; never
    * rejects: a failure leaves decisions on EVALSHA, and is tried again a second later.
    */
-  load(client: RedisClient): Promise<void> {
+  load(link: ClientLink): Promise<void> {
     if (this.refused) return Promise.resolve();
     if (this.loading !== undefined) return this.loading;
     const { source } = decisionLibrary();
-    const nodes: Redis[] = client.isCluster
-      ? (client as Cluster).nodes("master")
-      : [client as Redis];
-    this.loading = Promise.all(
-      nodes.map((node) =>
-        node.call("FUNCTION", "LOAD", source).catch((error: unknown) => {
-          if (!messageOf(error).includes("already exists")) throw error;
-        }),
-      ),
-    ).then(
-      () => {
-        this.usable = true;
-        this.loading = undefined;
-      },
-      (error: unknown) => {
-        this.refused ||= isRefusal(error);
-        this.failedAt = performance.now();
-        this.loading = undefined;
-      },
-    );
+    const loadOn = (nodes: readonly ((args: readonly string[]) => Promise<unknown>)[]) =>
+      Promise.all(
+        nodes.map((send) =>
+          send(["FUNCTION", "LOAD", source]).catch((error: unknown) => {
+            if (!messageOf(error).includes("already exists")) throw error;
+          }),
+        ),
+      );
+    this.loading = link
+      .masters()
+      .then(loadOn)
+      .then(
+        () => {
+          this.usable = true;
+          this.loading = undefined;
+        },
+        (error: unknown) => {
+          this.refused ||= isRefusal(error);
+          this.failedAt = performance.now();
+          this.loading = undefined;
+        },
+      );
     return this.loading;
   }
 
@@ -100,13 +101,13 @@ export class DecisionFunctions {
    * script answers it. A library found gone, or FCALL refused, stops FCALL; a gone library is
    * loaded again meanwhile.
    */
-  missing(error: unknown, client: RedisClient): boolean {
+  missing(error: unknown, link: ClientLink): boolean {
     if (isNoScript(error)) return true;
     const message = messageOf(error);
     if (!this.usable) return false;
     if (message.startsWith("ERR Function not found")) {
       this.usable = false;
-      void this.load(client);
+      void this.load(link);
       return true;
     }
     if (message.startsWith("NOPERM") && /fcall/i.test(message)) {
@@ -118,9 +119,9 @@ export class DecisionFunctions {
   }
 
   /** Tries loading again where the last try failed for a reason that may pass. */
-  retry(client: RedisClient): void {
+  retry(link: ClientLink): void {
     if (!this.usable && !this.refused && performance.now() - this.failedAt >= RETRY_MS) {
-      void this.load(client);
+      void this.load(link);
     }
   }
 }

@@ -7,19 +7,13 @@ import {
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
 import { ThrottleBackend } from "../base.js";
 import { ServerClock } from "../server-clock.js";
-import {
-  checkClient,
-  checkUrl,
-  clientForUrl,
-  errorText,
-  isRefusal,
-  type RedisClient,
-  serverAddress,
-  untilReady,
-} from "./connection.js";
+import { linkFor } from "./client-kind.js";
+import type { ClientLink, RedisClient } from "./client-link.js";
+import { checkUrl, clientForUrl, errorText, isRefusal, urlAddress } from "./connection.js";
 import { DecisionFunctions, decisionLibrary } from "./library.js";
 import { LATE_REPLY } from "./lua/deadline.js";
 import { REDIS_OPTION_NAMES, type RedisBackendOptions } from "./options.js";
+import { watchErrors } from "./ready-wait.js";
 import type { Script } from "./script.js";
 
 /** Reads the server's clock; also proves the server lets this client run scripts. */
@@ -36,11 +30,13 @@ export abstract class RedisLink extends ThrottleBackend {
   private readonly connection: RedisBackendOptions["connection"];
   /** The test clock, if any; decisions are on the server's clock without one. @internal */
   protected readonly clock: (() => number) | undefined;
-  /** The client, once connected. @internal */
-  protected client: RedisClient | undefined;
+  /** The link to the client, once connected. @internal */
+  protected link: ClientLink | undefined;
+  /** The link to a client given as such: checked at construction, used from `initialize()`. */
+  private readonly given: ClientLink | undefined;
   private ownsClient = false;
   /** The server's address, for messages. @internal */
-  protected readonly where: string;
+  protected where: string;
   /** The server's clock, for deadlines carried to the server. @internal */
   protected readonly serverClock = new ServerClock(() => this.probeTime());
   /** Whether decisions go by FCALL of the decision library, or by EVALSHA. */
@@ -48,7 +44,7 @@ export abstract class RedisLink extends ThrottleBackend {
 
   /**
    * @throws {ConfigurationError} for a malformed connection URL or an unknown option.
-   * @throws {BackendConfigurationError} for a client that is not an ioredis one.
+   * @throws {BackendConfigurationError} for a client that is neither an ioredis nor a node-redis one.
    */
   constructor(options: RedisBackendOptions) {
     rejectUnknownOptions("RedisBackend", options, REDIS_OPTION_NAMES);
@@ -57,49 +53,53 @@ export abstract class RedisLink extends ThrottleBackend {
       namespace: options.namespace ?? "traffik",
       persistent: options.persistent ?? true,
     });
-    if (typeof options.connection === "string") checkUrl(options.connection);
-    else if (options.connection === undefined || options.connection === null) {
+    const connection = options.connection;
+    if (typeof connection === "string") checkUrl(connection);
+    else if (connection === undefined || connection === null) {
       throw new ConfigurationError(
-        "RedisBackend needs a `connection`: a URL, an ioredis client, or a function returning one.",
+        "RedisBackend needs a `connection`: a URL, an ioredis or node-redis client, or a function returning one.",
       );
-    } else if (typeof options.connection !== "function") checkClient(options.connection);
-    this.connection = options.connection;
-    this.where = serverAddress(options.connection);
+    }
+    this.given =
+      typeof connection === "string" || typeof connection === "function"
+        ? undefined
+        : linkFor(connection);
+    this.connection = connection;
+    this.where =
+      typeof connection === "string"
+        ? urlAddress(connection)
+        : (this.given?.address ?? "the server given");
     this.clock = options.clock;
   }
 
-  /** The ioredis client, once initialized. */
+  /** The client (ioredis or node-redis, as given or made from the URL), once initialized. */
   get redis(): RedisClient | undefined {
-    return this.client;
+    return this.link?.client;
   }
 
   /**
    * Connects, and reads the server's clock with a script (which also proves scripts may run).
    * @throws {BackendConnectionError} naming host:port, when Redis cannot be reached.
    * @throws {BackendConfigurationError} when it refuses the credentials or scripts, or when
-   * `ioredis` is missing or the client is not an ioredis one.
+   * `ioredis` is missing (for a URL) or the client is neither an ioredis nor a node-redis one.
    */
   override async initialize(): Promise<void> {
-    this.client ??= await this.makeClient();
-    const client = this.client;
-    // A refused password is only told on the client's "error" event; connect() then says
-    // "Connection is closed.".
-    let told: unknown;
-    const listen = (error: unknown) => {
-      told = error;
-    };
-    client.on("error", listen);
+    this.link ??= this.given ?? (await this.makeLink());
+    const link = this.link;
+    this.where = link.address;
+    const errors = watchErrors(link);
     try {
-      await this.withinTimeout(untilReady(client, this.timeoutMs));
+      await this.withinTimeout(Promise.race([link.untilReady(this.timeoutMs), errors.refused]));
       await this.withinTimeout(this.serverClock.sync());
       // Never fails: where Functions are missing or refused, decisions go by EVALSHA.
-      await this.withinTimeout(this.functions.load(client));
+      await this.withinTimeout(this.functions.load(link));
     } catch (error) {
+      const told = errors.told();
       const reason = isRefusal(told) ? told : error;
       if (isRefusal(reason)) {
         if (this.ownsClient) {
-          client.disconnect();
-          this.client = undefined;
+          link.destroy();
+          this.link = undefined;
         }
         throw new BackendConfigurationError(
           `Redis at ${this.where} refused backend "${this.namespace}": ${errorText(reason)}. Check the credentials and that the user may run scripts (EVAL, EVALSHA, TIME).`,
@@ -111,7 +111,7 @@ export abstract class RedisLink extends ThrottleBackend {
         { cause: error },
       );
     } finally {
-      client.off("error", listen);
+      errors.stop();
     }
   }
 
@@ -120,14 +120,14 @@ export abstract class RedisLink extends ThrottleBackend {
    * disconnect if the server does not answer within the deadline), whatever clearing did.
    */
   protected override async shutdown(): Promise<void> {
-    const client = this.client;
-    if (client === undefined) return;
+    const link = this.link;
+    if (link === undefined) return;
     try {
       if (!this.persistent) await this.reset();
     } finally {
-      this.client = undefined;
+      this.link = undefined;
       if (this.ownsClient) {
-        await this.withinTimeout(client.quit()).catch(() => client.disconnect());
+        await this.withinTimeout(link.quit()).catch(() => link.destroy());
       }
     }
   }
@@ -138,8 +138,7 @@ export abstract class RedisLink extends ThrottleBackend {
 
   /** Whether the client is a cluster; a connection given as a function is not known before use. @internal */
   protected isCluster(): boolean {
-    const connection = this.client ?? this.connection;
-    return typeof connection === "object" && connection.isCluster;
+    return (this.link ?? this.given)?.isCluster ?? false;
   }
 
   /** The key of a relative key, in this namespace. @internal */
@@ -148,15 +147,15 @@ export abstract class RedisLink extends ThrottleBackend {
   }
 
   /** The client, once initialized. @internal */
-  protected async connected(): Promise<RedisClient> {
+  protected async connected(): Promise<ClientLink> {
     const ready = this.ready();
     if (ready !== undefined) await ready;
-    return this.client as RedisClient;
+    return this.link as ClientLink;
   }
 
   /** Whether the client is connected and initialized. @internal */
   protected isReady(): boolean {
-    return this.client !== undefined && this.ready() === undefined;
+    return this.link !== undefined && this.ready() === undefined;
   }
 
   /** One command with the deadline; its failure as a `BackendError` naming the server. @internal */
@@ -198,19 +197,16 @@ export abstract class RedisLink extends ThrottleBackend {
     const fail = (error: unknown): never => {
       throw this.failure(error);
     };
-    const run = (client: RedisClient) =>
-      this.counted(() => this.firstTry(client, script, keys, args, decision)).then(
+    const run = (link: ClientLink) =>
+      this.counted(() => this.firstTry(link, script, keys, args, decision)).then(
         map,
         (error: unknown) => {
-          if (!this.lacksCode(error, client)) return fail(error);
-          return this.counted(() => client.eval(script.source, keys.length, ...keys, ...args)).then(
-            map,
-            fail,
-          );
+          if (!this.lacksCode(error, link)) return fail(error);
+          return this.counted(() => link.script("EVAL", script.source, keys, args)).then(map, fail);
         },
       );
     // Initialized is the common case: no extra turn of the microtask queue.
-    return this.isReady() ? run(this.client as RedisClient) : this.connected().then(run);
+    return this.isReady() ? run(this.link as ClientLink) : this.connected().then(run);
   }
 
   /**
@@ -219,7 +215,7 @@ export abstract class RedisLink extends ThrottleBackend {
    * (see `lacksCode`). @internal
    */
   protected firstTry(
-    client: RedisClient,
+    link: ClientLink,
     { sha }: Script,
     keys: readonly string[],
     args: readonly string[],
@@ -229,31 +225,31 @@ export abstract class RedisLink extends ThrottleBackend {
       if (this.functions.usable) {
         const { fn, peekFn } = decisionLibrary();
         // A peek's mode argument is "p": it writes nothing.
-        if (args[0] === "p") return client.fcall_ro(peekFn, keys.length, ...keys, ...args);
-        return client.fcall(fn, keys.length, ...keys, ...args);
+        if (args[0] === "p") return link.script("FCALL_RO", peekFn, keys, args);
+        return link.script("FCALL", fn, keys, args);
       }
-      this.functions.retry(client);
+      this.functions.retry(link);
     }
-    return client.evalsha(sha, keys.length, ...keys, ...args);
+    return link.script("EVALSHA", sha, keys, args);
   }
 
   /** Whether a first try failed for want of its code (a restart, a failover, a flush). @internal */
-  protected lacksCode(error: unknown, client: RedisClient): boolean {
-    return this.functions.missing(error, client);
+  protected lacksCode(error: unknown, link: ClientLink): boolean {
+    return this.functions.missing(error, link);
   }
 
   /** The server's clock, read by a script: proof that this client may run scripts. */
   private async probeTime(): Promise<number> {
-    const client = this.client as RedisClient;
-    return Number(await client.eval(TIME_PROBE_LUA, 0));
+    const link = this.link as ClientLink;
+    return Number(await link.script("EVAL", TIME_PROBE_LUA, [], []));
   }
 
-  private async makeClient(): Promise<RedisClient> {
+  private async makeLink(): Promise<ClientLink> {
     const connection = this.connection;
-    if (typeof connection === "function") return checkClient(await connection());
-    if (typeof connection !== "string") return connection;
-    const client = await clientForUrl(connection, this.timeoutMs);
+    if (typeof connection === "function") return linkFor(await connection());
+    if (typeof connection !== "string") return this.given as ClientLink;
+    const link = linkFor(await clientForUrl(connection, this.timeoutMs));
     this.ownsClient = true;
-    return client;
+    return link;
   }
 }

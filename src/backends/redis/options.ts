@@ -1,14 +1,18 @@
 import type { OptionNames } from "../../internal/known-keys.js";
 import { BACKEND_OPTION_NAMES, type ThrottleBackendOptions } from "../base.js";
 import type { DegradedModeOptions } from "../degraded/options.js";
-import type { RedisClient } from "./connection.js";
+import type { RedisClient } from "./client-link.js";
 
 /** Options of {@link RedisBackend}. */
 export interface RedisBackendOptions extends Partial<ThrottleBackendOptions> {
   /**
-   * A `redis://` or `rediss://` URL (the backend makes and owns the client), an ioredis `Redis`
-   * or `Cluster`, or a function returning one. For a client of your own, set
-   * `enableOfflineQueue: false` so that requests fail fast instead of queueing while Redis is down.
+   * A `redis://` or `rediss://` URL (the backend makes and owns an ioredis client), a client of
+   * your own, or a function returning one: an ioredis `Redis` or `Cluster`, or a node-redis
+   * client or cluster (`createClient`, `createCluster` of the `redis` package, 4.x or later),
+   * told apart by what they can do. For a client of your own, turn its offline queue off
+   * (ioredis `enableOfflineQueue: false`, node-redis `disableOfflineQueue: true`) so that
+   * requests fail fast instead of queueing while Redis is down, and give a node-redis client an
+   * `error` listener, without which its connection errors throw.
    */
   connection: string | RedisClient | (() => RedisClient | Promise<RedisClient>);
   /** Keep the namespace's keys on `close()`; other processes may share them. @default true */

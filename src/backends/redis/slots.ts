@@ -1,5 +1,3 @@
-import type { RedisClient } from "./connection.js";
-
 /** The Redis Cluster hash slot of `key`: CRC16 (XMODEM) of its hash tag, or of all of it. */
 export function keySlot(key: string): number {
   let hashed = key;
@@ -16,14 +14,4 @@ export function keySlot(key: string): number {
     }
   }
   return crc % 16384;
-}
-
-/**
- * The node that serves `key` as the client knows it now: `host:port` of the slot's master on a
- * cluster (it changes when a replica takes over), `""` for a single server.
- */
-export function nodeOf(client: RedisClient | undefined, key: string): string {
-  if (client === undefined || !client.isCluster) return "";
-  const owners = (client as { slots?: readonly (readonly string[] | undefined)[] }).slots;
-  return owners?.[keySlot(key)]?.[0] ?? "";
 }

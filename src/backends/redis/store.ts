@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { Cluster, Redis } from "ioredis";
 import {
   type DegradableBackend,
   type DegradedModeOptions,
@@ -7,13 +6,11 @@ import {
 } from "../degraded/options.js";
 import { pollForLock } from "../poll-lock.js";
 import type { DecisionRequest, Lock, LockOptions } from "../types.js";
-import type { RedisClient } from "./connection.js";
 import { stateKey } from "./keys.js";
 import { RedisLink } from "./link.js";
 import { RELEASE_LOCK_LUA } from "./lua/primitives.js";
 import type { RedisBackendOptions } from "./options.js";
 import { script } from "./script.js";
-import { nodeOf } from "./slots.js";
 
 const RELEASE_LOCK = script(RELEASE_LOCK_LUA);
 
@@ -27,7 +24,7 @@ export abstract class RedisStore extends RedisLink implements DegradableBackend 
 
   /**
    * @throws {ConfigurationError} for a malformed connection URL or an unknown option.
-   * @throws {BackendConfigurationError} for a client that is not an ioredis one.
+   * @throws {BackendConfigurationError} for a client that is neither an ioredis nor a node-redis one.
    */
   constructor(options: RedisBackendOptions) {
     super(options);
@@ -36,13 +33,13 @@ export abstract class RedisStore extends RedisLink implements DegradableBackend 
 
   /** The cluster master that decides `request` as the client knows it now (`""` off a cluster). */
   outageNode(request: DecisionRequest): string {
-    return nodeOf(this.client, this.key(stateKey(request.uid, request.identity)));
+    return this.link?.masterOf(this.key(stateKey(request.uid, request.identity))) ?? "";
   }
 
   override async clear(uid: string, identity: string): Promise<void> {
     const key = this.key(stateKey(uid, identity));
-    const client = await this.connected();
-    await this.call(() => client.del(key));
+    const link = await this.connected();
+    await this.call(() => link.send(["DEL", key], key));
   }
 
   protected override stateKey(uid: string, identity: string): string {
@@ -50,23 +47,22 @@ export abstract class RedisStore extends RedisLink implements DegradableBackend 
   }
 
   async get(key: string): Promise<string | null> {
-    const client = await this.connected();
-    return this.call(() => client.get(this.key(key)));
+    const link = await this.connected();
+    const at = this.key(key);
+    return this.call(() => link.send(["GET", at], at) as Promise<string | null>);
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    const client = await this.connected();
+    const link = await this.connected();
     const at = this.key(key);
-    await this.call(() =>
-      ttlMs === undefined
-        ? client.set(at, value)
-        : client.set(at, value, "PX", Math.max(1, Math.ceil(ttlMs))),
-    );
+    const expiry = ttlMs === undefined ? [] : ["PX", String(Math.max(1, Math.ceil(ttlMs)))];
+    await this.call(() => link.send(["SET", at, value, ...expiry], at));
   }
 
   async delete(key: string): Promise<void> {
-    const client = await this.connected();
-    await this.call(() => client.del(this.key(key)));
+    const link = await this.connected();
+    const at = this.key(key);
+    await this.call(() => link.send(["DEL", at], at));
   }
 
   /**
@@ -75,12 +71,13 @@ export abstract class RedisStore extends RedisLink implements DegradableBackend 
    * growing pause until `blockingTimeoutMs`.
    */
   async lock(name: string, options: LockOptions = {}): Promise<Lock> {
-    const client = await this.connected();
+    const link = await this.connected();
     const ttlMs = Math.max(1, Math.ceil(options.ttlMs ?? this.lockTtlMs));
     const key = this.key(`lock:${name}`);
     const token = randomUUID();
     await pollForLock(name, ttlMs, options, async () => {
-      return (await this.call(() => client.set(key, token, "PX", ttlMs, "NX"))) === "OK";
+      const set = ["SET", key, token, "PX", String(ttlMs), "NX"];
+      return (await this.call(() => link.send(set, key))) === "OK";
     });
     return {
       release: async () =>
@@ -93,21 +90,17 @@ export abstract class RedisStore extends RedisLink implements DegradableBackend 
    * Each command has the deadline: a frozen server fails this, it cannot hold it.
    */
   async reset(): Promise<void> {
-    const client: RedisClient = await this.connected();
-    const nodes: Redis[] = client.isCluster
-      ? (client as Cluster).nodes("master")
-      : [client as Redis];
-    for (const node of nodes) {
+    const link = await this.connected();
+    const nodes = await this.call(() => link.masters());
+    for (const send of nodes) {
       let cursor = "0";
       do {
-        const at = cursor;
-        const [next, keys] = await this.call(() =>
-          node.scan(at, "MATCH", `${this.namespace}:*`, "COUNT", 1000),
-        );
+        const scan = ["SCAN", cursor, "MATCH", `${this.namespace}:*`, "COUNT", "1000"];
+        const [next, keys] = (await this.call(() => send(scan))) as [string, string[]];
         cursor = next;
         // One key per UNLINK: keys found on one cluster node may sit in different slots.
         if (keys.length > 0) {
-          await Promise.all(keys.map((key) => this.call(() => node.unlink(key))));
+          await Promise.all(keys.map((key) => this.call(() => send(["UNLINK", key]))));
         }
       } while (cursor !== "0");
     }
