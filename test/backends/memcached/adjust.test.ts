@@ -43,7 +43,11 @@ describe("penalty, reward and block on MemcachedBackend", { skip: !hasBinary("me
       for (let i = 0; i < 150; i++) calls.push(throttle.penalty(client, 1));
       for (let i = 0; i < 150; i++) calls.push(throttle.reward(client, 1));
       const decisions = await Promise.all(calls);
-      assert.equal(decisions.filter((d) => d.source !== "backend").length, 0, `${name}: not memcached's`);
+      assert.equal(
+        decisions.filter((d) => d.source !== "backend").length,
+        0,
+        `${name}: not memcached's`,
+      );
       assert.ok(
         decisions.slice(0, 60).every((hit) => hit.allowed),
         `${name}: every request admitted`,
