@@ -1,7 +1,7 @@
 import type { Step, StrategyState } from "../../strategies/strategy.js";
+import { cannotAdjust } from "../adjusted.js";
 import { decodeState, encodeState, sameState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
-import { adjustByCompareAndSwap } from "./adjust.js";
 import {
   type CasStore,
   type Cell,
@@ -114,12 +114,30 @@ export class MemcachedBackend extends MemcachedStore {
     });
   }
 
-  /** A penalty or reward by compare-and-swap (see `adjust.ts`), within the deadline. */
+  /**
+   * A penalty or reward (`points`, see `Strategy.adjust`) in the key's next round, among its
+   * decisions: one read and one write however many arrive together, so a flood of them from
+   * this process does not contend with itself (each exhausting its compare-and-swap attempts,
+   * or the deadline: an outage, which degraded mode would answer from its fallback, the unit
+   * never reaching memcached). It waits beyond `maxWaitingPerKey`: it has no throttled answer
+   * to give, and each comes from the app or from a request already admitted. As for a
+   * decision, each command has the deadline, not the wait for a turn.
+   * @throws {BackendError} when the server fails, or the key stays contended by other processes.
+   */
   override async adjustState(request: DecisionRequest, points: number): Promise<Step> {
+    if (request.strategy.adjust === undefined) throw cannotAdjust(request.strategy.name);
     await this.prepared();
-    return this.withinTimeout(
-      adjustByCompareAndSwap(this.casStore, request, points, this.casRetries),
-    );
+    const key = this.cell(request).key;
+    return new Promise<Step>((resolve, reject) => {
+      const entry: RoundEntry = {
+        requests: [request],
+        mode: "consume",
+        points,
+        resolve: (steps) => resolve(steps[0] as Step),
+        reject,
+      };
+      this.lanes.submit(key, entry, true);
+    });
   }
 
   /**

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { BackendError } from "../../errors.js";
 import { stageGroup } from "../../strategies/group.js";
 import type { Step, StrategyState } from "../../strategies/strategy.js";
+import { adjusted } from "../adjusted.js";
 import { decodeState, encodeState } from "../state-codec.js";
 import type { DecisionMode, DecisionRequest } from "../types.js";
 import type { Server } from "./client.js";
@@ -25,10 +27,14 @@ export interface Written {
   readonly value: string;
 }
 
-/** One decision (a request, or an all-or-nothing group) waiting for its round. */
+/**
+ * One decision (a request, or an all-or-nothing group) waiting for its round; or, with
+ * `points`, a penalty or reward of its one request's client (see `Strategy.adjust`).
+ */
 export interface RoundEntry extends LaneEntry {
   readonly requests: readonly DecisionRequest[];
   readonly mode: DecisionMode;
+  readonly points?: number;
   resolve(steps: Step[]): void;
 }
 
@@ -52,8 +58,10 @@ const CONTENDED_WAIT_MS = 1000;
 /**
  * Decides `entries` in one compare-and-swap round: reads each key once, decides the entries one
  * after another on what the earlier ones left (each entry all or nothing, by `stageGroup`;
- * rejections and peeks storing nothing), writes each changed key once, and starts again if another process wrote
- * first. Settles every entry; resolves to the server's failure, if one ended the round, so
+ * rejections and peeks storing nothing; an adjustment by `adjusted`), writes each changed key
+ * once, and starts again if another process wrote first. A key still contended after
+ * `casRetries` attempts rejects its decisions as throttled and fails its adjustments with a
+ * `BackendError`: a penalty is never dropped silently. Settles every entry; resolves to the server's failure, if one ended the round, so
  * that nothing more is sent for the round: no write goes out after a command failed or timed
  * out, so a decision answered by `onError` is not charged later.
  */
@@ -78,6 +86,18 @@ export async function decideRound(
       const changed = new Set<string>();
       const answers = entries.map((entry, e) => {
         const entryCells = cells[e] as Cell[];
+        if (entry.points !== undefined) {
+          const key = (entryCells[0] as Cell).key;
+          const { state, step } = adjusted(
+            entry.requests[0] as DecisionRequest,
+            states.get(key),
+            now,
+            entry.points,
+          );
+          states.set(key, state);
+          changed.add(key);
+          return [step];
+        }
         const group = stageGroup(
           entry.requests.map(({ strategy, rate, cost }, i) => {
             const key = (entryCells[i] as Cell).key;
@@ -102,7 +122,10 @@ export async function decideRound(
       // Back off a little, at random, so processes contending for one key take turns.
       await sleep(Math.random() * Math.min(20, 2 ** attempt));
     }
-    for (const entry of entries) entry.resolve(entry.requests.map(contended));
+    for (const entry of entries) {
+      if (entry.points === undefined) entry.resolve(entry.requests.map(contended));
+      else entry.reject(stillContended(entry.requests[0] as DecisionRequest, casRetries));
+    }
     return undefined;
   } catch (error) {
     for (const entry of entries) entry.reject(error);
@@ -132,6 +155,12 @@ async function writeAll(
     written.push({ cell, read, value });
   }
   return true;
+}
+
+function stillContended(request: DecisionRequest, casRetries: number): BackendError {
+  return new BackendError(
+    `Memcached: the key of "${request.uid}" stayed contended through ${casRetries} compare-and-swap attempts; nothing was adjusted.`,
+  );
 }
 
 function contended(): Step {

@@ -23,15 +23,18 @@ export class KeyLanes<E extends LaneEntry> {
     private readonly maxWaiting: number,
   ) {}
 
-  /** Queues `entry` on `key`, or returns `false` when `maxWaiting` already wait there. */
-  submit(key: string, entry: E): boolean {
+  /**
+   * Queues `entry` on `key`, or returns `false` when `maxWaiting` already wait there; an
+   * `unbounded` entry is queued all the same (one with no answer to give but a failure).
+   */
+  submit(key: string, entry: E, unbounded = false): boolean {
     const waiting = this.lanes.get(key);
     if (waiting === undefined) {
       this.lanes.set(key, []);
       this.run(key, [entry]);
       return true;
     }
-    if (waiting.length >= this.maxWaiting) return false;
+    if (waiting.length >= this.maxWaiting && !unbounded) return false;
     waiting.push(entry);
     return true;
   }

@@ -15,12 +15,16 @@ export interface MemcachedBackendOptions extends Partial<ThrottleBackendOptions>
   poolSize?: number;
   /** Keep the namespace's keys on `close()`; other processes may share them. @default true */
   persistent?: boolean;
-  /** Compare-and-swap attempts per decision before it is rejected as contended. @default 24 */
+  /**
+   * Compare-and-swap attempts per round before its decisions are rejected as contended (and its
+   * penalties and rewards fail with a `BackendError`). @default 24
+   */
   casRetries?: number;
   /**
    * The most decisions of this process that wait for their turn on one key while a round on it
    * is in flight. More are rejected at once, as throttled (Retry-After: 1 s): a flood on one
-   * client is not let to pile up. @default 128
+   * client is not let to pile up. Penalties and rewards wait in the same rounds and count
+   * towards it, but are never refused: they have no throttled answer to give. @default 128
    */
   maxWaitingPerKey?: number;
   /**
