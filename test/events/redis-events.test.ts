@@ -28,7 +28,9 @@ describe("events on Redis, through an outage", { skip }, () => {
     const backend = new RedisBackend({
       connection: server.url,
       namespace: "ev",
-      timeoutMs: 500,
+      // Far above a loaded machine's answer time: only the kill makes calls fail (at once, as
+      // the client queues nothing offline), never a slow first call.
+      timeoutMs: 10_000,
       logger,
     });
     const states = record<BackendStateEvent>(CHANNELS.backendState);
@@ -100,7 +102,8 @@ describe("events on Redis, through an outage", { skip }, () => {
     const backend = new RedisBackend({
       connection: server.url,
       namespace: "ev-nodegraded",
-      timeoutMs: 500,
+      // As above: only the kill fails a call.
+      timeoutMs: 10_000,
       degradedMode: false,
     });
     const errors = record<BackendErrorEvent>(CHANNELS.backendError);

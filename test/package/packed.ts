@@ -2,25 +2,22 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import ts from "typescript";
+import { packedTarball } from "./tarball.js";
 
 export const root = join(import.meta.dirname, "..", "..");
 const require = createRequire(import.meta.url);
 
-/** Builds and packs the package, and installs the tarball in a fresh project of its own. */
+/**
+ * Installs the package's tarball (built and packed once for the sources as they stand, see
+ * {@link packedTarball}) in a fresh project of its own.
+ */
 export function installPacked(): { project: string; tarball: string } {
   const project = mkdtempSync(join(tmpdir(), "traffik-pack-"));
-  execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore" });
-  const name = execFileSync("npm", ["pack", "--pack-destination", project], {
-    cwd: root,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  })
-    .trim()
-    .split("\n")
-    .at(-1) as string;
-  const tarball = join(project, name);
+  const packed = packedTarball(root);
+  const tarball = join(project, basename(packed));
+  copyFileSync(packed, tarball);
   writeFileSync(join(project, "package.json"), '{"name":"consumer","private":true}');
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline", tarball], {
     cwd: project,

@@ -16,6 +16,9 @@ describe("PostgresBackend when the server restarts mid-traffic", { skip: !bin },
       namespace: "restart",
       table: "kept_state",
       logged: true,
+      // Far above a loaded machine's answer time: only the kill fails calls (at once, the
+      // connections closed or refused), never a slow one while the server is up.
+      timeoutMs: 10_000,
     });
     let stop = false;
     let traffic: Promise<void> = Promise.resolve();
@@ -72,7 +75,8 @@ describe("PostgresBackend when the server freezes", { skip: !bin }, () => {
     const backend = new PostgresBackend({
       connection: server.url,
       namespace: "frozen",
-      timeoutMs: 300,
+      // Only the freeze reaches it, not the warm-up call before it on a loaded machine.
+      timeoutMs: 2_000,
       poolSize: 4,
     });
     t.after(async () => {
@@ -91,7 +95,7 @@ describe("PostgresBackend when the server freezes", { skip: !bin }, () => {
     assert.equal((await throttle.tryHit("warm")).source, "backend");
     server.freeze();
     // Four hang on the pool's connections until their deadline; the rest wait for a turn
-    // that does not come, and are given up once the pool has not answered for 300 ms.
+    // that does not come, and are given up once the pool has not answered for 2 s.
     const decisions = await Promise.all(Array.from({ length: 12 }, () => throttle.tryHit("c")));
     assert.deepEqual(
       new Set(decisions.map((d) => `${d.source} ${d.allowed}`)),
