@@ -49,13 +49,17 @@ export async function killUnderTraffic(
     const dead = await kill();
     await failedOver(dead);
     const failoverMs = performance.now() - killedAt;
-    // Degraded mode is over once no node is out, some time after the last degraded decision.
+    // Degraded mode is over once no node has been out for a second, some time after the last
+    // degraded decision: a node that stalls while the client learns the new topology goes out
+    // and back too, and the figures below must be read with every node answering.
+    let allInSince: number | undefined;
     while (performance.now() - killedAt < boundMs) {
       const degraded = traffic.of(undefined, killedAt).some((d) => d.source === "degraded");
-      if (degraded && deciding.nodesOut === 0) break;
+      if (deciding.nodesOut > 0) allInSince = undefined;
+      else allInSince ??= performance.now();
+      if (degraded && allInSince !== undefined && performance.now() - allInSince >= 1000) break;
       await sleep(50);
     }
-    await sleep(300);
     await traffic.stop();
     const after = traffic.of(undefined, killedAt);
     const latencies = after.map((d) => d.answeredAt - d.startedAt).sort((a, b) => a - b);

@@ -64,8 +64,10 @@ describe("RedisBackend behind Sentinel (a master, a replica, three sentinels)", 
       begun: [...figures.begun],
       ended: [...figures.ended],
     });
-    // Decisions come from Redis again within twice the group's own failover time.
-    assert.ok(figures.recoveredMs <= 2 * figures.failoverMs, report);
+    // Decisions come from Redis again within twice the group's own failover time, or 5 s after
+    // it for a fast failover (the client's reconnection backoff, on a loaded machine).
+    const recoveryBound = Math.max(2 * figures.failoverMs, figures.failoverMs + 5_000);
+    assert.ok(figures.recoveredMs <= recoveryBound, report);
     // Meanwhile, Redis or the in-process backend decided: never onError, never a throw.
     assert.deepEqual(
       Object.keys(figures.bySource).filter((s) => s !== "backend" && s !== "degraded"),
