@@ -212,7 +212,7 @@ export abstract class BaseThrottle<C = unknown> {
 
   /** Builds what the default handler throws; subclasses may word it for their connections. */
   protected throttledError(waitMs: number): ConnectionThrottled {
-    return new ConnectionThrottled({ waitMs, headers: this.headers });
+    return ConnectionThrottled.answer({ waitMs, headers: this.headers });
   }
 
   private readonly defaultHandleThrottled: ThrottledHandler<C> = (_connection, waitMs) => {

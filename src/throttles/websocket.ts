@@ -11,7 +11,7 @@ import { BaseThrottle } from "./base.js";
 export class WebSocketThrottle<C = IdentifiableConnection> extends BaseThrottle<C> {
   protected override throttledError(waitMs: number): ConnectionThrottled {
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    return new ConnectionThrottled({
+    return ConnectionThrottled.answer({
       waitMs,
       headers: this.headers,
       detail: `Too many messages. Retry in ${seconds} second${seconds === 1 ? "" : "s"}.`,
