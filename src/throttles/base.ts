@@ -6,7 +6,7 @@ import type { Step, Strategy } from "../strategies/strategy.js";
 import { UNLIMITED, type Unlimited } from "../unlimited.js";
 import { adjustClient, blockClient, type ClientTarget, unblockClient } from "./adjust.js";
 import { BackendResolution } from "./backend-resolution.js";
-import { type DecideOptions, decide } from "./decide.js";
+import { type DecideOptions, decideAlone } from "./decide.js";
 import type { Decision } from "./decision.js";
 import { ErrorPolicy } from "./on-error.js";
 import type {
@@ -22,7 +22,7 @@ import { shadowed } from "./shadow.js";
 import { stepDecision } from "./step-decision.js";
 import type { Eventually } from "./sync-or-async.js";
 import { signalDeparture } from "./turn.js";
-import { answerRejection, type Verdict } from "./verdict.js";
+import { answerRejected } from "./verdict.js";
 
 const CONSUME: DecideOptions = Object.freeze({ mode: "consume" });
 const PEEK: DecideOptions = Object.freeze({ mode: "peek" });
@@ -100,25 +100,25 @@ export abstract class BaseThrottle<C = unknown> {
   hit(connection: C, options?: HitOptions): Promise<Decision> {
     // Not an async function: on the hot path, each promise more cost more than the rest of it.
     try {
-      const verdict = decide(this.alone, connection, consume(options));
-      if (verdict instanceof Promise)
-        return verdict.then((ready) => this.answer(ready, connection));
-      return Promise.resolve(this.answer(verdict, connection));
+      const decision = decideAlone(this, connection, consume(options));
+      if (decision instanceof Promise)
+        return decision.then((ready) => this.answer(ready, connection));
+      return this.answer(decision, connection);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   /** Like {@link hit}, but a throttled request resolves to its decision instead of throwing. */
-  async tryHit(connection: C, options?: HitOptions): Promise<Decision> {
-    return (await decide(this.alone, connection, consume(options))).decisions[0] as Decision;
+  tryHit(connection: C, options?: HitOptions): Promise<Decision> {
+    return settled(() => decideAlone(this, connection, consume(options)));
   }
 
   /** The decision a request would get now, without counting it. */
-  async peek(connection: C, options?: Pick<HitOptions, "cost">): Promise<Decision> {
+  peek(connection: C, options?: Pick<HitOptions, "cost">): Promise<Decision> {
     const asked =
       options?.cost === undefined ? PEEK : { mode: "peek" as const, cost: options.cost };
-    return (await decide(this.alone, connection, asked)).decisions[0] as Decision;
+    return settled(() => decideAlone(this, connection, asked));
   }
 
   /**
@@ -219,12 +219,30 @@ export abstract class BaseThrottle<C = unknown> {
     throw this.throttledError(waitMs);
   };
 
-  /** The decision of an admitted verdict; a rejected one goes to `handleThrottled` first. */
-  private answer(verdict: Verdict<C>, connection: C): Eventually<Decision> {
-    const decision = verdict.decisions[0] as Decision;
-    return verdict.rejection === undefined
-      ? decision
-      : answerRejection(verdict, connection, decision);
+  /**
+   * What the default `handleThrottled` would throw for `rejection`, or `undefined` when the
+   * throttle was given a handler of its own. @internal
+   */
+  defaultRejection(rejection: Decision): ConnectionThrottled | undefined {
+    return this.handleThrottled === this.defaultHandleThrottled
+      ? this.throttledError(rejection.retryAfterMs)
+      : undefined;
+  }
+
+  /** An admitted decision; a rejected one goes to `handleThrottled` first. */
+  private answer(decision: Decision, connection: C): Promise<Decision> {
+    return decision.allowed || decision.shadow === true
+      ? Promise.resolve(decision)
+      : answerRejected(this, connection, decision, decision);
+  }
+}
+
+/** The promise of `decided()`'s decision, or of what it threw. */
+function settled(decided: () => Eventually<Decision>): Promise<Decision> {
+  try {
+    return Promise.resolve(decided());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

@@ -59,6 +59,27 @@ export function decide<C>(
   return decideUnwatched(throttles, connection, options);
 }
 
+/**
+ * {@link decide} for one throttle alone, its one decision rather than a verdict: what `hit`,
+ * `tryHit` and `peek` take, with no group to build around a decision nobody else reads.
+ * @internal
+ */
+export function decideAlone<C>(
+  throttle: BaseThrottle<C>,
+  connection: C,
+  options: DecideOptions,
+): Eventually<Decision> {
+  // A throttle that reads bans decides with its ban, as a group (see `ban.ts`).
+  if (throttle.blocking || decisionsWatched(throttle.alone, connection)) {
+    return whenReady(decide(throttle.alone, connection, options), firstDecision);
+  }
+  return decideOne(throttle, connection, options);
+}
+
+function firstDecision<C>(verdict: Verdict<C>): Decision {
+  return verdict.decisions[0] as Decision;
+}
+
 /** {@link decide}, timed, each throttle's decision published once the verdict is in. */
 function decideWatched<C>(
   throttles: readonly BaseThrottle<C>[],

@@ -48,17 +48,38 @@ export function verdictOf<C>(
  * Answers a rejected verdict the throttle's way: its `handleThrottled`, which by default
  * throws `ConnectionThrottled`. Resolves to `value` when the handler returns. @internal
  */
-export async function answerRejection<C, T>(
-  verdict: Verdict<C>,
+export function answerRejection<C, T>(verdict: Verdict<C>, connection: C, value: T): Promise<T> {
+  const { rejection, rejectedBy } = verdict;
+  if (rejection === undefined || rejectedBy === undefined) return Promise.resolve(value);
+  return answerRejected(rejectedBy, connection, rejection, value);
+}
+
+/**
+ * Answers `rejection`, by `throttle`, its way: {@link answerRejection} for a decision already
+ * known to reject. @internal
+ */
+export function answerRejected<C, T>(
+  throttle: BaseThrottle<C>,
   connection: C,
+  rejection: Decision,
+  value: T,
+): Promise<T> {
+  const error = throttle.defaultRejection(rejection);
+  if (error === undefined) return handledLater(throttle, connection, rejection, value);
+  // The default handler would only throw this: rejecting with it, rather than throwing it
+  // through an async function, halved what a flood of rejections cost after the decision.
+  return new Promise((_, reject) => queueMicrotask(() => reject(error)));
+}
+
+async function handledLater<C, T>(
+  throttle: BaseThrottle<C>,
+  connection: C,
+  rejection: Decision,
   value: T,
 ): Promise<T> {
   // Throw a turn later, once the caller awaits this promise: a promise rejected before it has
   // a handler costs Node's unhandled-rejection bookkeeping, which dominated a flood.
   await undefined;
-  const { rejection, rejectedBy } = verdict;
-  if (rejection !== undefined && rejectedBy !== undefined) {
-    await rejectedBy.rejectWith(connection, rejection);
-  }
+  await throttle.rejectWith(connection, rejection);
   return value;
 }
