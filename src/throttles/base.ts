@@ -21,7 +21,7 @@ import { type PreparedRequest, prepare, prepareIdentity } from "./prepare.js";
 import { shadowed } from "./shadow.js";
 import { stepDecision } from "./step-decision.js";
 import type { Eventually } from "./sync-or-async.js";
-import { signalDeparture } from "./turn.js";
+import { signalDeparture, waitForTurn, waitsForTurn } from "./turn.js";
 import { answerRejected } from "./verdict.js";
 
 const CONSUME: DecideOptions = Object.freeze({ mode: "consume" });
@@ -189,6 +189,15 @@ export abstract class BaseThrottle<C = unknown> {
 
   /** The decision for a backend's answer, marked `shadow` whatever the mode. @internal */
   readonly toShadowDecision = (step: Step): Decision => shadowed(this.enforcingDecision(step));
+
+  /**
+   * {@link toDecision} for a counted request whose place cannot be given back, once its turn
+   * comes when it was admitted with a queueing delay. @internal
+   */
+  readonly toDecisionInTurn = (step: Step): Eventually<Decision> => {
+    const decision = this.toDecision(step);
+    return waitsForTurn(decision) ? waitForTurn(decision, decision.delayMs, undefined) : decision;
+  };
 
   private readonly enforcingDecision = (step: Step): Decision => {
     this.errors.answered();

@@ -18,7 +18,7 @@ import { placesToGiveBack } from "./give-back.js";
 import type { PreparedRequest } from "./prepare.js";
 import { decideMixedGroup, mixesShadow } from "./shadow.js";
 import { type Eventually, whenReady } from "./sync-or-async.js";
-import { type Departure, waitForTurn } from "./turn.js";
+import { type Departure, waitForTurn, waitsForTurn } from "./turn.js";
 import { type Verdict, verdictOf } from "./verdict.js";
 
 /** What one decision is asked for, beyond the throttles and the connection. @internal */
@@ -142,13 +142,30 @@ function decidePrepared<C>(
   if (seen) seen[0] = prepared;
   if (prepared === UNLIMITED) return throttle.exempt;
   const counted = mode === "consume" && prepared.cost > 0;
-  const toDecision = shadow === true ? throttle.toShadowDecision : throttle.toDecision;
   return prepared.backend.decideThen<Eventually<Decision>>(
     prepared,
     counted ? "consume" : "peek",
-    counted ? (step) => inTurn(toDecision(step), prepared, step, departure) : toDecision,
+    stepToDecision(throttle, prepared, counted, shadow === true, departure),
     (error) => throttle.decideOnError(error, connection, shadow),
   ) as Eventually<Decision>;
+}
+
+/**
+ * What turns the backend's step into the decision: one of the throttle's own functions unless
+ * a counted request can give its place back, so a decision makes no closure for it.
+ */
+function stepToDecision<C>(
+  throttle: BaseThrottle<C>,
+  prepared: PreparedRequest,
+  counted: boolean,
+  shadow: boolean,
+  departure: Departure | undefined,
+): (step: Step) => Eventually<Decision> {
+  if (shadow) return throttle.toShadowDecision;
+  if (!counted) return throttle.toDecision;
+  if (departure === undefined) return throttle.toDecisionInTurn;
+  const toDecision = throttle.toDecision;
+  return (step) => inTurn(toDecision(step), prepared, step, departure);
 }
 
 /** `decision`, once its turn comes when it was admitted with a queueing delay (never in shadow). */
@@ -158,7 +175,7 @@ function inTurn(
   step: Step,
   departure: Departure | undefined,
 ): Eventually<Decision> {
-  if (!decision.allowed || decision.delayMs === 0 || decision.shadow) return decision;
+  if (!waitsForTurn(decision)) return decision;
   const giveBack = departure && placesToGiveBack(request.backend, [{ request, step }]);
   return waitForTurn(decision, decision.delayMs, departure, giveBack);
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Decision } from "./decision.js";
 
 /**
  * Where a waiting request learns that its client went away: an `AbortSignal` given to `hit`, or
@@ -82,6 +83,11 @@ export function waitForTurn<T>(
       resolve(value);
     }, delayMs);
   });
+}
+
+/** Whether `decision` waits for its turn: admitted with a queueing delay, and not in shadow. @internal */
+export function waitsForTurn(decision: Decision): boolean {
+  return decision.allowed && decision.delayMs > 0 && decision.shadow !== true;
 }
 
 /**
