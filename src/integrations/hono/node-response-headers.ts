@@ -4,7 +4,9 @@
  * Response the handlers return (theirs winning), instead of into the Context's `Headers`.
  * A Context given a header makes every Response built with it carry a Fetch `Headers`, which
  * the server must convert back for Node, and the handler's own `new Response(...)` would lack
- * them. Measured on `bench:http` (hello world, CPU per request): see CONTRIBUTING.
+ * them. Profiled under `bench:http` (hello world, fixed window, share of the server's CPU):
+ * through the Context, `c.header`, undici's `Headers`, `buildOutgoingHttpHeaders` and the
+ * check for headers a Response lacks took 3.5–4%; `setHeader` on the Node response takes 1.9%.
  *
  * @module
  */
