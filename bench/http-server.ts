@@ -4,7 +4,7 @@
  * for any limiter) | traffik-fixed | traffik-token | peer | traffik-channel (fixed window, with a
  * `traffik:decision` subscriber) | traffik-otel (fixed window, with traffik/otel metrics into the
  * OpenTelemetry SDK).
- * Prints its port, then serves until killed. Limits are far above the load: this measures what
+ * Prints its port, then serves until SIGINT; prints its counters on SIGUSR2. Limits are far above the load: this measures what
  * admitting a request costs.
  */
 import { subscribe } from "node:diagnostics_channel";
@@ -27,6 +27,7 @@ import * as traffikFastify from "traffik/fastify";
 import * as traffikHono from "traffik/hono";
 import { instrumentTraffik } from "traffik/otel";
 import { FixedWindowStrategy, TokenBucketStrategy } from "traffik/strategies";
+import { reportCounters } from "./server-counters.js";
 
 const [framework, variant] = process.argv.slice(2);
 const LIMIT = 1_000_000_000;
@@ -120,12 +121,5 @@ async function startHono(): Promise<number> {
 const start = { express: startExpress, fastify: startFastify, hono: startHono }[framework ?? ""];
 if (start === undefined) throw new Error(`unknown framework ${framework}`);
 const port = await start();
-const startedCpu = process.cpuUsage();
+reportCounters(() => requests);
 console.log(JSON.stringify({ port }));
-// On a signal, report the CPU time spent per request (a figure the noise of a shared machine
-// moves far less than throughput), and exit cleanly so `node --cpu-prof` can write its profile.
-process.on("SIGINT", () => {
-  const { user, system } = process.cpuUsage(startedCpu);
-  console.log(JSON.stringify({ requests, cpuMicrosPerRequest: (user + system) / requests }));
-  process.exit(0);
-});

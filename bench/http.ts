@@ -6,14 +6,15 @@
  * on Express, Fastify and Hono also Traffik's fixed window with a `traffik:decision` subscriber
  * and with traffik/otel metrics, beside the one with no listener. Each server runs in
  * its own process; autocannon loads them in turn from this one over loopback, in many short
- * slices, and the median slice is reported.
+ * slices, and the median slice is reported, with the median of the server's CPU time per request
+ * over the slices.
  *
  *   npm run bench:http            (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_FRAMEWORKS)
  */
 import type { ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { cpuPerUnit, readCounters, stopServer } from "./server-counters.js";
 import { keepLoadOffServerCore, median, PIN, startServer } from "./support.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
@@ -68,29 +69,29 @@ for (const framework of FRAMEWORKS) {
         : await startServer(join(import.meta.dirname, "http-server.ts"), [framework, variant]),
     );
   const rates: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v, []]));
+  const cpuSlices: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v, []]));
   for (const { port } of servers.values()) await load(port); // warm-up: JIT, connections
   for (let round = 0; round < ROUNDS; round++) {
     const order = variants.map((_, i) => variants[(i + round) % variants.length] as string);
     for (const variant of order) {
-      const { rate, non2xx } = await load((servers.get(variant) as { port: number }).port);
+      const { child, port } = servers.get(variant) as { child: ChildProcess; port: number };
+      const before = await readCounters(child);
+      const { rate, non2xx } = await load(port);
+      cpuSlices[variant]?.push(cpuPerUnit(before, await readCounters(child)));
       if (non2xx > 0) throw new Error(`${framework} ${variant}: ${non2xx} responses were not 2xx`);
       rates[variant]?.push(rate);
     }
   }
-  const cpu: Record<string, number> = {};
-  for (const [variant, { child }] of servers) {
-    const report = once(child.stdout as NodeJS.ReadableStream, "data");
-    child.kill("SIGINT");
-    const [chunk] = (await report) as [Buffer];
-    cpu[variant] = (
-      JSON.parse(chunk.toString()) as { cpuMicrosPerRequest: number }
-    ).cpuMicrosPerRequest;
-    await once(child, "exit");
-  }
+  for (const { child } of servers.values()) await stopServer(child);
+  const cpu = Object.fromEntries(variants.map((v) => [v, median(cpuSlices[v] ?? [])]));
   const bare = median(rates.bare ?? []);
   const peer = median(rates.peer ?? []);
   console.log(`${framework}:`);
-  const us = (variant: string) => `${(cpu[variant] ?? 0).toFixed(1).padStart(6)} µs CPU/request`;
+  // "x bare by CPU": the throughput a server bound by its CPU would reach, bare's CPU per
+  // request over this one's: the figure to trust when the machine's load drifts.
+  const us = (variant: string, base = "bare") =>
+    `${(cpu[variant] ?? 0).toFixed(1).padStart(6)} µs CPU/request` +
+    (variant === base ? "" : ` ${((cpu[base] ?? 0) / (cpu[variant] ?? 1)).toFixed(2)}x by CPU`);
   console.log(`  bare                                 ${format(bare)}   ${us("bare")}`);
   const noop = median(rates.noop ?? []);
   console.log(
@@ -101,7 +102,9 @@ for (const framework of FRAMEWORKS) {
     ["traffik-token", "Traffik, token bucket"],
   ] as const) {
     const rate = median(rates[variant] ?? []);
-    const versusPeer = peerName ? `   ${(rate / peer).toFixed(2)}x ${peerName}` : "";
+    const versusPeer = peerName
+      ? `   ${(rate / peer).toFixed(2)}x ${peerName} (${((cpu.peer ?? 0) / (cpu[variant] ?? 1)).toFixed(2)}x by CPU)`
+      : "";
     console.log(
       `  ${label.padEnd(36)} ${format(rate)}   ${us(variant)}   ${(rate / bare).toFixed(2)}x bare${versusPeer}`,
     );
@@ -114,7 +117,7 @@ for (const framework of FRAMEWORKS) {
     if (rates[variant] === undefined) continue;
     const rate = median(rates[variant]);
     console.log(
-      `  ${label.padEnd(36)} ${format(rate)}   ${us(variant)}   ${(rate / fixed).toFixed(2)}x no listener`,
+      `  ${label.padEnd(36)} ${format(rate)}   ${us(variant, "traffik-fixed")}   ${(rate / fixed).toFixed(2)}x no listener`,
     );
   }
   if (peerName === undefined) continue;

@@ -1,8 +1,9 @@
 /**
  * One hello-world Koa server for bench/http.ts: `tsx bench/koa-server.ts <variant>`, variant
  * bare | noop (an empty app-wide middleware, the floor for any limiter) | traffik-fixed |
- * traffik-token. Prints its port, then serves until killed; on SIGINT prints the CPU time it
- * spent per request. Limits are far above the load: this measures what admitting a request costs.
+ * traffik-token. Prints its port, then serves until SIGINT; on SIGUSR2 prints its counters
+ * (requests, CPU time). Limits are far above the load: this measures what admitting a request
+ * costs.
  */
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
@@ -10,6 +11,7 @@ import { HTTPThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import { MiddlewareThrottle, ThrottleMiddleware } from "traffik/koa";
 import { FixedWindowStrategy, TokenBucketStrategy } from "traffik/strategies";
+import { reportCounters } from "./server-counters.js";
 
 const variant = process.argv[2];
 const backend = new InMemoryBackend({ namespace: "bench-koa" });
@@ -34,9 +36,4 @@ const server = app.listen(0, "127.0.0.1", () => {
   console.log(JSON.stringify({ port: (server.address() as AddressInfo).port }));
 });
 server.on("request", () => requests++);
-const startedCpu = process.cpuUsage();
-process.on("SIGINT", () => {
-  const { user, system } = process.cpuUsage(startedCpu);
-  console.log(JSON.stringify({ requests, cpuMicrosPerRequest: (user + system) / requests }));
-  process.exit(0);
-});
+reportCounters(() => requests);

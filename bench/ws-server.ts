@@ -1,7 +1,7 @@
 /**
  * An echo server for bench/ws.ts: `tsx bench/ws-server.ts <variant>`, variant bare | throttled
  * (every message through `throttleMessages`, in-memory fixed window, a limit far above the load).
- * Prints its port; on SIGINT prints the CPU time it spent per message.
+ * Prints its port; on SIGUSR2 prints its counters (messages served, CPU time).
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,6 +9,7 @@ import { WebSocketThrottle } from "traffik";
 import { InMemoryBackend } from "traffik/backends/inmemory";
 import { throttleMessages } from "traffik/ws";
 import { WebSocketServer } from "ws";
+import { reportCounters } from "./server-counters.js";
 
 const variant = process.argv[2];
 const backend = new InMemoryBackend({ namespace: "bench-ws" });
@@ -32,9 +33,4 @@ wss.on("connection", (ws, request) => {
 server.listen(0, "127.0.0.1", () => {
   console.log(JSON.stringify({ port: (server.address() as AddressInfo).port }));
 });
-const startedCpu = process.cpuUsage();
-process.on("SIGINT", () => {
-  const { user, system } = process.cpuUsage(startedCpu);
-  console.log(JSON.stringify({ messages: count, cpuMicrosPerMessage: (user + system) / count }));
-  process.exit(0);
-});
+reportCounters(() => count);

@@ -3,7 +3,8 @@
  * (in-memory backend), on one connection and on many, in one run: on `ws`, then on Socket.IO
  * (its WebSocket transport, events echoed). The servers run in their own
  * process (pinned to core 0 when `taskset` is there); the clients here keep a window of
- * messages in flight per connection. Interleaved one-second slices, median reported.
+ * messages in flight per connection. Interleaved one-second slices, median reported, with the
+ * median of the server's CPU time per message over the slices.
  *
  *   npm run bench:ws            (BENCH_ROUNDS, BENCH_SECONDS)
  */
@@ -12,6 +13,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { io as connectSocketIo } from "socket.io-client";
 import { WebSocket } from "ws";
+import { cpuPerUnit, readCounters, stopServer } from "./server-counters.js";
 import { keepLoadOffServerCore, median, PIN, startServer } from "./support.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
@@ -120,29 +122,32 @@ async function measure(transport: Transport): Promise<void> {
       );
     }
     const rates: Record<string, number[]> = { bare: [], throttled: [] };
+    const cpuSlices: Record<string, number[]> = { bare: [], throttled: [] };
     for (const variant of VARIANTS) await load(sockets.get(variant) as Channel[]); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
-      for (const variant of order)
+      for (const variant of order) {
+        const { child } = servers.get(variant) as { child: ChildProcess };
+        const before = await readCounters(child);
         rates[variant]?.push(await load(sockets.get(variant) as Channel[]));
+        cpuSlices[variant]?.push(cpuPerUnit(before, await readCounters(child)));
+      }
     }
     for (const list of sockets.values()) for (const socket of list) socket.close();
     const bare = median(rates.bare ?? []);
     const throttled = median(rates.throttled ?? []);
+    const bareCpu = median(cpuSlices.bare ?? []);
+    const throttledCpu = median(cpuSlices.throttled ?? []);
     const k = (rate: number) => `${(rate / 1000).toFixed(1).padStart(6)} k/s`;
     console.log(
       `  ${String(connections).padStart(2)} connection${connections === 1 ? " " : "s"}: unthrottled ${k(bare)}   throttled ${k(throttled)}   ${(throttled / bare).toFixed(2)}x unthrottled`,
     );
-  }
-  for (const [variant, { child }] of servers) {
-    const report = once(child.stdout as NodeJS.ReadableStream, "data");
-    child.kill("SIGINT");
-    const [chunk] = (await report) as [Buffer];
-    const { cpuMicrosPerMessage } = JSON.parse(chunk.toString()) as { cpuMicrosPerMessage: number };
+    // By CPU: the rate a server bound by its CPU would reach, the figure to trust under drift.
     console.log(
-      `  server CPU per message, ${variant.padEnd(10)} ${cpuMicrosPerMessage.toFixed(2)} µs`,
+      `     server CPU per message: unthrottled ${bareCpu.toFixed(2)} µs   throttled ${throttledCpu.toFixed(2)} µs   ${(bareCpu / throttledCpu).toFixed(2)}x unthrottled by CPU`,
     );
   }
+  for (const { child } of servers.values()) await stopServer(child);
 }
 
 for (const transport of TRANSPORTS) await measure(transport);

@@ -117,3 +117,32 @@ describe("Hono: responses the handler builds itself", () => {
     }
   });
 });
+
+describe("Hono without a Node response (app.request, other runtimes)", () => {
+  it("puts the RateLimit headers in the Responses the handlers build, and answers 429", async () => {
+    const backend = new InMemoryBackend({ namespace: "fetch-only" });
+    const perClient = new HTTPThrottle<Context>({
+      uid: "fetch-only",
+      rate: "2/m",
+      identifier: () => "one-client",
+    });
+    const app = new Hono();
+    app.use(ThrottleMiddleware({ backend, middlewareThrottles: [MiddlewareThrottle(perClient)] }));
+    app.get("/context", (c) => c.json({ ok: true }));
+    app.get("/raw", () => new Response("raw", { headers: { "x-own": "1" } }));
+    try {
+      const built = await app.request("/context");
+      assert.equal(built.status, 200);
+      assert.match(built.headers.get("ratelimit") ?? "", /^"fetch-only";r=1;t=\d+$/);
+      const raw = await app.request("/raw");
+      assert.equal(raw.headers.get("x-own"), "1");
+      assert.match(raw.headers.get("ratelimit") ?? "", /^"fetch-only";r=0;t=\d+$/);
+      const throttled = await app.request("/context");
+      assert.equal(throttled.status, 429);
+      assert.ok(Number(throttled.headers.get("retry-after")) > 0);
+      assert.match(throttled.headers.get("ratelimit") ?? "", /^"fetch-only";r=0;t=\d+$/);
+    } finally {
+      await backend.close();
+    }
+  });
+});

@@ -9,6 +9,7 @@
  */
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { type IdentifiableConnection, readNodeRequestWith } from "../../identity/client-address.js";
+import type { Eventually } from "../../throttles/sync-or-async.js";
 import { SignalDeparture } from "../../throttles/turn.js";
 import {
   middlewareSettings,
@@ -20,6 +21,7 @@ import { settingsFor, shareSettings } from "../shared/request-state.js";
 import { type Answer, throttleInOrder, throttleTogether } from "../shared/request-throttling.js";
 import { parseThrottledArgs, type ThrottledArgs } from "../shared/throttled-args.js";
 import { honoNodeRequest } from "./node-request.js";
+import { writeToNodeResponse } from "./node-response-headers.js";
 import { HonoResponseEnding } from "./response-ending.js";
 
 export * from "../shared/public.js";
@@ -69,12 +71,16 @@ export type HonoConnection = Context & IdentifiableConnection;
  */
 export function throttled(...args: ThrottledArgs<HonoConnection>): MiddlewareHandler {
   const { overrides, throttles } = parseThrottledArgs(args);
-  return async function traffikThrottled(c, next) {
+  return function traffikThrottled(c, next) {
     const settings = settingsFor(c, overrides);
     const departure = new SignalDeparture(c.req.raw);
     const ending = settings.refund && new HonoResponseEnding(c);
-    const verdict = await throttleTogether(throttles, c, settings, departure, ending);
-    return answer(verdict, c, next, ending);
+    return answerWhenDecided(
+      throttleTogether(throttles, c, settings, departure, ending),
+      c,
+      next,
+      ending,
+    );
   };
 }
 
@@ -90,29 +96,36 @@ export function ThrottleMiddleware(
   options: ThrottleMiddlewareOptions<HonoConnection> = {},
 ): MiddlewareHandler {
   const { entries, throttles, settings } = middlewareSettings(options);
-  return async function traffikMiddleware(c, next) {
+  return function traffikMiddleware(c, next) {
     shareSettings(c, settings);
-    if (entries.length === 0) {
-      await next();
-      return undefined;
-    }
+    if (entries.length === 0) return next();
     const departure = new SignalDeparture(c.req.raw);
     const ending = settings.refund && new HonoResponseEnding(c);
-    const verdict = await throttleInOrder(
-      entries,
-      throttles,
+    return answerWhenDecided(
+      throttleInOrder(entries, throttles, c, c.req.path, c.req.method, settings, departure, ending),
       c,
-      c.req.path,
-      c.req.method,
-      settings,
-      departure,
+      next,
       ending,
     );
-    return answer(verdict, c, next, ending);
   };
 }
 
-async function answer(
+/**
+ * Answers the request once decided: in the same turn when the decision is (an `async`
+ * function would wait a microtask for it, and make a promise more).
+ */
+function answerWhenDecided(
+  verdict: Eventually<Answer>,
+  c: Context,
+  next: Next,
+  ending: HonoResponseEnding | undefined,
+): Promise<Response | undefined> {
+  return verdict instanceof Promise
+    ? verdict.then((ready) => answer(ready, c, next, ending))
+    : answer(verdict, c, next, ending);
+}
+
+function answer(
   verdict: Answer,
   c: Context,
   next: Next,
@@ -120,27 +133,48 @@ async function answer(
 ): Promise<Response | undefined> {
   // Its client gone while it waited for its turn (the request's signal aborted), the request
   // runs nothing; Hono needs a response all the same, which nobody will read.
-  if (verdict.abandoned) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+  if (verdict.abandoned) {
+    return Promise.resolve(new Response(null, { status: CLIENT_CLOSED_REQUEST }));
+  }
   if (verdict.decision !== undefined) c.set("traffik", verdict.decision);
   const { throttled, response } = verdict;
-  // Set before the handler, the headers travel in any response built with the Context.
-  for (const [name, value] of verdict.headers) c.header(name, value);
+  const onNode = writeToNodeResponse(c, verdict.headers);
+  if (!onNode) {
+    // Set before the handler, the headers travel in any response built with the Context.
+    for (const [name, value] of verdict.headers) c.header(name, value);
+  }
   if (throttled === undefined) {
-    try {
-      await next();
-    } finally {
-      ending?.settle();
-    }
-    addMissing(c.res, verdict.headers);
-    return undefined;
+    // On Node the headers are on the response already, whatever the handler builds.
+    if (onNode && ending === undefined) return next() as Promise<undefined>;
+    return runHandlers(c, next, ending, onNode ? NO_HEADERS : verdict.headers);
   }
   ending?.settle(response?.status ?? throttled.status);
-  if (response === undefined) throw throttled;
-  return c.body(response.text, response.status as 429, {
-    ...throttled.headers,
-    "Content-Type": response.contentType,
-  });
+  if (response === undefined) return Promise.reject(throttled);
+  return Promise.resolve(
+    c.body(response.text, response.status as 429, {
+      ...throttled.headers,
+      "Content-Type": response.contentType,
+    }),
+  );
 }
+
+/** The handlers after this middleware, then the refund's outcome and the headers they lack. */
+async function runHandlers(
+  c: Context,
+  next: Next,
+  ending: HonoResponseEnding | undefined,
+  missing: HeaderList,
+): Promise<undefined> {
+  try {
+    await next();
+  } finally {
+    ending?.settle();
+  }
+  addMissing(c.res, missing);
+  return undefined;
+}
+
+const NO_HEADERS: HeaderList = [];
 
 /** The status of a request its client gave up (nginx's 499): it is never sent. */
 const CLIENT_CLOSED_REQUEST = 499;

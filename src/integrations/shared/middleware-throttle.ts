@@ -121,8 +121,13 @@ export function middlewareSettings<C>(options: ThrottleMiddlewareOptions<C>): {
   if (backend !== undefined) {
     // Throttles without a backend of their own take the app's: claiming their uids on it now
     // finds two throttles sharing one here, at startup, rather than at the first request.
+    // Resolved through an attached probe, not `backend.run`: on Node 20 a single `run` turns on
+    // AsyncLocalStorage's hooks for good, a cost on every promise of the process (Hono on
+    // `bench:http`: async_hooks' init was ~3% of the server's CPU).
+    const probe = {};
+    backend.attachTo(probe);
     for (const { throttle } of entries) {
-      if (!throttle.dynamicBackend) backend.run(() => throttle.resolveBackend());
+      if (!throttle.dynamicBackend) throttle.resolveBackend(probe as C);
     }
   }
   const shadow = isShadowMode(options.mode, "ThrottleMiddleware");

@@ -104,23 +104,36 @@ function list(decisions: readonly Decision[], item: (decision: Decision) => stri
   return decisions.length === 1 ? item(decisions[0] as Decision) : decisions.map(item).join(", ");
 }
 
-const policyItems = new WeakMap<Rate, Map<string, string>>();
+const policyItems = new WeakMap<Rate, Map<string, Map<number, string>>>();
+
+/** The policy item made last, and what it was made of: most requests ask for it again. */
+let lastPolicy: { rate: Rate; uid: string; limit: number; item: string } | undefined;
 
 /** Policies are named by throttle uid; the draft's `w` is whole seconds, so `q` is scaled to it. */
 function policyItem(decision: Decision): string {
-  let byUid = policyItems.get(decision.rate);
+  const { rate, uid, limit } = decision;
+  const last = lastPolicy;
+  if (last !== undefined && last.rate === rate && last.uid === uid && last.limit === limit) {
+    return last.item;
+  }
+  let byUid = policyItems.get(rate);
   if (byUid === undefined) {
     byUid = new Map();
-    policyItems.set(decision.rate, byUid);
+    policyItems.set(rate, byUid);
   }
   // A uid's capacity is fixed by its throttle; it is in the key for uids reused across apps.
-  const key = `${decision.limit}:${decision.uid}`;
-  let item = byUid.get(key);
+  let byLimit = byUid.get(uid);
+  if (byLimit === undefined) {
+    byLimit = new Map();
+    byUid.set(uid, byLimit);
+  }
+  let item = byLimit.get(limit);
   if (item === undefined) {
     const { q, w } = policyQuota(decision);
-    item = `${policyName(decision.uid)};q=${q};w=${w}`;
-    byUid.set(key, item);
+    item = `${policyName(uid)};q=${q};w=${w}`;
+    byLimit.set(limit, item);
   }
+  lastPolicy = { rate, uid, limit, item };
   return item;
 }
 
