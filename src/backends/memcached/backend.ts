@@ -11,6 +11,7 @@ import {
   type Written,
 } from "./cas-round.js";
 import { answered } from "./client.js";
+import { corkedStore } from "./corked-commands.js";
 import { exptime } from "./keys.js";
 import { KeyLanes } from "./lanes.js";
 import { type MemcachedBackendOptions, positiveInteger } from "./options.js";
@@ -158,13 +159,10 @@ export class MemcachedBackend extends MemcachedStore {
 
   /** Stores `value` if the key is as it was read. `false` when another writer came first. */
   private async write(cell: Cell, read: Read, value: string, ttlMs: number): Promise<boolean> {
-    const { client } = cell.server;
     const lifetime = this.stateLifetime(ttlMs);
     try {
       await this.call(cell.server, () =>
-        read.cas === undefined
-          ? client.add(cell.key, value, { lifetime })
-          : client.cas(cell.key, value, { casUniq: read.cas, lifetime }),
+        corkedStore(cell.server.client, cell.key, value, lifetime, read.cas),
       );
       return true;
     } catch (error) {

@@ -1,8 +1,8 @@
 import { BackendConfigurationError, BackendError } from "../../errors.js";
+import type { RawSender } from "./corked-commands.js";
 
 /** The slice of a `memcache-client` MemcacheClient used here: one per server. */
-export interface ServerClient {
-  gets(key: string): Promise<{ value: unknown; casUniq: string | number } | undefined>;
+export interface ServerClient extends RawSender {
   get(key: string): Promise<{ value: unknown } | undefined>;
   add(key: string, value: string, options: { lifetime: number }): Promise<unknown>;
   set(key: string, value: string, options: { lifetime: number }): Promise<unknown>;

@@ -10,6 +10,7 @@ import { pollForLock } from "../poll-lock.js";
 import type { Lock, LockOptions } from "../types.js";
 import type { Cell, Read } from "./cas-round.js";
 import { answered, failure, openServerClient, type Server } from "./client.js";
+import { corkedGets } from "./corked-commands.js";
 import { exptime, memcachedKey } from "./keys.js";
 import { checkMemcachedOptions, type MemcachedBackendOptions, positiveInteger } from "./options.js";
 import { HashRing } from "./ring.js";
@@ -206,7 +207,7 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
 
   /** Reads a cell with `gets`: its value and CAS token, if it exists. */
   protected async read(cell: Cell): Promise<Read> {
-    const found = await this.call(cell.server, () => cell.server.client.gets(cell.key));
+    const found = await this.call(cell.server, () => corkedGets(cell.server.client, cell.key));
     return found === undefined
       ? { raw: undefined, cas: undefined }
       : { raw: String(found.value), cas: found.casUniq };
