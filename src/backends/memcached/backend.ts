@@ -11,8 +11,9 @@ import {
   type Written,
 } from "./cas-round.js";
 import { answered } from "./client.js";
-import { corkedStore } from "./corked-commands.js";
+import { corkedStoreThenGets } from "./corked-commands.js";
 import { exptime } from "./keys.js";
+import { KnownStates } from "./known-states.js";
 import { KeyLanes } from "./lanes.js";
 import { type MemcachedBackendOptions, positiveInteger } from "./options.js";
 import { MemcachedStore } from "./store.js";
@@ -39,10 +40,12 @@ const OVERFLOW_WAIT_MS = 1000;
 export class MemcachedBackend extends MemcachedStore {
   private readonly casRetries: number;
   private readonly lanes: KeyLanes<RoundEntry>;
+  private readonly known = new KnownStates();
   private readonly casStore: CasStore = {
     now: () => this.now(),
     cell: (request) => this.cell(request),
     read: (cell) => this.read(cell),
+    known: (cell) => this.known.get(cell.key, cell.server.answeredAt),
     write: (cell, read, value, ttlMs) => this.write(cell, read, value, ttlMs),
     undo: (written) => this.undo(written),
   };
@@ -102,6 +105,7 @@ export class MemcachedBackend extends MemcachedStore {
   ): Promise<void> {
     await this.prepared();
     const cell = this.cell(request);
+    this.known.forget(cell.key);
     const found = await this.read(cell);
     const casUniq = found.cas;
     if (casUniq === undefined || !sameState(decodeState(found.raw), admitted)) return;
@@ -160,9 +164,12 @@ export class MemcachedBackend extends MemcachedStore {
   /** Stores `value` if the key is as it was read. `false` when another writer came first. */
   private async write(cell: Cell, read: Read, value: string, ttlMs: number): Promise<boolean> {
     const lifetime = this.stateLifetime(ttlMs);
+    this.known.forget(cell.key);
     try {
       await this.call(cell.server, () =>
-        corkedStore(cell.server.client, cell.key, value, lifetime, read.cas),
+        corkedStoreThenGets(cell.server.client, cell.key, value, lifetime, read.cas, (seen) =>
+          this.known.remember(cell.key, seen, lifetime),
+        ),
       );
       return true;
     } catch (error) {
@@ -185,6 +192,7 @@ export class MemcachedBackend extends MemcachedStore {
   private async undo(written: readonly Written[]): Promise<void> {
     await Promise.all(
       written.map(async ({ cell, read, value }) => {
+        this.known.forget(cell.key);
         const now = await this.read(cell);
         if (now.raw !== value || now.cas === undefined) return;
         const previous = read.raw;

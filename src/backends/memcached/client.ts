@@ -18,10 +18,12 @@ export interface ServerClient extends RawSender {
   shutdown(): void;
 }
 
-/** One memcached server: its `host:port` and its pooled client. */
+/** One memcached server: its `host:port`, its pooled client, when it last answered. */
 export interface Server {
   readonly name: string;
   readonly client: ServerClient;
+  /** `performance.now()` of the server's latest answer to a command. */
+  answeredAt: number;
 }
 
 /**

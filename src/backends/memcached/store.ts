@@ -61,7 +61,7 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
     try {
       for (const name of this.serverNames) {
         const client = await openServerClient(name, this.poolSize, this.timeoutMs);
-        servers.push({ name, client });
+        servers.push({ name, client, answeredAt: Number.NEGATIVE_INFINITY });
         await this.command(() => client.version()).catch((error: unknown) => {
           throw new BackendConnectionError(
             `Cannot reach memcached at ${name}: ${error instanceof Error ? error.message : String(error)}`,
@@ -235,12 +235,17 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
    * a `BackendError` naming the server.
    */
   protected call<T>(server: Server, send: () => Promise<T>): Promise<T> {
-    return this.command(send, undefined, (error: unknown): never => {
+    const heard = (value: T): T => {
+      server.answeredAt = performance.now();
+      return value;
+    };
+    return this.command(send, heard, (error: unknown): never => {
       if (
         answered(error, "EXISTS") ||
         answered(error, "NOT_FOUND") ||
         answered(error, "NOT_STORED")
       ) {
+        server.answeredAt = performance.now();
         throw error;
       }
       throw failure(error, server.name);
