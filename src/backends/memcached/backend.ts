@@ -20,6 +20,15 @@ import { MemcachedStore } from "./store.js";
 
 export type { MemcachedBackendOptions } from "./options.js";
 
+/**
+ * The shortest memcached lifetime of a state: a state that has expired by its own clock counts
+ * as none, so an item kept longer costs only memcached memory (idle clients' items, which its
+ * LRU drops first), while one that outlives its client's next request saves that request a
+ * `gets` (bench/memcached.ts, 1 in flight: token bucket, GCRA and leaky bucket states of 2 s
+ * expired before their client came back, two round trips per decision instead of one).
+ */
+const MIN_STATE_LIFETIME_MS = 10_000;
+
 /** The wait given to a decision refused because too many wait on its key already. */
 const OVERFLOW_WAIT_MS = 1000;
 
@@ -150,10 +159,12 @@ export class MemcachedBackend extends MemcachedStore {
    * lifetime only cleans up (expiry is decided from the state), so it errs long, by a second:
    * memcached counts whole seconds on a clock that may lag its own by up to one, and an item
    * gone early would hand its client a fresh quota. Under an injected clock no lifetime on the
-   * server's real clock follows from it, so states stay until overwritten.
+   * server's real clock follows from it, so states stay until overwritten. It is at least
+   * {@link MIN_STATE_LIFETIME_MS}, so that this process knows a short state (a bucket that
+   * refills in ms) across its client's requests (see `known-states.ts`).
    */
   private stateLifetime(ttlMs: number): number {
-    return this.clock === undefined ? exptime(Math.max(ttlMs, 1) + 1000) : 0;
+    return this.clock === undefined ? exptime(Math.max(ttlMs + 1000, MIN_STATE_LIFETIME_MS)) : 0;
   }
 
   /** The cell of a request's client. */

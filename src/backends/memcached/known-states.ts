@@ -63,8 +63,9 @@ export class KnownStates {
   }
 
   /**
-   * Keeps what a `gets` behind a write with memcached `lifetime` saw, until a second before
-   * that lifetime ends (memcached counts whole seconds); `undefined` (it failed) forgets the key.
+   * Keeps what a `gets` behind a write with memcached `lifetime` saw, until two seconds before
+   * that lifetime ends (memcached counts whole seconds, and the write went out before this
+   * answer came back); `undefined` (it failed) forgets the key.
    */
   remember(key: string, seen: Seen | undefined, lifetime: number): void {
     this.states.delete(key);
@@ -86,5 +87,5 @@ const MAX_RELATIVE_SECONDS = 30 * 24 * 3600;
 function knownUntil(lifetime: number): number {
   if (lifetime === 0) return Number.POSITIVE_INFINITY;
   const seconds = lifetime > MAX_RELATIVE_SECONDS ? lifetime - Date.now() / 1000 : lifetime;
-  return performance.now() + (seconds - 1) * 1000;
+  return performance.now() + (seconds - 2) * 1000;
 }
