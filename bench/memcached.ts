@@ -1,7 +1,9 @@
 /**
- * Memcached decisions per second, 1 and 64 in flight, and memcached commands (round trips)
- * per decision: Traffik's MemcachedBackend beside rate-limiter-flexible's RateLimiterMemcache,
- * on one memcached started here, in one run (alternating rounds, median reported).
+ * Memcached decisions per second, 1 and 64 in flight, memcached commands per decision, and
+ * CPU per decision (this process's and memcached's, at 1|64 in flight): Traffik's
+ * MemcachedBackend, every strategy, beside rate-limiter-flexible's RateLimiterMemcache, on one
+ * memcached started here, in one run (alternating rounds, median reported). Traffik's steady
+ * decision is a `cas` with a `gets` behind it in one write: two commands, one round trip.
  *
  *   npm run bench:memcached            (BENCH_DECISIONS, BENCH_ROUNDS)
  */
@@ -12,9 +14,13 @@ import { MemcachedBackend } from "traffik/backends/memcached";
 import {
   FixedWindowStrategy,
   GCRAStrategy,
+  LeakyBucketStrategy,
+  LeakyBucketWithQueueStrategy,
+  SlidingWindowCounterStrategy,
   SlidingWindowLogStrategy,
   type Strategy,
   TokenBucketStrategy,
+  TokenBucketWithDebtStrategy,
 } from "traffik/strategies";
 import { memcachedStats, startMemcached } from "../test/support/servers.js";
 import { compareStores, type StoreContender, type StoreRun } from "./support.js";
@@ -39,6 +45,12 @@ async function commands(): Promise<number> {
   );
 }
 
+/** memcached's CPU so far, µs. */
+async function serverCpuUs(): Promise<number> {
+  const s = await memcachedStats(server.port);
+  return ((s.rusage_user ?? 0) + (s.rusage_system ?? 0)) * 1e6;
+}
+
 async function measure(decide: Decide, inFlight: number): Promise<StoreRun> {
   let next = 0;
   const worker = async (count: number) => {
@@ -47,10 +59,18 @@ async function measure(decide: Decide, inFlight: number): Promise<StoreRun> {
   // Warm up over every key, so each decision below finds its client's state.
   await Promise.all(Array.from({ length: inFlight }, () => worker(Math.ceil(KEYS / inFlight))));
   const before = await commands();
+  const serverBefore = await serverCpuUs();
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   await Promise.all(Array.from({ length: inFlight }, () => worker(DECISIONS / inFlight)));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { rate: DECISIONS / seconds, commands: ((await commands()) - before - 1) / DECISIONS };
+  const used = process.cpuUsage(cpu);
+  return {
+    rate: DECISIONS / seconds,
+    commands: ((await commands()) - before - 1) / DECISIONS,
+    processCpuUs: (used.user + used.system) / DECISIONS,
+    serverCpuUs: ((await serverCpuUs()) - serverBefore) / DECISIONS,
+  };
 }
 
 function rlf(): { decide: Decide; close: () => void } {
@@ -82,6 +102,10 @@ const contenders: Record<string, StoreContender> = {
   "Traffik token bucket": () => traffik(new TokenBucketStrategy()),
   "Traffik GCRA": () => traffik(new GCRAStrategy()),
   "Traffik sliding window log": () => traffik(new SlidingWindowLogStrategy()),
+  "Traffik sliding window counter": () => traffik(new SlidingWindowCounterStrategy()),
+  "Traffik token bucket with debt": () => traffik(new TokenBucketWithDebtStrategy()),
+  "Traffik leaky bucket": () => traffik(new LeakyBucketStrategy()),
+  "Traffik leaky bucket with queue": () => traffik(new LeakyBucketWithQueueStrategy()),
 };
 
 await compareStores({

@@ -43,6 +43,10 @@ export async function startServer(
 export interface StoreRun {
   rate: number;
   commands: number;
+  /** This process's CPU per decision, µs, when measured. */
+  processCpuUs?: number;
+  /** The server's CPU per decision, µs, when measured. */
+  serverCpuUs?: number;
 }
 
 /** A contender of a store bench: how it decides for client `i`, and how it is closed. */
@@ -102,6 +106,7 @@ export async function compareStores(options: {
         one: median(one.map((r) => r.rate)),
         many: median(many.map((r) => r.rate)),
         commands: median(many.map((r) => r.commands)),
+        cpu: cpuFigures(one, many),
       },
     ]),
   );
@@ -114,7 +119,21 @@ export async function compareStores(options: {
   for (const [name, s] of summary) {
     const base = summary.get(options.baseFor(name)) ?? s;
     console.log(
-      `${name.padEnd(42)} ${`${k(s.one)} ${ratio(s.one, base.one)}`.padStart(20)} ${`${k(s.many)} ${ratio(s.many, base.many)}`.padStart(20)}   ${s.commands.toFixed(2)}`,
+      `${name.padEnd(42)} ${`${k(s.one)} ${ratio(s.one, base.one)}`.padStart(20)} ${`${k(s.many)} ${ratio(s.many, base.many)}`.padStart(20)}   ${s.commands.toFixed(2)}${s.cpu}`,
     );
   }
+}
+
+/** "  CPU µs/decision process 1|64, server 1|64" from the runs' medians, when measured. */
+function cpuFigures(one: readonly StoreRun[], many: readonly StoreRun[]): string {
+  const at = (runs: readonly StoreRun[], pick: (run: StoreRun) => number | undefined) => {
+    const values = runs.map(pick).filter((value) => value !== undefined);
+    return values.length === 0 ? undefined : median(values).toFixed(1);
+  };
+  const processOne = at(one, (r) => r.processCpuUs);
+  const serverOne = at(one, (r) => r.serverCpuUs);
+  if (processOne === undefined || serverOne === undefined) return "";
+  const processMany = at(many, (r) => r.processCpuUs);
+  const serverMany = at(many, (r) => r.serverCpuUs);
+  return `   CPU µs/decision: process ${processOne}|${processMany}, server ${serverOne}|${serverMany}`;
 }

@@ -11,12 +11,23 @@ import {
   type Written,
 } from "./cas-round.js";
 import { answered } from "./client.js";
+import { corkedStoreThenGets } from "./corked-commands.js";
 import { exptime } from "./keys.js";
+import { KnownStates } from "./known-states.js";
 import { KeyLanes } from "./lanes.js";
 import { type MemcachedBackendOptions, positiveInteger } from "./options.js";
 import { MemcachedStore } from "./store.js";
 
 export type { MemcachedBackendOptions } from "./options.js";
+
+/**
+ * The shortest memcached lifetime of a state: a state that has expired by its own clock counts
+ * as none, so an item kept longer costs only memcached memory (idle clients' items, which its
+ * LRU drops first), while one that outlives its client's next request saves that request a
+ * `gets` (bench/memcached.ts, 1 in flight: token bucket, GCRA and leaky bucket states of 2 s
+ * expired before their client came back, two round trips per decision instead of one).
+ */
+const MIN_STATE_LIFETIME_MS = 10_000;
 
 /** The wait given to a decision refused because too many wait on its key already. */
 const OVERFLOW_WAIT_MS = 1000;
@@ -38,10 +49,12 @@ const OVERFLOW_WAIT_MS = 1000;
 export class MemcachedBackend extends MemcachedStore {
   private readonly casRetries: number;
   private readonly lanes: KeyLanes<RoundEntry>;
+  private readonly known = new KnownStates();
   private readonly casStore: CasStore = {
     now: () => this.now(),
     cell: (request) => this.cell(request),
     read: (cell) => this.read(cell),
+    known: (cell) => this.known.get(cell.key, cell.server.answeredAt),
     write: (cell, read, value, ttlMs) => this.write(cell, read, value, ttlMs),
     undo: (written) => this.undo(written),
   };
@@ -101,6 +114,7 @@ export class MemcachedBackend extends MemcachedStore {
   ): Promise<void> {
     await this.prepared();
     const cell = this.cell(request);
+    this.known.forget(cell.key);
     const found = await this.read(cell);
     const casUniq = found.cas;
     if (casUniq === undefined || !sameState(decodeState(found.raw), admitted)) return;
@@ -145,10 +159,12 @@ export class MemcachedBackend extends MemcachedStore {
    * lifetime only cleans up (expiry is decided from the state), so it errs long, by a second:
    * memcached counts whole seconds on a clock that may lag its own by up to one, and an item
    * gone early would hand its client a fresh quota. Under an injected clock no lifetime on the
-   * server's real clock follows from it, so states stay until overwritten.
+   * server's real clock follows from it, so states stay until overwritten. It is at least
+   * {@link MIN_STATE_LIFETIME_MS}, so that this process knows a short state (a bucket that
+   * refills in ms) across its client's requests (see `known-states.ts`).
    */
   private stateLifetime(ttlMs: number): number {
-    return this.clock === undefined ? exptime(Math.max(ttlMs, 1) + 1000) : 0;
+    return this.clock === undefined ? exptime(Math.max(ttlMs + 1000, MIN_STATE_LIFETIME_MS)) : 0;
   }
 
   /** The cell of a request's client. */
@@ -158,13 +174,13 @@ export class MemcachedBackend extends MemcachedStore {
 
   /** Stores `value` if the key is as it was read. `false` when another writer came first. */
   private async write(cell: Cell, read: Read, value: string, ttlMs: number): Promise<boolean> {
-    const { client } = cell.server;
     const lifetime = this.stateLifetime(ttlMs);
+    this.known.forget(cell.key);
     try {
       await this.call(cell.server, () =>
-        read.cas === undefined
-          ? client.add(cell.key, value, { lifetime })
-          : client.cas(cell.key, value, { casUniq: read.cas, lifetime }),
+        corkedStoreThenGets(cell.server.client, cell.key, value, lifetime, read.cas, (seen) =>
+          this.known.remember(cell.key, seen, lifetime),
+        ),
       );
       return true;
     } catch (error) {
@@ -187,6 +203,7 @@ export class MemcachedBackend extends MemcachedStore {
   private async undo(written: readonly Written[]): Promise<void> {
     await Promise.all(
       written.map(async ({ cell, read, value }) => {
+        this.known.forget(cell.key);
         const now = await this.read(cell);
         if (now.raw !== value || now.cas === undefined) return;
         const previous = read.raw;

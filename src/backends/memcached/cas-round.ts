@@ -43,6 +43,8 @@ export interface CasStore {
   now(): number;
   cell(request: DecisionRequest): Cell;
   read(cell: Cell): Promise<Read>;
+  /** The key's state as this process last saw it, unread: a guess a `cas` (`write`) checks. */
+  known(cell: Cell): Read | undefined;
   /** Stores `value` if the key is as `read` found it; `false` when another writer came first. */
   write(cell: Cell, read: Read, value: string, ttlMs: number): Promise<boolean>;
   undo(written: readonly Written[]): Promise<void>;
@@ -70,15 +72,23 @@ export async function decideRound(
   entries: readonly RoundEntry[],
   casRetries: number,
 ): Promise<unknown> {
+  // Keys decided on a known state and left unwritten: no `cas` checked that state, so they are
+  // decided again on a fresh read (an attempt that does not count as contended).
+  const unchecked = new Set<string>();
   try {
-    for (let attempt = 0; attempt < casRetries; attempt++) {
+    for (let attempt = 0; attempt < casRetries; ) {
       const now = store.now();
       const cells = entries.map((entry) => entry.requests.map((r) => store.cell(r)));
       const distinct = new Map<string, Cell>();
       for (const cell of cells.flat()) distinct.set(cell.key, cell);
       const reads = new Map<string, Read>();
+      const guessed = new Set<string>();
       await Promise.all(
-        [...distinct.values()].map(async (cell) => reads.set(cell.key, await store.read(cell))),
+        [...distinct.values()].map(async (cell) => {
+          const known = unchecked.has(cell.key) ? undefined : store.known(cell);
+          if (known !== undefined) guessed.add(cell.key);
+          reads.set(cell.key, known ?? (await store.read(cell)));
+        }),
       );
       // Each key's state as the entries decided so far left it.
       const states = new Map<string, StrategyState | undefined>();
@@ -113,11 +123,22 @@ export async function decideRound(
         }
         return group.steps;
       });
+      const unwritten = [...guessed].filter((key) => !changed.has(key));
+      if (unwritten.length > 0) {
+        for (const key of unwritten) unchecked.add(key);
+        continue;
+      }
       if (await writeAll(store, [...changed].sort(), distinct, reads, states, now)) {
         entries.forEach((entry, e) => {
           entry.resolve(answers[e] as Step[]);
         });
         return undefined;
+      }
+      attempt++;
+      if (guessed.size > 0) {
+        // A known state was stale (another process wrote, or the item expired): read afresh.
+        for (const key of guessed) unchecked.add(key);
+        continue;
       }
       // Back off a little, at random, so processes contending for one key take turns.
       await sleep(Math.random() * Math.min(20, 2 ** attempt));

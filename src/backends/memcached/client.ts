@@ -1,8 +1,8 @@
 import { BackendConfigurationError, BackendError } from "../../errors.js";
+import type { RawSender } from "./corked-commands.js";
 
 /** The slice of a `memcache-client` MemcacheClient used here: one per server. */
-export interface ServerClient {
-  gets(key: string): Promise<{ value: unknown; casUniq: string | number } | undefined>;
+export interface ServerClient extends RawSender {
   get(key: string): Promise<{ value: unknown } | undefined>;
   add(key: string, value: string, options: { lifetime: number }): Promise<unknown>;
   set(key: string, value: string, options: { lifetime: number }): Promise<unknown>;
@@ -18,10 +18,12 @@ export interface ServerClient {
   shutdown(): void;
 }
 
-/** One memcached server: its `host:port` and its pooled client. */
+/** One memcached server: its `host:port`, its pooled client, when it last answered. */
 export interface Server {
   readonly name: string;
   readonly client: ServerClient;
+  /** `performance.now()` of the server's latest answer to a command. */
+  answeredAt: number;
 }
 
 /**

@@ -10,6 +10,7 @@ import { pollForLock } from "../poll-lock.js";
 import type { Lock, LockOptions } from "../types.js";
 import type { Cell, Read } from "./cas-round.js";
 import { answered, failure, openServerClient, type Server } from "./client.js";
+import { corkedGets } from "./corked-commands.js";
 import { exptime, memcachedKey } from "./keys.js";
 import { checkMemcachedOptions, type MemcachedBackendOptions, positiveInteger } from "./options.js";
 import { HashRing } from "./ring.js";
@@ -60,7 +61,7 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
     try {
       for (const name of this.serverNames) {
         const client = await openServerClient(name, this.poolSize, this.timeoutMs);
-        servers.push({ name, client });
+        servers.push({ name, client, answeredAt: Number.NEGATIVE_INFINITY });
         await this.command(() => client.version()).catch((error: unknown) => {
           throw new BackendConnectionError(
             `Cannot reach memcached at ${name}: ${error instanceof Error ? error.message : String(error)}`,
@@ -206,7 +207,7 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
 
   /** Reads a cell with `gets`: its value and CAS token, if it exists. */
   protected async read(cell: Cell): Promise<Read> {
-    const found = await this.call(cell.server, () => cell.server.client.gets(cell.key));
+    const found = await this.call(cell.server, () => corkedGets(cell.server.client, cell.key));
     return found === undefined
       ? { raw: undefined, cas: undefined }
       : { raw: String(found.value), cas: found.casUniq };
@@ -234,12 +235,17 @@ export abstract class MemcachedStore extends ThrottleBackend implements Degradab
    * a `BackendError` naming the server.
    */
   protected call<T>(server: Server, send: () => Promise<T>): Promise<T> {
-    return this.command(send, undefined, (error: unknown): never => {
+    const heard = (value: T): T => {
+      server.answeredAt = performance.now();
+      return value;
+    };
+    return this.command(send, heard, (error: unknown): never => {
       if (
         answered(error, "EXISTS") ||
         answered(error, "NOT_FOUND") ||
         answered(error, "NOT_STORED")
       ) {
+        server.answeredAt = performance.now();
         throw error;
       }
       throw failure(error, server.name);
