@@ -8,6 +8,7 @@ import {
   type SentinelGroup,
   startSentinelGroup,
 } from "../../support/failover-topologies.js";
+import { hotKey } from "../../support/failover-traffic.js";
 import { hasBinary } from "../../support/servers.js";
 
 const enabled = hasBinary("redis-server");
@@ -56,6 +57,7 @@ describe("RedisBackend behind Sentinel (a master, a replica, three sentinels)", 
     const figures = await killUnderTraffic(
       backend,
       () => group.killMaster(),
+      (dead) => group.keptByReplica(hotKey("failover"), dead),
       (dead) => group.failedOver(dead),
       30_000,
     );
