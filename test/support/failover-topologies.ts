@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ask, freePort, type RedisServer, restartable, startRedis, waitFor } from "./servers.js";
 
 /** How long a node may be unreachable before the others fail it over, in ms (Redis: 15 000). */
@@ -166,6 +167,12 @@ export interface SentinelGroup {
   masterPort(): Promise<number>;
   /** Kills (SIGKILL) the master the sentinels name now; resolves with its port. */
   killMaster(): Promise<number>;
+  /**
+   * Kills the master as {@link killMaster} does, `lagMs` after its replica stopped taking its
+   * writes (frozen, its link backed up by a 16 MB value), so that the writes of those `lagMs`
+   * die with the master, as asynchronous replication allows; the replica runs again then.
+   */
+  killMasterAhead(lagMs: number): Promise<number>;
   /** `key`'s encoded state on the replica of the killed master at `deadPort`: what it keeps. */
   keptByReplica(key: string, deadPort: number): Promise<string | null>;
   /** Resolves once the sentinels name another master, and it has taken the role. */
@@ -240,6 +247,17 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
     async killMaster() {
       const port = await masterPort();
       await servers.get(port)?.kill();
+      return port;
+    },
+    async killMasterAhead(lagMs) {
+      const port = await masterPort();
+      const lagging = [...servers.values()].find((server) => server.port !== port);
+      await lagging?.freeze();
+      const backlog = "x".repeat(16 * 1024 * 1024);
+      await ask(port, `*3\r\n$3\r\nSET\r\n$7\r\nbacklog\r\n$${backlog.length}\r\n${backlog}`);
+      await sleep(lagMs);
+      await servers.get(port)?.kill();
+      lagging?.thaw();
       return port;
     },
     keptByReplica: (key, deadPort) =>
