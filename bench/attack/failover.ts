@@ -63,6 +63,7 @@ async function cluster(): Promise<void> {
     const figures = await killUnderTraffic(
       backend,
       () => topology.killMasterOf(hotKey("fo")),
+      (dead) => topology.keptByReplica(hotKey("fo"), dead),
       (dead) => topology.failedOver(hotKey("fo"), dead),
       BOUND_MS,
     );
@@ -90,6 +91,7 @@ async function sentinel(): Promise<void> {
     const figures = await killUnderTraffic(
       backend,
       () => group.killMaster(),
+      (dead) => group.keptByReplica(hotKey("fo"), dead),
       (dead) => group.failedOver(dead),
       BOUND_MS,
     );
@@ -111,6 +113,8 @@ async function restart(): Promise<void> {
         await server.kill();
         return server.port;
       },
+      // A restarted server keeps nothing.
+      async () => null,
       async () => {
         await sleep(3000);
         await server.start();

@@ -1,7 +1,9 @@
+// Over 250 lines: the cluster and the Sentinel group share the raw-protocol helpers at the top.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ask, freePort, type RedisServer, restartable, startRedis, waitFor } from "./servers.js";
 
 /** How long a node may be unreachable before the others fail it over, in ms (Redis: 15 000). */
@@ -12,13 +14,39 @@ export interface Address {
   readonly port: number;
 }
 
-/** A bulk-string reply (`$n\r\n...`), read until all of it has arrived. */
-async function askBulk(port: number, command: string): Promise<string> {
-  const reply = await ask(port, command, (text) => {
-    const header = /^\$(\d+)\r\n/.exec(text);
-    return header !== null && text.length >= header[0].length + Number(header[1]) + 2;
-  });
-  return reply.replace(/^\$\d+\r\n/, "");
+/**
+ * The bulk string (`$n\r\n...`, `null` for `$-1`) that ends `text`, after any `+OK`s of
+ * commands sent before it; `undefined` until all of it has arrived.
+ */
+function bulkString(text: string): string | null | undefined {
+  const reply = text.replace(/^(\+OK\r\n)+/, "");
+  if (reply.startsWith("$-1\r\n")) return null;
+  const header = /^\$(\d+)\r\n/.exec(reply);
+  const end = (header?.[0].length ?? 0) + Number(header?.[1]);
+  if (header === null || reply.length < end + 2) return undefined;
+  return reply.slice(header[0].length, end);
+}
+
+/** The bulk-string reply to `command` (`null` for none), read until all of it has arrived. */
+async function askBulk(port: number, command: string): Promise<string | null> {
+  return bulkString(await ask(port, command, (text) => bulkString(text) !== undefined)) ?? null;
+}
+
+/** `INFO replication` of the node at `port`. */
+const replication = async (port: number) => (await askBulk(port, "INFO replication")) ?? "";
+
+/**
+ * `key`'s encoded state on the replica at `port` once it has seen its master go: every write
+ * the master sent it has been applied by then (the closed link is read after them), and none
+ * can come until it is promoted, so this is what the failover keeps. A cluster replica answers
+ * reads only after `READONLY`.
+ */
+async function keptByReplica(port: number, key: string, readonly = false): Promise<string | null> {
+  await waitFor(
+    async () => (await replication(port)).includes("master_link_status:down"),
+    "the replica to see its master go, before it is promoted",
+  );
+  return askBulk(port, `${readonly ? "READONLY\r\n" : ""}GET ${key}`);
 }
 
 export interface ReplicatedCluster {
@@ -28,6 +56,8 @@ export interface ReplicatedCluster {
   masterOf(key: string): Promise<number>;
   /** Kills (SIGKILL) the master that serves `key`'s slot; resolves with its port. */
   killMasterOf(key: string): Promise<number>;
+  /** `key`'s encoded state on the replica of the killed master at `deadPort`: what it keeps. */
+  keptByReplica(key: string, deadPort: number): Promise<string | null>;
   /** Resolves once another node serves `key`'s slot and the cluster is ok again. */
   failedOver(key: string, deadPort: number): Promise<void>;
   stop(): Promise<void>;
@@ -71,16 +101,15 @@ export async function startReplicatedCluster(): Promise<ReplicatedCluster> {
     for (const port of alive) {
       if (!(await ask(port, "CLUSTER INFO", (r) => r.includes("cluster_state"))).includes("ok"))
         return false;
-      const replication = await askBulk(port, "INFO replication");
-      if (replication.includes("role:slave") && !replication.includes("master_link_status:up"))
-        return false;
+      const info = await replication(port);
+      if (info.includes("role:slave") && !info.includes("master_link_status:up")) return false;
     }
     return true;
   }, "a replicated cluster");
   const masterOf = async (key: string): Promise<number> => {
     const via = [...alive][0] as number;
     const slot = Number(/:(\d+)/.exec(await ask(via, `CLUSTER KEYSLOT ${key}`))?.[1]);
-    for (const line of (await askBulk(via, "CLUSTER NODES")).split("\n")) {
+    for (const line of (await askBulk(via, "CLUSTER NODES"))?.split("\n") ?? []) {
       const fields = line.split(" ");
       const [address, flags] = [fields[1], fields[2]];
       const ranges = fields.slice(8);
@@ -101,6 +130,13 @@ export async function startReplicatedCluster(): Promise<ReplicatedCluster> {
       alive.delete(port);
       await byPort.get(port)?.kill();
       return port;
+    },
+    async keptByReplica(key, deadPort) {
+      const nodes = ((await askBulk([...alive][0] as number, "CLUSTER NODES")) ?? "").split("\n");
+      const node = (port: number) => nodes.find((line) => line.includes(`:${port}@`))?.split(" ");
+      const deadId = node(deadPort)?.[0];
+      const replica = [...alive].find((port) => deadId !== undefined && node(port)?.[3] === deadId);
+      return keptByReplica(replica ?? -1, key, true);
     },
     async failedOver(key, deadPort) {
       await waitFor(
@@ -131,6 +167,14 @@ export interface SentinelGroup {
   masterPort(): Promise<number>;
   /** Kills (SIGKILL) the master the sentinels name now; resolves with its port. */
   killMaster(): Promise<number>;
+  /**
+   * Kills the master as {@link killMaster} does, `lagMs` after its replica stopped taking its
+   * writes (frozen, its link backed up by a 16 MB value), so that the writes of those `lagMs`
+   * die with the master, as asynchronous replication allows; the replica runs again then.
+   */
+  killMasterAhead(lagMs: number): Promise<number>;
+  /** `key`'s encoded state on the replica of the killed master at `deadPort`: what it keeps. */
+  keptByReplica(key: string, deadPort: number): Promise<string | null>;
   /** Resolves once the sentinels name another master, and it has taken the role. */
   failedOver(deadPort: number): Promise<void>;
   stop(): Promise<void>;
@@ -188,12 +232,11 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
   };
   // Ready once the replica has synced and every sentinel sees the two others and the replica.
   await waitFor(async () => {
-    if (!(await askBulk(replica.port, "INFO replication")).includes("master_link_status:up"))
-      return false;
+    if (!(await replication(replica.port)).includes("master_link_status:up")) return false;
     for (const { port } of sentinels) {
       const quorum = await ask(port, `SENTINEL ckquorum ${SENTINEL_MASTER}`);
       if (!quorum.includes("3 usable")) return false;
-      const master = await askBulk(port, "INFO sentinel");
+      const master = (await askBulk(port, "INFO sentinel")) ?? "";
       if (!master.includes("slaves=1,sentinels=3")) return false;
     }
     return true;
@@ -206,12 +249,25 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
       await servers.get(port)?.kill();
       return port;
     },
+    async killMasterAhead(lagMs) {
+      const port = await masterPort();
+      const lagging = [...servers.values()].find((server) => server.port !== port);
+      await lagging?.freeze();
+      const backlog = "x".repeat(16 * 1024 * 1024);
+      await ask(port, `*3\r\n$3\r\nSET\r\n$7\r\nbacklog\r\n$${backlog.length}\r\n${backlog}`);
+      await sleep(lagMs);
+      await servers.get(port)?.kill();
+      lagging?.thaw();
+      return port;
+    },
+    keptByReplica: (key, deadPort) =>
+      keptByReplica([...servers.keys()].find((port) => port !== deadPort) ?? -1, key),
     async failedOver(deadPort) {
       await waitFor(
         async () => {
           const port = await masterPort();
           if (port === deadPort || port === -1) return false;
-          return (await askBulk(port, "INFO replication")).includes("role:master");
+          return (await replication(port)).includes("role:master");
         },
         "the sentinels to fail over",
         30_000,

@@ -1,4 +1,5 @@
 import type { ThrottleBackend } from "../../src/backends/base.js";
+import { stateKey } from "../../src/backends/redis/keys.js";
 import { HTTPThrottle } from "../../src/throttles/http.js";
 
 /** One decision made under traffic. */
@@ -13,6 +14,9 @@ export interface Recorded {
 
 /** The hot client's limit: it asks far more often than this. */
 export const HOT_LIMIT = 30;
+
+/** The hot client's key on Redis, in a backend of `namespace`. */
+export const hotKey = (namespace: string) => `${namespace}:${stateKey("hot", "hot-client")}`;
 
 /**
  * Traffic on one process, as the issue ran it: ~100 decisions/s spread over `clients`

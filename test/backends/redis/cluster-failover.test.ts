@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { RedisBackend, type RedisClient } from "../../../src/backends/redis/index.js";
-import { stateKey } from "../../../src/backends/redis/keys.js";
 import { assertHandedBack, killUnderTraffic } from "../../support/failover-run.js";
 import {
   type ReplicatedCluster,
   startReplicatedCluster,
 } from "../../support/failover-topologies.js";
+import { hotKey } from "../../support/failover-traffic.js";
 import { clientKinds } from "../../support/redis-clients.js";
 import { hasBinary } from "../../support/servers.js";
 
@@ -49,11 +49,12 @@ for (const kind of clientKinds)
     it("decides in-process while a master fails over, each client within its limit, and hands back", async () => {
       const backend = new RedisBackend({ connection: connecting(), namespace: "failover" });
       await backend.initialize();
-      const hotKey = `failover:${stateKey("hot", "hot-client")}`;
+      const hot = hotKey("failover");
       const figures = await killUnderTraffic(
         backend,
-        () => cluster.killMasterOf(hotKey),
-        (dead) => cluster.failedOver(hotKey, dead),
+        () => cluster.killMasterOf(hot),
+        (dead) => cluster.keptByReplica(hot, dead),
+        (dead) => cluster.failedOver(hot, dead),
         30_000,
       );
       const report = assertHandedBack(figures);
