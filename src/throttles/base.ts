@@ -22,7 +22,7 @@ import { shadowed } from "./shadow.js";
 import { stepDecision } from "./step-decision.js";
 import type { Eventually } from "./sync-or-async.js";
 import { signalDeparture, waitForTurn, waitsForTurn } from "./turn.js";
-import { answerRejected } from "./verdict.js";
+import { answerRejected, rejects } from "./verdict.js";
 
 const CONSUME: DecideOptions = Object.freeze({ mode: "consume" });
 const PEEK: DecideOptions = Object.freeze({ mode: "peek" });
@@ -240,9 +240,9 @@ export abstract class BaseThrottle<C = unknown> {
 
   /** An admitted decision; a rejected one goes to `handleThrottled` first. */
   private answer(decision: Decision, connection: C): Promise<Decision> {
-    return decision.allowed || decision.shadow === true
-      ? Promise.resolve(decision)
-      : answerRejected(this, connection, decision, decision);
+    return rejects(decision)
+      ? answerRejected(this, connection, decision, decision)
+      : Promise.resolve(decision);
   }
 }
 

@@ -23,6 +23,11 @@ export interface Verdict<C> {
   readonly rejectedBy: BaseThrottle<C> | undefined;
 }
 
+/** Whether `decision` rejects its request: a shadow throttle's would-be rejection does not. @internal */
+export function rejects(decision: Decision): boolean {
+  return !decision.allowed && decision.shadow !== true;
+}
+
 /** The verdict of `decisions`, taken by `throttles` in the same order. @internal */
 export function verdictOf<C>(
   throttles: readonly BaseThrottle<C>[],
@@ -32,8 +37,7 @@ export function verdictOf<C>(
   let waitMs = 0;
   for (let index = 0; index < decisions.length; index++) {
     const decision = decisions[index] as Decision;
-    // A shadow throttle's would-be rejection rejects nothing.
-    if (decision.allowed || decision.shadow) continue;
+    if (!rejects(decision)) continue;
     if (rejected === -1) rejected = index;
     waitMs = Math.max(waitMs, decision.retryAfterMs);
   }
