@@ -35,9 +35,9 @@ createHook({
  * 30 s) only ends a wait that will never succeed: under `npm run test:stress`, 50 Socket.IO
  * events and their answers took over 5 s, the bound before.
  */
-export async function until(check: () => boolean, what: string): Promise<void> {
+export async function until(check: () => boolean, what: string | (() => string)): Promise<void> {
   for (let i = 0; i < 6000 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(check(), what);
+  if (!check()) assert.fail(typeof what === "string" ? what : what());
 }
 
 /**
