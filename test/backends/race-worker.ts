@@ -13,40 +13,53 @@
  *   sqlite    a database file
  */
 import { once } from "node:events";
-import { Redis } from "ioredis";
 import type { ThrottleBackend } from "../../src/backends/base.js";
-import { MemcachedBackend } from "../../src/backends/memcached/index.js";
-import { PostgresBackend } from "../../src/backends/postgres/index.js";
-import { SQLiteBackend } from "../../src/backends/sqlite/index.js";
 import { Rate } from "../../src/rate.js";
 import { allStrategies } from "../strategies/harness.js";
-import { backendOn, clientKind } from "../support/redis-clients.js";
-import { RedisPrimitivesBackend } from "./custom/redis-primitives-backend.js";
 
 const [kind = "", address = "", rounds = "60", redisClient = "ioredis"] = process.argv.slice(2);
 
 /** A backend to race on, and what else to close after it. */
 type Opened = [backend: ThrottleBackend, close?: () => Promise<unknown>];
 
-/** The backends the check runs on, by kind: each opened as its own tests open it. */
-const backends: Record<string, (address: string) => Opened> = {
-  redis: (url) => [backendOn(clientKind(redisClient), url, { namespace: "race" })],
-  memcached: (address) => [new MemcachedBackend({ servers: [address], namespace: "race" })],
-  custom: (url) => {
+/**
+ * The backends the check runs on, by kind: each opened as its own tests open it, with a deadline
+ * no stall of a loaded machine reaches (this check counts, it does not time). Imported on
+ * demand: the Redis client libraries alone took 2.5 s of CPU to load, four processes at once.
+ */
+const backends: Record<string, (address: string) => Promise<Opened>> = {
+  redis: async (url) => {
+    const { backendOn, clientKind } = await import("../support/redis-clients.js");
+    return [backendOn(clientKind(redisClient), url, { namespace: "race", timeoutMs: 60_000 })];
+  },
+  memcached: async (address) => {
+    const { MemcachedBackend } = await import("../../src/backends/memcached/index.js");
+    return [new MemcachedBackend({ servers: [address], namespace: "race", timeoutMs: 60_000 })];
+  },
+  custom: async (url) => {
+    const { Redis } = await import("ioredis");
+    const { RedisPrimitivesBackend } = await import("./custom/redis-primitives-backend.js");
     const client = new Redis(url);
-    // Locks are taken one after another on a key 240 decisions want: no deadline is due
+    // Locks are taken one after another on a key every decision wants: no deadline is due
     // meanwhile. Persistent, so that the first process to finish clears nothing.
     const options = { namespace: "race", persistent: true, timeoutMs: 60_000, lockTtlMs: 60_000 };
     return [new RedisPrimitivesBackend(client, options), () => client.quit()];
   },
-  postgres: (url) => [new PostgresBackend({ connection: url, namespace: "race", poolSize: 8 })],
-  // A deadline no stall of a loaded machine reaches: this check counts, it does not time.
-  sqlite: (path) => [new SQLiteBackend({ path, namespace: "race", timeoutMs: 60_000 })],
+  postgres: async (url) => {
+    const { PostgresBackend } = await import("../../src/backends/postgres/index.js");
+    return [
+      new PostgresBackend({ connection: url, namespace: "race", poolSize: 8, timeoutMs: 60_000 }),
+    ];
+  },
+  sqlite: async (path) => {
+    const { SQLiteBackend } = await import("../../src/backends/sqlite/index.js");
+    return [new SQLiteBackend({ path, namespace: "race", timeoutMs: 60_000 })];
+  },
 };
 
 const open = backends[kind];
 if (open === undefined) throw new Error(`race-worker: unknown backend kind ${kind}`);
-const [backend, closeAlso] = open(address);
+const [backend, closeAlso] = await open(address);
 await backend.initialize();
 process.stdout.write("ready\n");
 process.stdin.setEncoding("utf8");
