@@ -224,6 +224,12 @@ export abstract class ThrottleBackend {
     return this.initialization.ready();
   }
 
+  /** {@link ready} within the backend's deadline, as a decision waits for it. @internal */
+  readyForDecisions(): Promise<void> | undefined {
+    const initializing = this.ready();
+    return initializing && this.withinTimeout(initializing);
+  }
+
   /**
    * Releases resources; clears the namespace first unless `persistent`. Clearing has the
    * backend's deadline: a frozen server cannot hold a graceful shutdown. A closed backend is
@@ -235,6 +241,7 @@ export abstract class ThrottleBackend {
     try {
       await this.shutdown();
     } finally {
+      this.calls.idle();
       publishBackendState({ backend: this.namespace, state: "closed" });
     }
   }

@@ -36,6 +36,11 @@ export class CallLimits {
     return this.deadlines.guard(call, map, recover);
   }
 
+  /** Stops the deadlines' timer when no call waits (a closed backend keeps no timer). */
+  idle(): void {
+    this.deadlines?.idle();
+  }
+
   /**
    * `send()`, counted as waiting on the server until it settles (its answer, the client's own
    * timeout, a dropped connection: what the process still holds, not merely until the

@@ -70,6 +70,16 @@ export class Deadlines {
     });
   }
 
+  /**
+   * Stops the timer if no call waits: it stays armed after the last call settles (sparing the
+   * hot path a `clearTimeout`), and would hold a closing process until it fires.
+   */
+  idle(): void {
+    if (this.head !== undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
   /** Marks `waiting` settled and drops the settled calls at the front of the list. */
   private settle(waiting: Waiting): void {
     waiting.resolve = undefined;

@@ -45,17 +45,18 @@ function prepareDecided<C>(
   cost: number | undefined,
 ): Eventually<PreparedRequest | Unlimited> {
   const backend = backends.resolve(connection);
-  const initializing = backend.ready();
-  const ready = initializing && backend.withinTimeout(initializing);
+  const deciding = backends.deciding(backend);
+  // Asked of what decides: in degraded mode, a backend that fails to start is out, not failed.
+  const ready = deciding.readyForDecisions();
   const identity = policy.identifier(connection);
   // The throttle's own constant cost was checked when it was made.
   const checked = cost === undefined && typeof policy.cost === "number";
   const units = cost ?? (typeof policy.cost === "number" ? policy.cost : policy.cost(connection));
   if (ready === undefined && !(identity instanceof Promise) && !(units instanceof Promise)) {
-    return prepared(policy, backends.deciding(backend), identity, units, checked);
+    return prepared(policy, deciding, identity, units, checked);
   }
   return Promise.all([identity, units, ready]).then(([id, n]) =>
-    prepared(policy, backends.deciding(backend), id as string | Unlimited, n, checked),
+    prepared(policy, deciding, id as string | Unlimited, n, checked),
   );
 }
 
@@ -70,8 +71,7 @@ export async function prepareIdentity<C>(
   identity: string,
 ): Promise<PreparedRequest | Unlimited> {
   const backend = backends.resolve(undefined);
-  const initializing = backend.ready();
-  if (initializing !== undefined) await backend.withinTimeout(initializing);
+  await backend.readyForDecisions();
   const cost = typeof policy.cost === "number" ? policy.cost : 1;
   // The throttle's cost was checked when it was made; 1 is always valid.
   return prepared(policy, backends.deciding(backend), identity, cost, true);

@@ -17,6 +17,9 @@ const isOutage = (error: unknown): boolean =>
 
 const markDegraded = (step: Step): DegradedStep => ({ ...step, degraded: true });
 
+/** The node that is out while the shared backend has not initialized: all of it. */
+const WHOLE = "";
+
 /**
  * A shared backend in degraded mode (see {@link DegradedModeOptions}): decisions go to it
  * while it answers; a node's outage (a failure or a timeout of a call to it) hands that node's
@@ -28,6 +31,8 @@ const markDegraded = (step: Step): DegradedStep => ({ ...step, degraded: true })
 export class DegradedModeBackend extends ThrottleBackend {
   private readonly fallback: ThrottleBackend;
   private readonly outages: Outages;
+  /** Whether the shared backend has initialized; until then, its failing to is an outage. */
+  private initialized = false;
 
   constructor(
     private readonly shared: ThrottleBackend & DegradableBackend,
@@ -56,6 +61,14 @@ export class DegradedModeBackend extends ThrottleBackend {
     map: (step: Step) => R,
     recover: (error: unknown) => R | Promise<R>,
   ): R | Promise<R> {
+    if (!this.initialized) {
+      if (this.outages.route(WHOLE) === "fallback")
+        return this.decideInProcess(request, mode, map, recover);
+      return this.initializeThen(
+        () => this.decideThen(request, mode, map, recover),
+        (sentAt, error) => this.decideWithout(WHOLE, sentAt, error, request, mode, map, recover),
+      );
+    }
     const outages = this.outages;
     if (outages.none()) {
       return this.shared.decideThen(request, mode, map, (error) =>
@@ -71,9 +84,8 @@ export class DegradedModeBackend extends ThrottleBackend {
       );
     }
     const node = this.nodeOf(request);
-    if (outages.route(node) === "fallback") {
-      return this.fallback.decideThen(request, mode, (step) => map(markDegraded(step)), recover);
-    }
+    if (outages.route(node) === "fallback")
+      return this.decideInProcess(request, mode, map, recover);
     const sentAt = outages.sentAt();
     return this.shared.decideThen(
       request,
@@ -94,6 +106,17 @@ export class DegradedModeBackend extends ThrottleBackend {
     requests: readonly DecisionRequest[],
     mode: DecisionMode,
   ): Step[] | Promise<Step[]> {
+    if (!this.initialized) {
+      if (this.outages.route(WHOLE) === "fallback") return this.decideAllInProcess(requests, mode);
+      return this.initializeThen(
+        () => this.decideAll(requests, mode),
+        (sentAt, error) => {
+          if (!isOutage(error)) throw error;
+          this.outages.failed(WHOLE, error, sentAt);
+          return this.decideAllInProcess(requests, mode);
+        },
+      );
+    }
     const nodes = requests.map((request) => this.nodeOf(request));
     // A group is all or nothing in one place: in-process if any of its nodes is out.
     if (nodes.some((node) => this.outages.isOut(node)))
@@ -121,6 +144,15 @@ export class DegradedModeBackend extends ThrottleBackend {
     return (await this.fallback.decideAll(requests, mode)).map(markDegraded);
   }
 
+  private decideInProcess<R>(
+    request: DecisionRequest,
+    mode: DecisionMode,
+    map: (step: Step) => R,
+    recover: (error: unknown) => R | Promise<R>,
+  ): R | Promise<R> {
+    return this.fallback.decideThen(request, mode, (step) => map(markDegraded(step)), recover);
+  }
+
   /** Decides in-process a request the shared backend failed, when it failed as an outage does. */
   private decideWithout<R>(
     node: string,
@@ -133,7 +165,7 @@ export class DegradedModeBackend extends ThrottleBackend {
   ): R | Promise<R> {
     if (!isOutage(error)) return recover(error);
     this.outages.failed(node, error, sentAt);
-    return this.fallback.decideThen(request, mode, (step) => map(markDegraded(step)), recover);
+    return this.decideInProcess(request, mode, map, recover);
   }
 
   private nodeOf(request: DecisionRequest): string {
@@ -142,6 +174,61 @@ export class DegradedModeBackend extends ThrottleBackend {
 
   override ready(): Promise<void> | undefined {
     return this.shared.ready();
+  }
+
+  /**
+   * The shared backend's initialization, within its deadline. Failing it as an outage does
+   * (a server down at startup) begins the outage of the whole backend rather than failing the
+   * request: its decisions then go in-process, and one every `probeIntervalMs` tries to
+   * initialize it again (see {@link initializeThen}). A misconfiguration still rejects.
+   */
+  override readyForDecisions(): Promise<void> | undefined {
+    if (this.initialized || this.outages.isOut(WHOLE)) return undefined;
+    const sentAt = this.outages.sentAt();
+    return this.initializeShared()?.catch((error: unknown) => {
+      if (!isOutage(error)) throw error;
+      this.outages.failed(WHOLE, error, sentAt);
+    });
+  }
+
+  /** Initializes the shared backend within its deadline; `undefined` once it has. */
+  private initializeShared(): Promise<void> | undefined {
+    const initializing = this.shared.ready();
+    if (initializing === undefined) {
+      this.initialized = true;
+      return undefined;
+    }
+    return this.shared.withinTimeout(initializing).then(() => {
+      this.initialized = true;
+    });
+  }
+
+  /**
+   * A probe of a shared backend that has not initialized (or the first call to it): `onShared`
+   * once it initializes, which ends its outage; `inProcess` with the error if it fails to.
+   * Initialized first, the shared backend takes its deadlines on a clock it has synchronised.
+   */
+  private initializeThen<R>(
+    onShared: () => R | Promise<R>,
+    inProcess: (sentAt: number, error: unknown) => R | Promise<R>,
+  ): R | Promise<R> {
+    const sentAt = this.outages.sentAt();
+    const initialized = () => {
+      this.outages.answered(WHOLE, sentAt);
+      return onShared();
+    };
+    const initializing = this.initializeShared();
+    if (initializing === undefined) return initialized();
+    return initializing.then(initialized, (error: unknown) => inProcess(sentAt, error));
+  }
+
+  /** The shared backend's deadlines: one timer list, stopped when that backend closes. */
+  override withinTimeout<T, R = T>(
+    call: Promise<T>,
+    map?: (value: T) => R,
+    recover?: (error: unknown) => R | Promise<R>,
+  ): Promise<R> {
+    return this.shared.withinTimeout(call, map, recover);
   }
 
   override now(): number {

@@ -17,10 +17,15 @@ interface Server {
 const LIMIT = 5;
 
 /**
- * With default options: a client admitted twice by the server, the server
- * killed, the client flooding; then the server started again (empty) and polled.
+ * With default options: a client admitted twice by the server, the server killed, the client
+ * flooding; then the server started again (empty) and polled. `downAtStart`: the server is
+ * down before the backend's first request, which must then fail to initialize.
  */
-async function outageAndBack(server: Server, backend: ThrottleBackend): Promise<void> {
+async function outageAndBack(
+  server: Server,
+  backend: ThrottleBackend,
+  downAtStart = false,
+): Promise<void> {
   const onErrorCalls: unknown[] = [];
   const throttle = (uid: string) =>
     new HTTPThrottle<string>({
@@ -37,10 +42,15 @@ async function outageAndBack(server: Server, backend: ThrottleBackend): Promise<
   const other = throttle("other");
   const watching = outageWarnings();
   try {
-    for (let i = 0; i < 2; i++) assert.equal((await one.tryHit("c")).source, "backend");
-    await server.kill();
-    const during = [];
-    for (let i = 0; i < 3 * LIMIT; i++) during.push(await one.tryHit("c"));
+    if (downAtStart) {
+      await server.kill();
+    } else {
+      for (let i = 0; i < 2; i++) assert.equal((await one.tryHit("c")).source, "backend");
+      await server.kill();
+    }
+    // A burst first: every request of it meets the same failure to start, or the same outage.
+    const during = await Promise.all([one.tryHit("c"), one.tryHit("c"), one.tryHit("c")]);
+    for (let i = 3; i < 3 * LIMIT; i++) during.push(await one.tryHit("c"));
     assert.deepEqual(new Set(during.map((d) => d.source)), new Set(["degraded"]));
     // In-process, the client gets its limit again: no more, no less.
     assert.equal(during.filter((d) => d.allowed).length, LIMIT);
@@ -96,5 +106,29 @@ describe("Degraded mode (the default of networked backends)", () => {
     });
     await backend.initialize();
     await outageAndBack(server, backend);
+  });
+
+  it("on Redis down at startup: decides in-process from the first request, and hands over once it starts", {
+    skip: !hasBinary("redis-server"),
+  }, async (t) => {
+    const server = await startRedis();
+    const backend = new RedisBackend({ connection: server.url, namespace: "dg-start" });
+    t.after(async () => {
+      await backend.close().catch(() => {});
+      await server.stop();
+    });
+    await outageAndBack(server, backend, true);
+  });
+
+  it("on Memcached down at startup: decides in-process from the first request, and hands over once it starts", {
+    skip: !hasBinary("memcached"),
+  }, async (t) => {
+    const server = await startMemcached();
+    const backend = new MemcachedBackend({ servers: [server.address], namespace: "dg-start" });
+    t.after(async () => {
+      await backend.close().catch(() => {});
+      await server.stop();
+    });
+    await outageAndBack(server, backend, true);
   });
 });
