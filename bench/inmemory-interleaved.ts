@@ -12,9 +12,12 @@
  * A strategy's process holds that strategy's throttle only; `mixed` holds a throttle of every
  * strategy on one backend, as an app with several throttles does, plus a contender that takes
  * them in turn, one decision each. The peers get their keys as ready strings (the most they
- * could be asked to do); Traffik reads the request.
+ * could be asked to do); Traffik reads the request. `rlf-request` is rate-limiter-flexible
+ * given `req.socket.remoteAddress`, as an app would write it: the share of the gap that reading
+ * the request (cold memory: request, socket, its peer address) makes.
  */
 import { execFileSync } from "node:child_process";
+import type { IncomingMessage } from "node:http";
 import { fileURLToPath } from "node:url";
 import { MemoryStore } from "express-rate-limit";
 import { RateLimiterMemory } from "rate-limiter-flexible";
@@ -76,6 +79,10 @@ async function main(which: string): Promise<void> {
   const contenders = new Map<string, Decide>();
   const rlf = new RateLimiterMemory({ points: LIMIT, duration: 60 });
   contenders.set("rlf", (i) => rlf.consume(addresses[i] as string));
+  // What an app writes with it: the key read from the request, as Traffik must.
+  contenders.set("rlf-request", (i) =>
+    rlf.consume((requests[i] as IncomingMessage).socket.remoteAddress as string),
+  );
   const erl = new MemoryStore();
   erl.init({ windowMs: 60_000 } as never);
   contenders.set("erl", (i) => erl.increment(addresses[i] as string));
@@ -180,6 +187,7 @@ export function printInterleaved(): void {
     if (name === "fixed-window") {
       console.log(line("rate-limiter-flexible consume", figures, "rlf", false));
       console.log(line("express-rate-limit MemoryStore", figures, "erl", false));
+      console.log(line("RLF, key read from the request", figures, "rlf-request", false));
     }
     console.log(line(`Traffik ${name}`, figures, `traffik:${name}`));
     if (REJECTING.includes(name)) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import fc from "fast-check";
 import { InMemoryBackend } from "../../src/backends/inmemory/index.js";
 import { Rate } from "../../src/index.js";
 import type { Step, Strategy, StrategyState } from "../../src/strategies/index.js";
@@ -64,6 +65,54 @@ describe("InMemoryBackend eviction", () => {
     collectWarnings(() => backend.decide(attempt("d", roomy), "consume"));
     assert.equal(backend.decide(attempt("a", roomy), "peek").remaining, 97, "a kept its count");
     assert.equal(backend.decide(attempt("b", roomy), "peek").remaining, 99, "b was evicted");
+  });
+
+  it("evicts a client decided again only after every client decided before it", () => {
+    const hourly = Rate.parse("100/h");
+    const opened: InMemoryBackend[] = [];
+    after(() => Promise.all(opened.map((backend) => backend.close())));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 200 }),
+        (size, picks) => {
+          const backend = new InMemoryBackend({
+            namespace: "t",
+            clock: clock().now,
+            maxKeys: size,
+          });
+          opened.push(backend);
+          const decide = (name: string, mode: "consume" | "peek" = "consume") =>
+            backend.decide(attempt(name, hourly), mode);
+          for (let i = 0; i < size; i++) decide(`c${i}`);
+          for (const pick of picks) decide(`c${pick % size}`);
+          const last = `c${(picks[picks.length - 1] as number) % size}`;
+          const remaining = decide(last, "peek").remaining;
+          let newClients = 0;
+          collectWarnings(() => {
+            while (decide(last, "peek").remaining === remaining) decide(`new-${newClients++}`);
+          });
+          // The other size - 1 clients go first; the next new client evicts it.
+          assert.equal(newClients, size);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("never evicts a client decided once every maxKeys - 1 new clients", () => {
+    const backend = new InMemoryBackend({ namespace: "t", clock: clock().now, maxKeys: 100 });
+    after(() => backend.close());
+    const roomy = Rate.parse("1000/h");
+    collectWarnings(() => {
+      for (let i = 0; i < 100; i++) backend.decide(attempt(`old-${i}`, roomy), "consume");
+      for (let round = 0; round < 20; round++) {
+        backend.decide(attempt("active", roomy), "consume");
+        for (let i = 0; i < 99; i++) backend.decide(attempt(`new-${round}-${i}`, roomy), "consume");
+      }
+    });
+    // A peek tells what a request would leave: the 20 counted, and its own unit.
+    assert.equal(backend.decide(attempt("active", roomy), "peek").remaining, 1000 - 20 - 1);
   });
 
   it("drops an expired state before any live one", () => {
