@@ -18,11 +18,13 @@ describe("the PL/pgSQL mirrors decide exactly as the TypeScript strategies", { s
 
   before(async () => {
     server = await startPostgres(bin as string);
-    // The test-only clock: both sides see the same `now`.
+    // The test-only clock: both sides see the same `now`. A deadline no stall of a loaded
+    // machine reaches: this compares decisions, it does not time them.
     backend = new PostgresBackend({
       connection: server.url,
       namespace: "parity",
       clock: () => now,
+      timeoutMs: 60_000,
     });
     await backend.initialize();
   });

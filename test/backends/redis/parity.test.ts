@@ -22,11 +22,13 @@ for (const kind of clientKinds)
 
     before(async () => {
       server = await startRedis();
-      // The test-only clock: both sides see the same `now`.
+      // The test-only clock: both sides see the same `now`. A deadline no stall of a loaded
+      // machine reaches: this compares decisions, it does not time them.
       backend = backendOn(kind, server.url, {
         namespace: "parity",
         clock: () => now,
         blockCache: false,
+        timeoutMs: 60_000,
       });
       await backend.initialize();
     });
