@@ -110,7 +110,7 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
       entries,
       throttles,
       req,
-      pathOf(req),
+      pathOf,
       req.method ?? "GET",
       settings,
       new StreamDeparture(res),

@@ -106,7 +106,7 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
           entries,
           throttles,
           request,
-          pathOf(request.url),
+          pathOf,
           request.method,
           settings,
           new StreamDeparture(reply.raw),
@@ -166,7 +166,8 @@ function fastifyHeaderName(name: string): string {
   return lower;
 }
 
-function pathOf(url: string): string {
+function pathOf(request: FastifyRequest): string {
+  const url = request.url;
   const query = url.indexOf("?");
   return query === -1 ? url : url.slice(0, query);
 }
