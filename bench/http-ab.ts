@@ -7,12 +7,14 @@
  *   npm run build && TSX_TSCONFIG_PATH=bench/tsconfig.json tsx bench/http-ab.ts <base tree> <framework> [variants]
  *
  * variants: comma-separated, default `bare,noop,traffik-fixed,traffik-token,peer`
- * (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS as for bench/http.ts).
+ * (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS as for bench/http.ts). BENCH_TOGETHER=1 loads
+ * a variant's two servers at the same time, both on the server core: each slice's pair then
+ * shares the machine's load exactly, which taking turns cannot promise at a load average of 10+.
  */
 import type { ChildProcess } from "node:child_process";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
-import { cpuPerUnit, readCounters, stopServer } from "./server-counters.js";
+import { type Counters, cpuPerUnit, readCounters, stopServer } from "./server-counters.js";
 import { keepLoadOffServerCore, median, startServer } from "./support.js";
 
 const [baseTree, framework = "fastify", variantList] = process.argv.slice(2);
@@ -21,6 +23,8 @@ const VARIANTS = (variantList ?? "bare,noop,traffik-fixed,traffik-token,peer").s
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+/** Load a variant's two servers at the same time rather than in turn. */
+const TOGETHER = process.env.BENCH_TOGETHER === "1";
 const TREES = { base: resolve(baseTree), new: resolve(import.meta.dirname, "..") };
 
 /** Starts a tree's server, with tsx resolving `traffik` to that tree's `dist/`. */
@@ -49,16 +53,28 @@ for (const variant of VARIANTS) {
 const cpu = new Map<string, number[]>([...servers.keys()].map((key) => [key, []]));
 const rates = new Map<string, number[]>([...servers.keys()].map((key) => [key, []]));
 for (const { port } of servers.values()) await load(port); // warm-up: JIT, connections
+/** Loads servers at once, each by its own autocannon, and records their figures. */
+async function slice(keys: readonly string[]): Promise<void> {
+  const running = keys.map((key) => servers.get(key) as { child: ChildProcess; port: number });
+  const before = await Promise.all(running.map(({ child }) => readCounters(child)));
+  const loaded = await Promise.all(running.map(({ port }) => load(port)));
+  const after = await Promise.all(running.map(({ child }) => readCounters(child)));
+  keys.forEach((key, i) => {
+    rates.get(key)?.push(loaded[i] as number);
+    cpu.get(key)?.push(cpuPerUnit(before[i] as Counters, after[i] as Counters));
+  });
+}
+
 const keys = [...servers.keys()];
 for (let round = 0; round < ROUNDS; round++) {
+  if (TOGETHER) {
+    // Both trees' servers of a variant share core 0 and the minute's load, slice by slice.
+    for (const variant of VARIANTS) await slice([`base ${variant}`, `new ${variant}`]);
+    continue;
+  }
   // Rotated each round, so neither tree always follows the other.
   const order = keys.map((_, i) => keys[(i + round) % keys.length] as string);
-  for (const key of order) {
-    const { child, port } = servers.get(key) as { child: ChildProcess; port: number };
-    const before = await readCounters(child);
-    rates.get(key)?.push(await load(port));
-    cpu.get(key)?.push(cpuPerUnit(before, await readCounters(child)));
-  }
+  for (const key of order) await slice([key]);
 }
 for (const { child } of servers.values()) await stopServer(child);
 
