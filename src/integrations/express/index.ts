@@ -8,6 +8,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Eventually } from "../../throttles/sync-or-async.js";
 import {
   middlewareSettings,
   type ThrottleMiddlewareOptions,
@@ -75,21 +76,19 @@ export function throttled<C extends ExpressRequest = ExpressRequest>(
 ): ExpressMiddleware<C> {
   const { overrides, throttles } = parseThrottledArgs(args);
   const checkTrustProxy = trustProxyCheck();
+  const decideRequest = (req: C, res: ServerResponse): Eventually<Answer> => {
+    const settings = settingsFor(req, overrides);
+    return throttleTogether(
+      throttles,
+      req,
+      settings,
+      new StreamDeparture(res),
+      settings.refund && nodeResponseEnding(res),
+    );
+  };
   return function traffikThrottled(req, res, next) {
     checkTrustProxy(req);
-    const settings = settingsFor(req, overrides);
-    whenDecided(
-      () =>
-        throttleTogether(
-          throttles,
-          req,
-          settings,
-          new StreamDeparture(res),
-          settings.refund && nodeResponseEnding(res),
-        ),
-      (verdict) => answer(verdict, req, res, next),
-      next,
-    );
+    whenDecided(decideRequest, answer, req, res, next);
   };
 }
 
@@ -106,28 +105,22 @@ export function ThrottleMiddleware<C extends ExpressRequest = ExpressRequest>(
 ): ExpressMiddleware<C> {
   const { entries, throttles, settings } = middlewareSettings(options);
   const checkTrustProxy = trustProxyCheck();
+  const decideRequest = (req: C, res: ServerResponse): Eventually<Answer> =>
+    throttleInOrder(
+      entries,
+      throttles,
+      req,
+      pathOf,
+      req.method ?? "GET",
+      settings,
+      new StreamDeparture(res),
+      settings.refund && nodeResponseEnding(res),
+    );
   return function traffikMiddleware(req, res, next) {
     checkTrustProxy(req);
     shareSettings(req, settings);
-    if (entries.length === 0) {
-      next();
-      return;
-    }
-    whenDecided(
-      () =>
-        throttleInOrder(
-          entries,
-          throttles,
-          req,
-          pathOf(req),
-          req.method ?? "GET",
-          settings,
-          new StreamDeparture(res),
-          settings.refund && nodeResponseEnding(res),
-        ),
-      (verdict) => answer(verdict, req, res, next),
-      next,
-    );
+    if (entries.length === 0) next();
+    else whenDecided(decideRequest, answer, req, res, next);
   };
 }
 

@@ -102,12 +102,16 @@ export function ThrottleMiddleware(
     const departure = new SignalDeparture(c.req.raw);
     const ending = settings.refund && new HonoResponseEnding(c);
     return answerWhenDecided(
-      throttleInOrder(entries, throttles, c, c.req.path, c.req.method, settings, departure, ending),
+      throttleInOrder(entries, throttles, c, pathOf, c.req.method, settings, departure, ending),
       c,
       next,
       ending,
     );
   };
+}
+
+function pathOf(c: HonoConnection): string {
+  return c.req.path;
 }
 
 /**

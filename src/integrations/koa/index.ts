@@ -145,7 +145,7 @@ export function ThrottleMiddleware<C extends KoaContext = KoaContext>(
       entries,
       throttles,
       ctx,
-      ctx.path,
+      pathOf,
       ctx.method,
       settings,
       departure,
@@ -155,6 +155,10 @@ export function ThrottleMiddleware<C extends KoaContext = KoaContext>(
       ? verdict.then((decided) => answer(decided, ctx, next))
       : answer(verdict, ctx, next);
   };
+}
+
+function pathOf(ctx: KoaContext): string {
+  return ctx.path;
 }
 
 /**

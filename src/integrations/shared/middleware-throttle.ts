@@ -58,6 +58,9 @@ export function MiddlewareThrottle<C>(
       ? undefined
       : new Set(Array.from(options.methods, (method) => method.toUpperCase()));
 
+  if (path === undefined && methods === undefined && hook === undefined) {
+    return Object.freeze({ throttle, matches: everyRequest });
+  }
   return Object.freeze({
     throttle,
     matches(connection: C, requestPath: string, method: string): boolean | Promise<boolean> {
@@ -67,6 +70,19 @@ export function MiddlewareThrottle<C>(
       return hook === undefined ? true : hook(connection);
     },
   });
+}
+
+/** The filter of a {@link MiddlewareThrottle} given no criteria. */
+function everyRequest(): true {
+  return true;
+}
+
+/**
+ * Whether `entry` applies to every request (made without criteria), so that a request needs
+ * no filtering for it. @internal
+ */
+export function appliesToEveryRequest<C>(entry: MiddlewareThrottle<C>): boolean {
+  return entry.matches === everyRequest;
 }
 
 /**
