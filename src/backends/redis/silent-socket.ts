@@ -10,7 +10,7 @@ import type { Redis } from "ioredis";
  * and a `data` listener per command. Measured at 1 decision in flight (fixed window, 20 000
  * decisions, 3 interleaved rounds, load average 6–8): this process's CPU per decision was
  * 107–116 µs with both, 109–126 with `socketTimeout` alone, 76–96 with neither, against
- * 78–86 for `RateLimiterRedis`. This is one timer per client, reading the socket's byte count.
+ * 78–92 for `RateLimiterRedis`. This is one timer per client, reading the socket's byte count.
  */
 export function dropWhenSilent(
   client: Redis,
