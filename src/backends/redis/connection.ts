@@ -1,13 +1,19 @@
 import type { Redis } from "ioredis";
 import { BackendConfigurationError, ConfigurationError } from "../../errors.js";
+import { dropWhenSilent } from "./silent-socket.js";
 
 /**
- * The ioredis client for a `redis://` URL, owned by the backend. Every command has the backend's
- * timeout, and a socket that stops answering for as long is dropped (ioredis then fails what it
- * held and reconnects): a frozen server cannot make the process hold ever more commands.
+ * The ioredis client for a `redis://` URL, owned by the backend. A socket that stops answering
+ * for `timeoutMs` while `waiting()` calls wait on it is dropped (see `silent-socket.ts`; ioredis
+ * then fails what it held and reconnects): a frozen server cannot make the process hold ever
+ * more commands. Each call's own deadline is the backend's, not the client's.
  * @throws {BackendConfigurationError} when the `ioredis` package is not installed.
  */
-export async function clientForUrl(url: string, timeoutMs: number): Promise<Redis> {
+export async function clientForUrl(
+  url: string,
+  timeoutMs: number,
+  waiting: () => number,
+): Promise<Redis> {
   let Redis: typeof import("ioredis").Redis;
   try {
     ({ Redis } = await import("ioredis"));
@@ -23,13 +29,12 @@ export async function clientForUrl(url: string, timeoutMs: number): Promise<Redi
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
     retryStrategy: (attempt) => Math.min(50 * attempt, 500),
   });
   client.on("error", () => {
     // Surfaced per request as a BackendError; the client reconnects by itself.
   });
+  dropWhenSilent(client, timeoutMs, waiting);
   return client;
 }
 

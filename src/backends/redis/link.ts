@@ -248,7 +248,9 @@ export abstract class RedisLink extends ThrottleBackend {
     const connection = this.connection;
     if (typeof connection === "function") return linkFor(await connection());
     if (typeof connection !== "string") return this.given as ClientLink;
-    const link = linkFor(await clientForUrl(connection, this.timeoutMs));
+    const link = linkFor(
+      await clientForUrl(connection, this.timeoutMs, () => this.pendingCommands),
+    );
     this.ownsClient = true;
     return link;
   }
