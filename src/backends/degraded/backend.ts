@@ -110,11 +110,7 @@ export class DegradedModeBackend extends ThrottleBackend {
       if (this.outages.route(WHOLE) === "fallback") return this.decideAllInProcess(requests, mode);
       return this.initializeThen(
         () => this.decideAll(requests, mode),
-        (sentAt, error) => {
-          if (!isOutage(error)) throw error;
-          this.outages.failed(WHOLE, error, sentAt);
-          return this.decideAllInProcess(requests, mode);
-        },
+        (sentAt, error) => this.decideAllWithout([WHOLE], sentAt, error, requests, mode),
       );
     }
     const nodes = requests.map((request) => this.nodeOf(request));
@@ -129,12 +125,26 @@ export class DegradedModeBackend extends ThrottleBackend {
         for (const node of new Set(nodes)) this.outages.answered(node, sentAt);
         return steps;
       },
-      (error: unknown) => {
-        if (!isOutage(error)) throw error;
-        for (const node of new Set(nodes)) this.outages.failed(node, error, sentAt);
-        return this.decideAllInProcess(requests, mode);
-      },
+      (error: unknown) => this.decideAllWithout(new Set(nodes), sentAt, error, requests, mode),
     );
+  }
+
+  /** Decides in-process a group the shared backend failed, when it failed as an outage does. */
+  private decideAllWithout(
+    nodes: Iterable<string>,
+    sentAt: number,
+    error: unknown,
+    requests: readonly DecisionRequest[],
+    mode: DecisionMode,
+  ): Promise<Step[]> {
+    this.outageOf(nodes, sentAt, error);
+    return this.decideAllInProcess(requests, mode);
+  }
+
+  /** `nodes` failed, at `sentAt`, as `error` says: an outage; anything else is rethrown. */
+  private outageOf(nodes: Iterable<string>, sentAt: number, error: unknown): void {
+    if (!isOutage(error)) throw error;
+    for (const node of nodes) this.outages.failed(node, error, sentAt);
   }
 
   private async decideAllInProcess(
@@ -185,10 +195,9 @@ export class DegradedModeBackend extends ThrottleBackend {
   override readyForDecisions(): Promise<void> | undefined {
     if (this.initialized || this.outages.isOut(WHOLE)) return undefined;
     const sentAt = this.outages.sentAt();
-    return this.initializeShared()?.catch((error: unknown) => {
-      if (!isOutage(error)) throw error;
-      this.outages.failed(WHOLE, error, sentAt);
-    });
+    return this.initializeShared()?.catch((error: unknown) =>
+      this.outageOf([WHOLE], sentAt, error),
+    );
   }
 
   /** Initializes the shared backend within its deadline; `undefined` once it has. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ThrottleBackend } from "../../../src/backends/base.js";
 import { MemcachedBackend } from "../../../src/backends/memcached/index.js";
@@ -42,12 +42,10 @@ async function outageAndBack(
   const other = throttle("other");
   const watching = outageWarnings();
   try {
-    if (downAtStart) {
-      await server.kill();
-    } else {
+    if (!downAtStart) {
       for (let i = 0; i < 2; i++) assert.equal((await one.tryHit("c")).source, "backend");
-      await server.kill();
     }
+    await server.kill();
     // A burst first: every request of it meets the same failure to start, or the same outage.
     const during = await Promise.all([one.tryHit("c"), one.tryHit("c"), one.tryHit("c")]);
     for (let i = 3; i < 3 * LIMIT; i++) during.push(await one.tryHit("c"));
@@ -78,57 +76,65 @@ async function outageAndBack(
   }
 }
 
+/** A server of one kind and a backend on it, both closed when the test ends. */
+type Open = (namespace: string) => Promise<{ server: Server; backend: ThrottleBackend }>;
+
+const onRedis: Open = async (namespace) => {
+  const server = await startRedis();
+  return { server, backend: new RedisBackend({ connection: server.url, namespace }) };
+};
+
+const onMemcached: Open = async (namespace) => {
+  const server = await startMemcached();
+  return { server, backend: new MemcachedBackend({ servers: [server.address], namespace }) };
+};
+
+/** {@link outageAndBack} on a backend `open` makes, initialized first unless `downAtStart`. */
+async function outageOn(
+  t: TestContext,
+  open: Open,
+  namespace: string,
+  downAtStart = false,
+): Promise<void> {
+  const { server, backend } = await open(namespace);
+  t.after(async () => {
+    await backend.close().catch(() => {});
+    await server.stop();
+  });
+  if (!downAtStart) await backend.initialize();
+  await outageAndBack(server, backend, downAtStart);
+}
+
 describe("Degraded mode (the default of networked backends)", () => {
-  it("on Redis: decides in-process while the server is down, within each limit, and hands back", {
-    skip: !hasBinary("redis-server"),
-  }, async (t) => {
-    const server = await startRedis();
-    const backend = new RedisBackend({ connection: server.url, namespace: "dg" });
-    t.after(async () => {
-      await backend.close().catch(() => {});
-      await server.stop();
-    });
-    await backend.initialize();
-    await outageAndBack(server, backend);
-  });
+  it(
+    "on Redis: decides in-process while the server is down, within each limit, and hands back",
+    {
+      skip: !hasBinary("redis-server"),
+    },
+    (t) => outageOn(t, onRedis, "dg"),
+  );
 
-  it("on Memcached: decides in-process while the server is down, within each limit, and hands back", {
-    skip: !hasBinary("memcached"),
-  }, async (t) => {
-    const server = await startMemcached();
-    const backend = new MemcachedBackend({
-      servers: [server.address],
-      namespace: "dg",
-    });
-    t.after(async () => {
-      await backend.close().catch(() => {});
-      await server.stop();
-    });
-    await backend.initialize();
-    await outageAndBack(server, backend);
-  });
+  it(
+    "on Memcached: decides in-process while the server is down, within each limit, and hands back",
+    {
+      skip: !hasBinary("memcached"),
+    },
+    (t) => outageOn(t, onMemcached, "dg"),
+  );
 
-  it("on Redis down at startup: decides in-process from the first request, and hands over once it starts", {
-    skip: !hasBinary("redis-server"),
-  }, async (t) => {
-    const server = await startRedis();
-    const backend = new RedisBackend({ connection: server.url, namespace: "dg-start" });
-    t.after(async () => {
-      await backend.close().catch(() => {});
-      await server.stop();
-    });
-    await outageAndBack(server, backend, true);
-  });
+  it(
+    "on Redis down at startup: decides in-process from the first request, and hands over once it starts",
+    {
+      skip: !hasBinary("redis-server"),
+    },
+    (t) => outageOn(t, onRedis, "dg-start", true),
+  );
 
-  it("on Memcached down at startup: decides in-process from the first request, and hands over once it starts", {
-    skip: !hasBinary("memcached"),
-  }, async (t) => {
-    const server = await startMemcached();
-    const backend = new MemcachedBackend({ servers: [server.address], namespace: "dg-start" });
-    t.after(async () => {
-      await backend.close().catch(() => {});
-      await server.stop();
-    });
-    await outageAndBack(server, backend, true);
-  });
+  it(
+    "on Memcached down at startup: decides in-process from the first request, and hands over once it starts",
+    {
+      skip: !hasBinary("memcached"),
+    },
+    (t) => outageOn(t, onMemcached, "dg-start", true),
+  );
 });
