@@ -4,6 +4,7 @@ import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import "./exit-on-signal.js";
 
 /**
  * Whether `binary` is on PATH. When it is missing the tests that need it skip, loudly; with
