@@ -8,6 +8,7 @@
  * @module
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
+import { readyToServe } from "../../throttles/backend-access.js";
 import type { Eventually } from "../../throttles/sync-or-async.js";
 import {
   middlewareSettings,
@@ -118,7 +119,7 @@ export const ThrottleMiddleware: FastifyPluginCallback<ThrottleMiddlewareOptions
         else whenDecided(decideRequest, answer, request, reply, next);
       });
       if (backend !== undefined) {
-        fastify.addHook("onReady", async () => backend.ready());
+        fastify.addHook("onReady", async () => readyToServe(backend));
         fastify.addHook("onClose", async () => backend.close());
       }
       done();

@@ -1,5 +1,6 @@
 import type { DynamicModule, Provider } from "@nestjs/common";
 import { rejectUnknownOptions } from "../../internal/known-keys.js";
+import { readyToServe } from "../../throttles/backend-access.js";
 import { TraffikGuard } from "./guard.js";
 import {
   TRAFFIK_OPTIONS,
@@ -51,7 +52,7 @@ export class TraffikModule {
         {
           provide: Symbol.for("traffik.nestjs.lifecycle"),
           useFactory: (options: TraffikModuleOptions) => ({
-            onModuleInit: () => options.backend?.ready(),
+            onModuleInit: () => options.backend && readyToServe(options.backend),
             onApplicationShutdown: () => options.backend?.close(),
           }),
           inject: [TRAFFIK_OPTIONS],
