@@ -166,12 +166,17 @@ const mps = (rate: number) => `${(rate / 1e6).toFixed(2)} M/s`;
 const spread = (values: readonly number[]) =>
   `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
 
-/** One line: a contender's median rate, its median ratio to RLF (round range), and to ERL's store. */
-function line(label: string, figures: ProcessFigures, name: string, erl = true): string {
+/**
+ * One line: a contender's median rate, its median ratio to RLF (round range), and, for
+ * Traffik, to ERL's store and to RLF reading its key from the request as Traffik does.
+ */
+function line(label: string, figures: ProcessFigures, name: string, peers = true): string {
   const rates = figures.rates[name] ?? [];
   const ratios = figures.ratios[name] ?? [];
   const toErl = (figures.ratios.erl ?? []).map((e, i) => (ratios[i] as number) / e);
-  return `  ${label.padEnd(34)} ${mps(median(rates)).padStart(10)}   ${median(ratios).toFixed(2)}x RLF (rounds ${spread(ratios)})${erl ? `   ${median(toErl).toFixed(2)}x ERL store` : ""}`;
+  const toReading = (figures.ratios["rlf-request"] ?? []).map((r, i) => (ratios[i] as number) / r);
+  const against = `   ${median(toErl).toFixed(2)}x ERL store   ${median(toReading).toFixed(2)}x RLF reading the request`;
+  return `  ${label.padEnd(34)} ${mps(median(rates)).padStart(10)}   ${median(ratios).toFixed(2)}x RLF (rounds ${spread(ratios)})${peers ? against : ""}`;
 }
 
 /**
