@@ -7,6 +7,7 @@
  * @module
  */
 import type { ThrottleBackend } from "../backends/base.js";
+import { DegradedModeBackend } from "../backends/degraded/backend.js";
 import { decidingBackend } from "../backends/degraded/deciding.js";
 
 export { ThrottleBackend } from "../backends/base.js";
@@ -14,12 +15,12 @@ export { ThrottleBackend } from "../backends/base.js";
 /**
  * What an app's startup awaits of its backend (Fastify's `onReady`, NestJS's module init): its
  * initialization, so that a misconfiguration (a refused password, a wrong client) fails the
- * start. In degraded mode a server that is down is an outage, not a failed start: the outage
- * begins there (one warning) and the app serves in-process until the server answers, as it
- * would had the server gone down a moment after it started. Without degraded mode, a backend
- * that cannot initialize fails the start. @internal
+ * start. In degraded mode a server that cannot be reached is an outage, not a failed start:
+ * the outage begins there and the app serves in-process, as it would had the server gone down
+ * a moment after it started. Without degraded mode, a backend that cannot initialize fails the
+ * start. @internal
  */
 export function readyToServe(backend: ThrottleBackend): Promise<void> | undefined {
   const deciding = decidingBackend(backend);
-  return deciding === backend ? backend.ready() : deciding.readyForDecisions();
+  return deciding instanceof DegradedModeBackend ? deciding.readyToServe() : backend.ready();
 }

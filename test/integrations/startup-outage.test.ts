@@ -6,13 +6,16 @@ import { Controller, Get, Module, Req } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
 import Fastify, { type FastifyRequest } from "fastify";
 import { HTTPThrottle } from "traffik";
+import type { ThrottleBackend } from "traffik/backend";
+import { MemcachedBackend } from "traffik/backends/memcached";
 import { RedisBackend } from "traffik/backends/redis";
-import { BackendConfigurationError } from "traffik/errors";
+import { BackendConfigurationError, BackendError } from "traffik/errors";
 import { MiddlewareThrottle, ThrottleMiddleware } from "traffik/fastify";
 import type { RateLimitDecision } from "traffik/nestjs";
 import { TraffikModule } from "traffik/nestjs";
+import { ScriptedBackend } from "../backends/degraded/scripted-backend.js";
 import { outageWarnings } from "../support/failover-traffic.js";
-import { hasBinary, type RedisServer, startRedis } from "../support/servers.js";
+import { hasBinary, type RedisServer, startMemcached, startRedis } from "../support/servers.js";
 
 const enabled = hasBinary("redis-server");
 const LIMIT = 3;
@@ -20,7 +23,11 @@ const LIMIT = 3;
 /** A Redis server, down (killed) unless `up`, and a backend on it; all closed when `t` ends. */
 async function redisFor(
   t: TestContext,
-  { up = false, password }: { up?: boolean; password?: string } = {},
+  {
+    up = false,
+    password,
+    degradedMode = true,
+  }: { up?: boolean; password?: string; degradedMode?: boolean } = {},
 ): Promise<{ server: RedisServer; backend: RedisBackend }> {
   const server = await startRedis(password === undefined ? [] : ["--requirepass", password]);
   if (!up) await server.kill();
@@ -28,6 +35,7 @@ async function redisFor(
     connection: `redis://${password === undefined ? "" : ":wrong@"}127.0.0.1:${server.port}`,
     namespace: "startup",
     timeoutMs: 500,
+    degradedMode,
   });
   t.after(async () => {
     await backend.close().catch(() => {});
@@ -37,7 +45,7 @@ async function redisFor(
 }
 
 /** Fastify with one app-wide throttle of {@link LIMIT} a minute on `backend`, answering its source. */
-async function fastifyOn(backend: RedisBackend) {
+async function fastifyOn(backend: ThrottleBackend) {
   const throttle = new HTTPThrottle<FastifyRequest>({ uid: "f", rate: `${LIMIT}/m`, backend });
   const app = Fastify();
   await app.register(ThrottleMiddleware, {
@@ -137,5 +145,60 @@ describe("An app started while its Redis is down, in degraded mode (the default)
     });
     t.after(() => app.close().catch(() => {}));
     await assert.rejects(app.init(), BackendConfigurationError);
+  });
+});
+
+describe("An app whose backend is slow to start, or refuses late", () => {
+  it("Fastify: a start slower than timeoutMs but sound is no outage", async (t) => {
+    const backend = new ScriptedBackend("slow-start", [{ ms: 300 }], 100);
+    const watching = outageWarnings();
+    const app = await fastifyOn(backend);
+    t.after(async () => {
+      watching.stop();
+      await app.close();
+    });
+    await app.ready();
+    assert.equal(backend.initializeCalls, 1);
+    assert.deepEqual((await app.inject({ url: "/" })).json(), { source: "backend" });
+    await sleep(0);
+    assert.deepEqual(watching.warnings, [], "no outage began, none ended");
+  });
+
+  it("Fastify: a refusal that comes after timeoutMs still fails the start", async (t) => {
+    const refused = new BackendConfigurationError("WRONGPASS");
+    const backend = new ScriptedBackend("late-refusal", [{ ms: 300, error: refused }], 100);
+    const app = await fastifyOn(backend);
+    t.after(() => app.close().catch(() => {}));
+    await assert.rejects(async () => {
+      await app.ready();
+    }, refused);
+  });
+});
+
+describe("An app started while its backend is down, otherwise", () => {
+  it("Fastify on Memcached down, in degraded mode: starts, and decides in-process", {
+    skip: !hasBinary("memcached"),
+  }, async (t) => {
+    const server = await startMemcached();
+    await server.kill();
+    const backend = new MemcachedBackend({ servers: [server.address], namespace: "startup" });
+    const app = await fastifyOn(backend);
+    t.after(async () => {
+      await app.close();
+      await server.stop();
+    });
+    await app.ready();
+    assert.deepEqual((await app.inject({ url: "/" })).json(), { source: "degraded" });
+  });
+
+  it("Fastify on Redis down with degradedMode: false: the start fails", {
+    skip: !enabled,
+  }, async (t) => {
+    const { backend } = await redisFor(t, { degradedMode: false });
+    const app = await fastifyOn(backend);
+    t.after(() => app.close().catch(() => {}));
+    await assert.rejects(async () => {
+      await app.ready();
+    }, BackendError);
   });
 });

@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createConnection } from "node:net";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { hasBinary, waitFor } from "./servers.js";
 
 const haveServers = hasBinary("redis-server") && hasBinary("memcached");
@@ -25,19 +26,26 @@ describe("a test process ended by a signal", { skip: !haveServers, timeout: 60_0
       const child = spawn(
         process.execPath,
         ["--import", "tsx", new URL("./servers-child.ts", import.meta.url).pathname],
-        { stdio: ["ignore", "pipe", "inherit"] },
+        { stdio: ["pipe", "pipe", "inherit"] },
       );
-      t.after(() => child.kill("SIGKILL"));
+      const exited = once(child, "exit");
+      // However the test ends, the child goes through its exit handlers (its stdin ends).
+      t.after(async () => {
+        child.stdin.end();
+        await exited;
+      });
       let printed = "";
       child.stdout.setEncoding("utf8");
-      while (!printed.includes("\n")) {
-        const [chunk] = (await once(child.stdout, "data")) as [string];
+      child.stdout.on("data", (chunk: string) => {
         printed += chunk;
+      });
+      while (!printed.includes("\n")) {
+        const ended = await Promise.race([exited.then(() => true), sleep(20).then(() => false)]);
+        assert.ok(!ended, `the child ended before it printed its servers: ${printed}`);
       }
       const ports = JSON.parse(printed) as { redis: number; memcached: number };
       assert.ok(await listening(ports.redis), "the child's redis-server is up");
       assert.ok(await listening(ports.memcached), "the child's memcached is up");
-      const exited = once(child, "exit");
       child.kill(signal);
       const [code] = (await exited) as [number | null];
       assert.equal(code, signal === "SIGTERM" ? 143 : 130, "it exits through process.exit");

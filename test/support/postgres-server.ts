@@ -62,8 +62,23 @@ export interface PostgresServer {
 
 const running = new Set<ChildProcess>();
 process.on("exit", () => {
-  for (const child of running) child.kill("SIGQUIT");
+  for (const child of running) {
+    // A frozen server (see `freeze`) would keep the SIGQUIT pending: let it run first.
+    if (child.pid !== undefined) signalTree(child.pid, "SIGCONT");
+    child.kill("SIGQUIT");
+  }
 });
+
+/** Sends `signal` to `root` and every process under it, as far as they still run. */
+function signalTree(root: number, signal: NodeJS.Signals): void {
+  for (const pid of processTree(root)) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // It ended between the listing and the signal.
+    }
+  }
+}
 
 /**
  * The command line running `binary` as the `postgres` system user when this process is root:
@@ -176,14 +191,7 @@ export async function startPostgres(bin: string): Promise<PostgresServer> {
     throw error;
   }
   const signalAll = (signal: NodeJS.Signals) => {
-    if (child?.pid === undefined) return;
-    for (const pid of processTree(child.pid)) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // It ended between the listing and the signal.
-      }
-    }
+    if (child?.pid !== undefined) signalTree(child.pid, signal);
   };
   return {
     port,

@@ -141,9 +141,15 @@ export class DegradedModeBackend extends ThrottleBackend {
     return this.decideAllInProcess(requests, mode);
   }
 
-  /** `nodes` failed, at `sentAt`, as `error` says: an outage; anything else is rethrown. */
+  /**
+   * `nodes` failed, at `sentAt`, as `error` says: an outage; anything else ends their probes
+   * (the next request tries again) and is rethrown.
+   */
   private outageOf(nodes: Iterable<string>, sentAt: number, error: unknown): void {
-    if (!isOutage(error)) throw error;
+    if (!isOutage(error)) {
+      for (const node of nodes) this.outages.refused(node, sentAt);
+      throw error;
+    }
     for (const node of nodes) this.outages.failed(node, error, sentAt);
   }
 
@@ -173,7 +179,10 @@ export class DegradedModeBackend extends ThrottleBackend {
     map: (step: Step) => R,
     recover: (error: unknown) => R | Promise<R>,
   ): R | Promise<R> {
-    if (!isOutage(error)) return recover(error);
+    if (!isOutage(error)) {
+      this.outages.refused(node, sentAt);
+      return recover(error);
+    }
     this.outages.failed(node, error, sentAt);
     return this.decideInProcess(request, mode, map, recover);
   }
@@ -197,6 +206,29 @@ export class DegradedModeBackend extends ThrottleBackend {
     const sentAt = this.outages.sentAt();
     return this.initializeShared()?.catch((error: unknown) =>
       this.outageOf([WHOLE], sentAt, error),
+    );
+  }
+
+  /**
+   * What an app's startup awaits (Fastify's `onReady`, NestJS's module init): the shared
+   * backend's initialization, bounded by its own steps' deadlines rather than by one for all
+   * of them, since a slow but sound start is no outage. Failing it as an outage does (a server
+   * down) begins the outage of the whole backend and resolves: the app serves in-process. A
+   * misconfiguration rejects.
+   */
+  readyToServe(): Promise<void> | undefined {
+    if (this.initialized || this.outages.isOut(WHOLE)) return undefined;
+    const initializing = this.shared.ready();
+    if (initializing === undefined) {
+      this.initialized = true;
+      return undefined;
+    }
+    const sentAt = this.outages.sentAt();
+    return initializing.then(
+      () => {
+        this.initialized = true;
+      },
+      (error: unknown) => this.outageOf([WHOLE], sentAt, error),
     );
   }
 

@@ -73,10 +73,8 @@ export class Outages {
     const now = this.now();
     const outage = this.open.get(node);
     if (outage !== undefined) {
-      if (outage.probing && sentAt > outage.since) {
-        outage.probing = false;
-        outage.nextProbeAt = now + this.probeIntervalMs;
-      }
+      // A probe failed: the next one waits its interval.
+      this.refused(node, sentAt);
       return;
     }
     this.open.set(node, {
@@ -93,6 +91,18 @@ export class Outages {
       `Backend "${this.name}"${where(node)}: out (${error instanceof Error ? error.message : String(error)}): its requests are decided in this process, each client within its limit per process, until it answers again.`,
       "TRAFFIK_BACKEND_OUTAGE",
     );
+  }
+
+  /**
+   * A request for `node`, sent at `sentAt`, failed as no outage does (a misconfiguration): the
+   * outage neither begins nor ends, but a probe it was is over, so the next one tries again.
+   */
+  refused(node: string, sentAt: number): void {
+    const outage = this.open.get(node);
+    if (outage?.probing === true && sentAt > outage.since) {
+      outage.probing = false;
+      outage.nextProbeAt = this.now() + this.probeIntervalMs;
+    }
   }
 
   /** A request for `node`, sent at `sentAt` (see {@link sentAt}), was answered by it. */

@@ -84,7 +84,7 @@ export abstract class RedisLink extends ThrottleBackend {
    * `ioredis` is missing (for a URL) or the client is neither an ioredis nor a node-redis one.
    */
   override async initialize(): Promise<void> {
-    this.link ??= this.given ?? (await this.makeLink());
+    this.link ??= this.given ?? (await this.madeWhileOpen());
     const link = this.link;
     this.where = link.address;
     const errors = watchErrors(link);
@@ -242,6 +242,19 @@ export abstract class RedisLink extends ThrottleBackend {
   private async probeTime(): Promise<number> {
     const link = this.link as ClientLink;
     return Number(await link.script("EVAL", TIME_PROBE_LUA, [], []));
+  }
+
+  /**
+   * {@link makeLink}, unless the backend was closed while it was made (an app shut down as it
+   * started): then a client of its own is let go of at once, not left connecting for ever.
+   */
+  private async madeWhileOpen(): Promise<ClientLink> {
+    const link = await this.makeLink();
+    if (!this.isClosed) return link;
+    if (this.ownsClient) link.destroy();
+    throw new BackendConnectionError(
+      `Backend "${this.namespace}" was closed while it connected to Redis at ${this.where}.`,
+    );
   }
 
   private async makeLink(): Promise<ClientLink> {

@@ -1,5 +1,5 @@
 /**
- * A closed backend keeps no timer: the one timer its deadlines share stays armed after the last
+ * A closed backend keeps no timer and no connection: the one timer its deadlines share stays armed after the last
  * call settles, and with a long `timeoutMs` it would hold a finished process that long.
  */
 import assert from "node:assert/strict";
@@ -28,5 +28,25 @@ describe("closing a Redis backend", { skip: !hasBinary("redis-server"), timeout:
     assert.ok(timers() > before, "the deadlines armed a timer: the check below can fail");
     await backend.close();
     assert.equal(timers(), before);
+  });
+});
+
+describe("closing a Redis backend while it starts", {
+  skip: !hasBinary("redis-server"),
+  timeout: 60_000,
+}, () => {
+  it("lets go of the client it was making from a URL", async (t) => {
+    const server = await startRedis();
+    t.after(() => server.stop());
+    const sockets = () =>
+      process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap").length;
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the start's own probe closes
+    const before = sockets();
+    const backend = new RedisBackend({ connection: server.url, namespace: "closing" });
+    const starting = backend.ready();
+    await backend.close();
+    await starting?.catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(sockets(), before, "no connection to Redis is left open");
   });
 });
