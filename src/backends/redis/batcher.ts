@@ -25,7 +25,7 @@ interface Waiting<E> {
  * Up to 32 requests a call, so that 64 decisions in flight make two calls: Redis runs one while
  * this process answers the other's decisions and sends the next, where one call of 64 left each
  * side idle while the other worked. At 64 in flight (bench:redis, 20 000 decisions, 3 rounds,
- * alternating builds), fixed window and GCRA made 60–96 k decisions/s with calls of 32, 37–42 k
+ * alternating builds), fixed window and GCRA made 68–96 k decisions/s with calls of 32, 37–42 k
  * with calls of 64 and 60–68 k with calls of 16 (2.13 commands a decision, against 2.07), at
  * the same CPU per decision. A call of 32 holds the server for about 0.15 ms.
  */
