@@ -231,6 +231,14 @@ export abstract class ThrottleBackend {
   }
 
   /**
+   * What an app's startup awaits (Fastify's `onReady`, NestJS's module init): {@link ready},
+   * bounded by its own steps' deadlines, since a slow but sound start is no failure. @internal
+   */
+  readyToServe(): Promise<void> | undefined {
+    return this.ready();
+  }
+
+  /**
    * Releases resources; clears the namespace first unless `persistent`. Clearing has the
    * backend's deadline: a frozen server cannot hold a graceful shutdown. A closed backend is
    * never used again: a throttle that meets one throws a `ConfigurationError`.

@@ -7,7 +7,6 @@
  * @module
  */
 import type { ThrottleBackend } from "../backends/base.js";
-import { DegradedModeBackend } from "../backends/degraded/backend.js";
 import { decidingBackend } from "../backends/degraded/deciding.js";
 
 export { ThrottleBackend } from "../backends/base.js";
@@ -21,6 +20,5 @@ export { ThrottleBackend } from "../backends/base.js";
  * start. @internal
  */
 export function readyToServe(backend: ThrottleBackend): Promise<void> | undefined {
-  const deciding = decidingBackend(backend);
-  return deciding instanceof DegradedModeBackend ? deciding.readyToServe() : backend.ready();
+  return decidingBackend(backend).readyToServe();
 }

@@ -118,6 +118,15 @@ export function backendOn(
   options: Omit<RedisBackendOptions, "connection"> = {},
 ): RedisBackend {
   if (kind.name === "ioredis") return new RedisBackend({ ...options, connection: url });
+  return givenClientBackendOn(kind, url, options);
+}
+
+/** A backend on `url` through a client of `kind` made here, as an app gives its own; closed with it. */
+export function givenClientBackendOn(
+  kind: ClientKind,
+  url: string,
+  options: Omit<RedisBackendOptions, "connection"> = {},
+): RedisBackend {
   const client = kind.client(url);
   return new ClosingBackend({ ...options, connection: client }, () => kind.close(client));
 }

@@ -147,7 +147,7 @@ export class DegradedModeBackend extends ThrottleBackend {
    */
   private outageOf(nodes: Iterable<string>, sentAt: number, error: unknown): void {
     if (!isOutage(error)) {
-      for (const node of nodes) this.outages.refused(node, sentAt);
+      for (const node of nodes) this.outages.probeEnded(node, sentAt);
       throw error;
     }
     for (const node of nodes) this.outages.failed(node, error, sentAt);
@@ -180,7 +180,7 @@ export class DegradedModeBackend extends ThrottleBackend {
     recover: (error: unknown) => R | Promise<R>,
   ): R | Promise<R> {
     if (!isOutage(error)) {
-      this.outages.refused(node, sentAt);
+      this.outages.probeEnded(node, sentAt);
       return recover(error);
     }
     this.outages.failed(node, error, sentAt);
@@ -202,44 +202,35 @@ export class DegradedModeBackend extends ThrottleBackend {
    * initialize it again (see {@link initializeThen}). A misconfiguration still rejects.
    */
   override readyForDecisions(): Promise<void> | undefined {
+    return this.initializeOrBeginOutage(true);
+  }
+
+  /**
+   * As {@link readyForDecisions}, bounded by the shared backend's own steps' deadlines rather
+   * than by one for all of them: at an app's startup, a slow but sound start is no outage.
+   */
+  override readyToServe(): Promise<void> | undefined {
+    return this.initializeOrBeginOutage(false);
+  }
+
+  /** The shared backend's initialization; failing it as an outage does begins the outage. */
+  private initializeOrBeginOutage(withinDeadline: boolean): Promise<void> | undefined {
     if (this.initialized || this.outages.isOut(WHOLE)) return undefined;
     const sentAt = this.outages.sentAt();
-    return this.initializeShared()?.catch((error: unknown) =>
+    return this.initializeShared(withinDeadline)?.catch((error: unknown) =>
       this.outageOf([WHOLE], sentAt, error),
     );
   }
 
-  /**
-   * What an app's startup awaits (Fastify's `onReady`, NestJS's module init): the shared
-   * backend's initialization, bounded by its own steps' deadlines rather than by one for all
-   * of them, since a slow but sound start is no outage. Failing it as an outage does (a server
-   * down) begins the outage of the whole backend and resolves: the app serves in-process. A
-   * misconfiguration rejects.
-   */
-  readyToServe(): Promise<void> | undefined {
-    if (this.initialized || this.outages.isOut(WHOLE)) return undefined;
+  /** Initializes the shared backend, within its deadline unless told not to; `undefined` once it has. */
+  private initializeShared(withinDeadline = true): Promise<void> | undefined {
     const initializing = this.shared.ready();
     if (initializing === undefined) {
       this.initialized = true;
       return undefined;
     }
-    const sentAt = this.outages.sentAt();
-    return initializing.then(
-      () => {
-        this.initialized = true;
-      },
-      (error: unknown) => this.outageOf([WHOLE], sentAt, error),
-    );
-  }
-
-  /** Initializes the shared backend within its deadline; `undefined` once it has. */
-  private initializeShared(): Promise<void> | undefined {
-    const initializing = this.shared.ready();
-    if (initializing === undefined) {
-      this.initialized = true;
-      return undefined;
-    }
-    return this.shared.withinTimeout(initializing).then(() => {
+    const bounded = withinDeadline ? this.shared.withinTimeout(initializing) : initializing;
+    return bounded.then(() => {
       this.initialized = true;
     });
   }

@@ -70,13 +70,11 @@ export class Outages {
    * outage begins, or its probe failed.
    */
   failed(node: string, error: unknown, sentAt: number): void {
-    const now = this.now();
-    const outage = this.open.get(node);
-    if (outage !== undefined) {
-      // A probe failed: the next one waits its interval.
-      this.refused(node, sentAt);
+    if (this.open.has(node)) {
+      this.probeEnded(node, sentAt);
       return;
     }
+    const now = this.now();
     this.open.set(node, {
       since: now,
       nextProbeAt: now + this.probeIntervalMs,
@@ -94,10 +92,11 @@ export class Outages {
   }
 
   /**
-   * A request for `node`, sent at `sentAt`, failed as no outage does (a misconfiguration): the
-   * outage neither begins nor ends, but a probe it was is over, so the next one tries again.
+   * A request for `node`, sent at `sentAt`, ended without an answer (a failure, or a
+   * misconfiguration, which neither begins nor ends an outage): if it was the node's probe, the
+   * next one goes once its interval has passed.
    */
-  refused(node: string, sentAt: number): void {
+  probeEnded(node: string, sentAt: number): void {
     const outage = this.open.get(node);
     if (outage?.probing === true && sentAt > outage.since) {
       outage.probing = false;

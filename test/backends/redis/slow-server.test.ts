@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { RedisBackend, type RedisBackendOptions } from "../../../src/backends/redis/index.js";
+import type { RedisBackend, RedisBackendOptions } from "../../../src/backends/redis/index.js";
 import type { Decision } from "../../../src/index.js";
 import { FixedWindowStrategy, SlidingWindowLogStrategy } from "../../../src/strategies/index.js";
 import { HTTPThrottle } from "../../../src/throttles/http.js";
-import { backendOn, clientKinds } from "../../support/redis-clients.js";
+import { backendOn, clientKinds, givenClientBackendOn } from "../../support/redis-clients.js";
 import { hasBinary, startRedis } from "../../support/servers.js";
 
 const enabled = hasBinary("redis-server");
@@ -50,18 +50,7 @@ const links: readonly {
     if (kind.name !== "ioredis") return [made];
     const given = {
       name: "an ioredis client of the app's own",
-      open: (url: string, options: Options) => {
-        const client = kind.client(url);
-        return new (class extends RedisBackend {
-          override async close(): Promise<void> {
-            try {
-              await super.close();
-            } finally {
-              await kind.close(client);
-            }
-          }
-        })({ ...options, connection: client });
-      },
+      open: (url: string, options: Options) => givenClientBackendOn(kind, url, options),
     };
     return [made, given];
   });
